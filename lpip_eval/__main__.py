@@ -1,0 +1,6 @@
+"""``python -m lpip_eval``: the same as the ``lpip-eval`` command."""
+
+from lpip_eval.cli import main
+
+if __name__ == "__main__":
+    main()

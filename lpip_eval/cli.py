@@ -1,0 +1,204 @@
+"""The ``lpip-eval`` command line: parse options, call one library function, print, write.
+
+Heavy modules (pandas, NumPy, statsmodels) are imported inside the commands so that
+``lpip-eval --help`` starts instantly. Errors a user can cause print one ``Error:`` line
+and exit 3 or 4 (DESIGN.md, "Exit codes"); anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from lpip_eval import __version__
+from lpip_eval.errors import EXIT_OK, LpipEvalError
+
+app = typer.Typer(
+    name="lpip-eval",
+    help="What-works-here evaluation of local policy pilots (difference-in-differences, "
+    "with honest inference for one or a few treated areas).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+T = TypeVar("T")
+
+DataArg = Annotated[Path, typer.Argument(help="Data file (CSV, Parquet or Excel), long format: "
+                                         "one row per area and period.", show_default=False)]
+Comparators = Annotated[Path | None, typer.Option(
+    "--comparators", help="File of comparison areas (same columns); every area in DATA is "
+    "then a pilot area. Needs --start.")]
+AreaCol = Annotated[str, typer.Option("--area-col", help="Area identifier column.")]
+PeriodCol = Annotated[str, typer.Option("--period-col", help="Period column (2019, 2019Q3, "
+                                        "2019-07, 2019/20, ISO dates).")]
+Outcome = Annotated[str | None, typer.Option("--outcome", help="Outcome column (needed unless "
+                                             "the data has one numeric non-role column).")]
+Treated = Annotated[list[str] | None, typer.Option("--treated", help="A treated area "
+                                                   "(repeatable). Needs --start.")]
+Start = Annotated[str | None, typer.Option("--start", help="First treated period, e.g. 2021Q3.")]
+TreatedCol = Annotated[str | None, typer.Option("--treated-col", help="Column that is 1 for "
+                                                "treated areas in every period. Needs --start.")]
+TreatmentCol = Annotated[str | None, typer.Option("--treatment-col", help="Column that is 1 in "
+                                                  "treated area-periods (start per area).")]
+FirstTreatedCol = Annotated[str | None, typer.Option(
+    "--first-treated-col", help="Column with each area's first treated period; empty or 0 = "
+    "never treated.")]
+Covariates = Annotated[str | None, typer.Option("--covariates", help="Comma-separated "
+                                                "covariate columns (twfe, event-study).")]
+WeightsCol = Annotated[str | None, typer.Option("--weights-col", help="Analytic weights "
+                                                "column (e.g. population).")]
+ClusterCol = Annotated[str | None, typer.Option("--cluster-col", help="Cluster column for "
+                                                "cluster-robust inference (default: the area).")]
+JsonOut = Annotated[str | None, typer.Option("--json", help="Write the result as JSON to PATH "
+                                             "('-' for stdout).", metavar="PATH")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lpip-eval {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """What-works-here evaluation of local policy pilots."""
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; user errors become one ``Error:`` line and their exit code."""
+    try:
+        return action()
+    except LpipEvalError as exc:
+        from lpip_eval.output import error_console
+
+        error_console().print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _panel_spec(data: Path, comparators: Path | None, area_col: str, period_col: str,
+                outcome: str | None, treated: list[str] | None, start: str | None,
+                treated_col: str | None, treatment_col: str | None,
+                first_treated_col: str | None, covariates: str | None, weights_col: str | None,
+                cluster_col: str | None) -> Any:
+    from lpip_eval.panel import PanelSpec
+
+    return PanelSpec(
+        data=data, comparators=comparators, area_col=area_col, period_col=period_col,
+        outcome=outcome, treated=tuple(treated or ()), start=start, treated_col=treated_col,
+        treatment_col=treatment_col, first_treated_col=first_treated_col,
+        covariates=tuple(c.strip() for c in covariates.split(",") if c.strip())
+        if covariates else (),
+        weights_col=weights_col, cluster_col=cluster_col,
+    )
+
+
+@app.command()
+def validate(
+    data: DataArg,
+    comparators: Comparators = None,
+    area_col: AreaCol = "area",
+    period_col: PeriodCol = "period",
+    outcome: Outcome = None,
+    treated: Treated = None,
+    start: Start = None,
+    treated_col: TreatedCol = None,
+    treatment_col: TreatmentCol = None,
+    first_treated_col: FirstTreatedCol = None,
+    covariates: Covariates = None,
+    weights_col: WeightsCol = None,
+    cluster_col: ClusterCol = None,
+) -> None:
+    """Check a data set and print what the methods will see."""
+    spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
+                       treated_col, treatment_col, first_treated_col, covariates, weights_col,
+                       cluster_col)
+
+    def run() -> None:
+        from lpip_eval.output import print_validation
+        from lpip_eval.panel import load_panel
+        from lpip_eval.validation import describe_panel
+
+        print_validation(describe_panel(load_panel(spec)))
+
+    _guard(run)
+
+
+@app.command()
+def did(
+    data: DataArg,
+    comparators: Comparators = None,
+    area_col: AreaCol = "area",
+    period_col: PeriodCol = "period",
+    outcome: Outcome = None,
+    treated: Treated = None,
+    start: Start = None,
+    treated_col: TreatedCol = None,
+    treatment_col: TreatmentCol = None,
+    first_treated_col: FirstTreatedCol = None,
+    covariates: Covariates = None,
+    weights_col: WeightsCol = None,
+    cluster_col: ClusterCol = None,
+    design: Annotated[str, typer.Option(
+        "--design", help="2x2 (pre/post means), twfe (two-way fixed effects) or event-study.")
+    ] = "twfe",
+    inference: Annotated[str, typer.Option(
+        "--inference", help="auto, cluster (CR1), wild-bootstrap or randomization. auto never "
+        "uses clustered SEs with fewer than 10 treated areas.")] = "auto",
+    bootstrap_weights: Annotated[str | None, typer.Option(
+        "--bootstrap-weights", help="rademacher or webb (wild bootstrap; default by cluster "
+        "count).")] = None,
+    ci_level: Annotated[float, typer.Option("--ci-level", help="Interval level.")] = 0.95,
+    draws: Annotated[int, typer.Option("--draws", help="Bootstrap / randomization draws.",
+                                       min=19)] = 999,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20240101,
+    json_out: JsonOut = None,
+    quiet: Quiet = False,
+) -> None:
+    """Difference-in-differences: 2x2, two-way fixed effects or event study."""
+    from lpip_eval.inference import INFERENCE_METHODS
+
+    if inference not in INFERENCE_METHODS:
+        raise typer.BadParameter(f"use one of {', '.join(INFERENCE_METHODS)}",
+                                 param_hint="--inference")
+    if bootstrap_weights not in (None, "rademacher", "webb"):
+        raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
+    spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
+                       treated_col, treatment_col, first_treated_col, covariates, weights_col,
+                       cluster_col)
+    options = {"design": design, "inference": inference, "bootstrap_weights": bootstrap_weights,
+               "ci_level": ci_level, "draws": draws, "seed": seed}
+
+    def run() -> None:
+        from lpip_eval.methods.did import DidSpec, estimate_did
+        from lpip_eval.output import emit_result
+        from lpip_eval.panel import load_panel
+
+        panel = load_panel(spec)
+        result = estimate_did(panel, DidSpec(design=design, inference=inference,
+                                             ci_level=ci_level, draws=draws, seed=seed,
+                                             bootstrap_weights=bootstrap_weights))
+        emit_result(result, panel, spec, options, command=_command_line(), seed=seed,
+                    json_path=json_out, quiet=quiet)
+
+    _guard(run)
+
+
+def _command_line() -> str:
+    return "lpip-eval " + shlex.join(sys.argv[1:])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+    sys.exit(EXIT_OK)

@@ -1,0 +1,316 @@
+"""Inference, written once and used by every method.
+
+* :func:`cluster_robust` — CR1 sandwich variance, clustered by area (or ``--cluster-col``),
+  with the Stata / fixest small-sample factor ``G/(G-1) * (N-1)/(N-K)``, where K counts the
+  estimated parameters *except* fixed effects nested within the clusters (fixest's
+  ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE)``, Stata's ``reghdfe``). Intervals and
+  p-values use Student's t with G-1 degrees of freedom, as fixest and Stata do.
+* :func:`wild_cluster_bootstrap` — the restricted wild cluster bootstrap (WCR) of Cameron,
+  Gelbach & Miller (2008) with the null imposed, Rademacher or Webb (2014) six-point weights,
+  symmetric bootstrap-t p-value, and the interval found by inverting the test
+  (as in Roodman, MacKinnon, Nielsen & Webb 2019, ``boottest``).
+* :func:`randomization_draws` / :func:`randomization_pvalue` / :func:`randomization_interval`
+  — randomization (permutation) inference that reassigns the treatment timing across areas
+  (Fisher 1935; for one or a few treated areas, Conley & Taber 2011, MacKinnon & Webb 2020).
+  Exact enumeration when the assignments are few, seeded sampling otherwise; the interval
+  inverts the test under a constant additive effect.
+* :func:`choose_inference` — the ``--inference auto`` policy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+FEW_TREATED = 10
+FEW_CLUSTERS = 30
+MIN_RI_ASSIGNMENTS = 20
+EXACT_LIMIT = 5_000
+INFERENCE_METHODS = ("auto", "cluster", "wild-bootstrap", "randomization")
+
+
+@dataclass(frozen=True)
+class InferenceChoice:
+    """Which inference runs, and the sentence saying why."""
+
+    method: str
+    reason: str
+    weights: str = "rademacher"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate's uncertainty: standard error (if any), interval and p-value."""
+
+    se: float | None
+    ci_low: float
+    ci_high: float
+    p_value: float
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def choose_inference(
+    requested: str, *, n_treated_clusters: int, n_clusters: int, n_assignments: int
+) -> InferenceChoice:
+    """The ``--inference auto`` policy, or the user's named method with a stated reason.
+
+    With fewer than 10 treated clusters conventional clustered SEs are badly
+    anti-conservative (Conley & Taber 2011; MacKinnon & Webb 2017), so ``auto`` uses
+    randomization inference when there are enough distinct assignments (at least 20, so a
+    p-value below 0.05 is possible), else the wild cluster bootstrap with Webb weights.
+    With many treated but fewer than 30 clusters in all, the wild cluster bootstrap.
+    """
+    if requested != "auto":
+        return InferenceChoice(requested, f"requested with --inference {requested}",
+                               "webb" if n_clusters < 12 else "rademacher")
+    if n_treated_clusters < FEW_TREATED:
+        few = (f"{n_treated_clusters} treated cluster{'s' if n_treated_clusters != 1 else ''} "
+               f"(fewer than {FEW_TREATED}): clustered standard errors would be badly "
+               "anti-conservative")
+        if n_assignments >= MIN_RI_ASSIGNMENTS:
+            return InferenceChoice("randomization", f"{few}, so randomization inference over "
+                                   f"{n_clusters} areas was used")
+        return InferenceChoice("wild-bootstrap", f"{few} and too few areas for randomization "
+                               "inference, so the wild cluster bootstrap (Webb weights) was used",
+                               "webb")
+    if n_clusters < FEW_CLUSTERS:
+        return InferenceChoice("wild-bootstrap", f"{n_clusters} clusters (fewer than "
+                               f"{FEW_CLUSTERS}), so the wild cluster bootstrap was used",
+                               "webb" if n_clusters < 12 else "rademacher")
+    return InferenceChoice("cluster", f"{n_treated_clusters} treated and {n_clusters} clusters "
+                           "in all: cluster-robust (CR1) standard errors are reliable")
+
+
+# --------------------------------------------------------------------------- CR1
+
+
+def cr1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
+    """Small-sample factor G/(G-1) * (N-1)/(N-K) (Stata, fixest)."""
+    return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - n_params)
+
+
+def cluster_robust(
+    xt: np.ndarray, resid: np.ndarray, clusters: np.ndarray, n_params: int
+) -> tuple[np.ndarray, int]:
+    """CR1 variance of OLS coefficients on residualised regressors ``xt`` (n, p).
+
+    Returns the (p, p) matrix and the degrees of freedom G-1 for t-based intervals.
+    """
+    codes, inverse = np.unique(clusters, return_inverse=True)
+    n_clusters = len(codes)
+    if n_clusters < 2:
+        raise ValueError("cluster-robust variance needs at least two clusters")
+    bread = np.linalg.pinv(xt.T @ xt)
+    scores = np.zeros((n_clusters, xt.shape[1]))
+    np.add.at(scores, inverse, xt * resid[:, None])
+    meat = scores.T @ scores
+    factor = cr1_factor(len(resid), n_params, n_clusters)
+    return factor * bread @ meat @ bread, n_clusters - 1
+
+
+def t_interval(estimate: float, se: float, df: int, level: float) -> Interval:
+    """Interval and two-sided p-value from Student's t with ``df`` degrees of freedom."""
+    if not np.isfinite(se) or se <= 0:
+        return Interval(se=None, ci_low=math.nan, ci_high=math.nan, p_value=math.nan)
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    p = float(2 * stats.t.sf(abs(estimate / se), df))
+    return Interval(se=float(se), ci_low=estimate - q * se, ci_high=estimate + q * se,
+                    p_value=p, details={"df": df})
+
+
+# --------------------------------------------------------------------------- wild bootstrap
+
+WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+
+
+def bootstrap_weights(n_clusters: int, draws: int, kind: str, seed: int) -> tuple[np.ndarray, bool]:
+    """(draws, G) cluster weights; all 2^G sign vectors when Rademacher and 2^G <= draws."""
+    if kind == "rademacher" and 2**n_clusters <= draws:
+        grid = np.array(list(itertools.product((-1.0, 1.0), repeat=n_clusters)))
+        return grid, True
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(draws, n_clusters)), False
+    if kind == "webb":
+        return rng.choice(WEBB_POINTS, size=(draws, n_clusters)), False
+    raise ValueError(f"unknown bootstrap weights {kind!r}")
+
+
+def wild_cluster_bootstrap(
+    x: np.ndarray,
+    yt: np.ndarray,
+    annihilate: Callable[[np.ndarray], np.ndarray],
+    clusters: np.ndarray,
+    *,
+    n_params: int,
+    level: float,
+    draws: int,
+    seed: int,
+    weights: str = "rademacher",
+    chunk: int = 256,
+) -> Interval:
+    """Restricted wild cluster bootstrap-t for one coefficient (null imposed).
+
+    ``x`` and ``yt`` are the regressor of interest and the outcome, both already net of fixed
+    effects and other regressors (in the weighted metric); ``annihilate`` applies that same
+    projection M to an (n, B) matrix. Because the restricted residuals are linear in the
+    hypothesised value b0, every bootstrap statistic is too; the p-value is evaluated
+    exactly for any b0 and the interval is found by bisection on p(b0) = 1 - level.
+    """
+    codes, g = np.unique(clusters, return_inverse=True)
+    n_clusters = len(codes)
+    xx = float(x @ x)
+    beta = float(x @ yt) / xx
+    resid = yt - x * beta
+    factor = cr1_factor(len(x), n_params, n_clusters)
+    score = np.bincount(g, weights=x * resid, minlength=n_clusters)
+    se_hat = math.sqrt(factor * float(score @ score)) / xx
+
+    v, exact = bootstrap_weights(n_clusters, draws, weights, seed)
+    c_g = np.bincount(g, weights=x * yt, minlength=n_clusters)  # sum x*y per cluster
+    d_g = np.bincount(g, weights=x * x, minlength=n_clusters)  # sum x^2 per cluster
+    a_gb = np.empty((n_clusters, len(v)))
+    b_gb = np.empty((n_clusters, len(v)))
+    for start in range(0, len(v), chunk):
+        vb = v[start:start + chunk].T[g]  # (n, b)
+        ry = annihilate(yt[:, None] * vb)
+        rx = annihilate(x[:, None] * vb)
+        for out, r in ((a_gb, ry), (b_gb, rx)):
+            block = np.zeros((n_clusters, r.shape[1]))
+            np.add.at(block, g, x[:, None] * r)
+            out[:, start:start + chunk] = block
+    p_b = v @ c_g
+    q_b = v @ d_g
+
+    def pvalue(b0: float) -> float:
+        shift = (p_b - b0 * q_b) / xx  # beta* - b0, per draw
+        s_gb = a_gb - b0 * b_gb - np.outer(d_g, shift)
+        se_b = np.sqrt(factor * np.sum(s_gb * s_gb, axis=0)) / xx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_b = np.where(se_b > 0, shift / se_b, 0.0)
+        t_obs = (beta - b0) / se_hat
+        return float(np.mean(np.abs(t_b) >= abs(t_obs) - 1e-12 * max(1.0, abs(t_obs))))
+
+    alpha = 1 - level
+    low = _invert(pvalue, beta, -se_hat, alpha)
+    high = _invert(pvalue, beta, se_hat, alpha)
+    return Interval(
+        se=se_hat, ci_low=low, ci_high=high, p_value=pvalue(0.0),
+        details={"draws": len(v), "weights": weights, "enumerated": exact,
+                 "clusters": n_clusters, "null_imposed": True},
+    )
+
+
+def _invert(pvalue: Callable[[float], float], centre: float, step: float, alpha: float) -> float:
+    """Where p(b0) falls to ``alpha`` moving from ``centre`` in the direction of ``step``."""
+    if step == 0 or not np.isfinite(step):
+        return math.nan
+    inner, outer = centre, centre + step
+    for _ in range(60):
+        if pvalue(outer) <= alpha:
+            break
+        inner, outer = outer, outer + 2 * (outer - centre)
+    else:
+        return math.inf if step > 0 else -math.inf
+    for _ in range(80):
+        mid = 0.5 * (inner + outer)
+        if pvalue(mid) > alpha:
+            inner = mid
+        else:
+            outer = mid
+        if abs(outer - inner) <= 1e-9 * max(1.0, abs(step)):
+            break
+    return 0.5 * (inner + outer)
+
+
+# --------------------------------------------------------------------------- randomization
+
+
+@dataclass(frozen=True)
+class Assignments:
+    """Alternative treatment timings: each row is a per-area first-treated vector."""
+
+    rows: np.ndarray
+    exact: bool
+    observed_included: bool
+
+
+def count_assignments(first_treated: np.ndarray) -> int:
+    """Number of distinct reassignments of the areas' treatment timings (multinomial)."""
+    _, counts = np.unique(first_treated, return_counts=True)
+    total = math.factorial(len(first_treated))
+    for c in counts:
+        total //= math.factorial(int(c))
+    return total
+
+
+def assignments(first_treated: np.ndarray, draws: int, seed: int) -> Assignments:
+    """Reassign timings across areas: every one if few (<= max(draws, 5000)), else a sample.
+
+    With one common start this chooses which areas are treated; with staggered starts it
+    permutes the start periods across areas.
+    """
+    n_units = len(first_treated)
+    total = count_assignments(first_treated)
+    values, counts = np.unique(first_treated, return_counts=True)
+    if total <= max(draws, EXACT_LIMIT) and len(values) == 2:
+        minority = int(np.argmin(counts))
+        other = values[1 - minority]
+        combos = np.array(list(itertools.combinations(range(n_units), int(counts[minority]))))
+        rows = np.full((len(combos), n_units), other, dtype=first_treated.dtype)
+        np.put_along_axis(rows, combos, values[minority], axis=1)
+        return Assignments(rows=rows, exact=True, observed_included=True)
+    rng = np.random.default_rng(seed)
+    perms = np.argsort(rng.random((draws, n_units)), axis=1)
+    return Assignments(rows=first_treated[perms], exact=False, observed_included=False)
+
+
+def randomization_draws(
+    statistic: Callable[[np.ndarray], np.ndarray], plan: Assignments
+) -> np.ndarray:
+    """Statistics (draws, k) for each alternative assignment, through ``parallel.map``."""
+    from lpip_eval.parallel import map_items
+
+    rows: Iterator[np.ndarray] = iter(plan.rows)
+    return np.vstack(map_items(statistic, rows))
+
+
+def randomization_pvalue(observed: float, draws: np.ndarray, plan: Assignments) -> float:
+    """Two-sided p-value: share of assignments whose |statistic| reaches |observed|."""
+    tol = 1e-10 * max(1.0, abs(observed))
+    hits = int(np.sum(np.abs(draws) >= abs(observed) - tol))
+    if plan.observed_included:
+        return hits / len(draws)
+    return (hits + 1) / (len(draws) + 1)
+
+
+def randomization_interval(
+    observed: float, on_y: np.ndarray, on_d: np.ndarray, plan: Assignments, level: float,
+    scale: float,
+) -> tuple[float, float]:
+    """Interval by test inversion under a constant additive effect b0.
+
+    The estimators are linear in the outcome, so for outcome y - b0*D each draw's statistic
+    is ``on_y - b0 * on_d`` (``on_d`` = the estimator applied to the observed treatment
+    indicator D) and the observed one is ``observed - b0``.
+    """
+    def pvalue(b0: float) -> float:
+        return randomization_pvalue(observed - b0, on_y - b0 * on_d, plan)
+
+    alpha = 1 - level
+    step = scale if scale > 0 else max(1.0, abs(observed))
+    return _invert(pvalue, observed, -step, alpha), _invert(pvalue, observed, step, alpha)
+
+
+def randomization_wald(observed: np.ndarray, draws: np.ndarray, plan: Assignments) -> tuple[float, float]:
+    """Joint test of several coefficients: Wald statistic with the permutation covariance."""
+    cov = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
+    inv = np.linalg.pinv(cov)
+    stat_obs = float(observed @ inv @ observed)
+    stat_draws = np.einsum("ij,jk,ik->i", draws, inv, draws)
+    return stat_obs, randomization_pvalue(stat_obs, stat_draws, plan)

@@ -1,0 +1,279 @@
+"""Difference-in-differences: 2x2, two-way fixed effects and event study.
+
+* ``2x2`` — each area's pre- and post-period means, then the regression
+  ``y ~ 1 + treated + post + treated:post`` on those means (Card & Krueger 1994; Angrist &
+  Pischke 2009, ch. 5). Needs one common start.
+* ``twfe`` — ``y_it = a_i + l_t + b D_it (+ x_it'g) + e_it`` with analytic weights if given;
+  b is the headline (Wooldridge 2010, ch. 10). With staggered starts b is a weighted average
+  that can put negative weight on some effects (Goodman-Bacon 2021), so a warning is added.
+* ``event-study`` — leads and lags of the start, ``y_it = a_i + l_t + sum_k b_k 1{t - s_i = k}``
+  with k = -1 the reference; the headline is the mean of the post-period b_k, and the leads
+  are tested jointly for pre-trends (Freyaldenhoven, Hansen & Shapiro 2019; Roth 2022).
+
+Inference is chosen and run by ``linear_design.infer`` (see ``inference.py`` for the
+conventions: CR1 clustered by area, G-1 degrees of freedom; wild cluster bootstrap;
+randomization inference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lpip_eval import inference as inf
+from lpip_eval.errors import DesignError, first_items
+from lpip_eval.fe import Absorber
+from lpip_eval.linear_design import DesignInference, LinearDesign, infer
+from lpip_eval.panel import NEVER, Panel
+from lpip_eval.results import Estimate, PeriodEffect
+
+DESIGNS = {
+    "2x2": "2x2 difference-in-differences (pre/post means)",
+    "twfe": "Two-way fixed effects difference-in-differences",
+    "event-study": "Event-study difference-in-differences (leads and lags, reference period -1)",
+}
+
+
+@dataclass(frozen=True)
+class DidSpec:
+    """Options of ``lpip-eval did`` that are not about the data."""
+
+    design: str = "twfe"
+    inference: str = "auto"
+    ci_level: float = 0.95
+    draws: int = 999
+    seed: int = 20240101
+    bootstrap_weights: str | None = None
+
+
+def estimate_did(panel: Panel, spec: DidSpec) -> Any:
+    """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
+    from lpip_eval.results import EffectResult
+
+    if spec.design not in DESIGNS:
+        raise DesignError(f"unknown DiD design '{spec.design}'",
+                          hint=f"use one of {', '.join(DESIGNS)}")
+    if not 0 < spec.ci_level < 1:
+        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
+    warnings = list(panel.warnings)
+    builder = {"2x2": _two_by_two, "twfe": _twfe, "event-study": _event_study}[spec.design]
+    design, extras = builder(panel, warnings)
+    treated_clusters = len(np.unique(design.clusters[_rows_of_treated(panel, design)]))
+    choice = inf.choose_inference(
+        spec.inference, n_treated_clusters=treated_clusters, n_clusters=design.n_clusters,
+        n_assignments=inf.count_assignments(panel.first_treated),
+    )
+    if spec.bootstrap_weights:
+        choice = inf.InferenceChoice(choice.method, choice.reason, spec.bootstrap_weights)
+    if choice.method == "cluster" and treated_clusters < inf.FEW_TREATED:
+        warnings.append(f"only {treated_clusters} treated clusters: clustered standard errors "
+                        "are likely too small; consider --inference randomization")
+    if choice.method == "randomization" and inf.count_assignments(panel.first_treated) < 20:
+        warnings.append("fewer than 20 possible assignments: the randomization p-value cannot "
+                        "fall below 0.05")
+    result = infer(design, choice, level=spec.ci_level, draws=spec.draws, seed=spec.seed,
+                   pre_coefs=extras.get("pre_index"))
+    if design.n_clusters < 2:
+        raise DesignError("fewer than two clusters", hint="check --cluster-col")
+    diagnostics = _diagnostics(panel, design, result, extras)
+    if result.pre_test and result.pre_test["rejected_at_5pct"]:
+        warnings.append("the joint pre-trend test rejects parallel pre-trends at the 5% level")
+    iv = result.interval
+    estimate = Estimate(att=result.headline, se=iv.se, ci_low=iv.ci_low, ci_high=iv.ci_high,
+                        ci_level=spec.ci_level, p_value=iv.p_value, inference=result.info)
+    common = panel.common_start
+    start_label = panel.label(common) if common is not None else \
+        panel.label(int(panel.first_treated[panel.is_treated_unit].min()))
+    return EffectResult(
+        method="did", design=DESIGNS[spec.design], outcome=panel.outcome,
+        unit_col=panel.unit_col, time_col=panel.time_col,
+        treated_units=panel.treated_units, comparison_units=panel.comparison_units,
+        treatment_start=start_label, estimate=estimate,
+        effects_by_period=_period_effects(result, extras),
+        diagnostics=diagnostics, warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def _rows_of_treated(panel: Panel, design: LinearDesign) -> np.ndarray:
+    targets, _ = design.build(design.observed)
+    return np.abs(targets).sum(axis=1) > 0
+
+
+def _nested(panel: Panel, unit_codes: np.ndarray, clusters: np.ndarray, n_units: int) -> int:
+    """How many area fixed effects fixest leaves out of K when areas are nested in clusters.
+
+    fixest (``fixef.K = "nested"``) drops nested fixed effects but one from K, so with area
+    clusters K = regressors + number of periods; checked against pyfixest on mpdta.
+    """
+    pairs = np.unique(np.column_stack([unit_codes, clusters]), axis=0)
+    return n_units - 1 if len(pairs) == n_units else 0
+
+
+def _twfe(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+    if panel.common_start is None:
+        warnings.append("treatment starts at different times: the TWFE estimate can weight some "
+                        "effects negatively (Goodman-Bacon 2021); compare with --design "
+                        "event-study")
+    _require_pre_periods(panel, 1)
+    times = panel.period_ordinals[panel.time_idx]
+
+    def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        d = (times >= first[panel.unit_idx]).astype(float)
+        return d[:, None], panel.covariates
+
+    return _panel_design(panel, build, np.array([1.0])), {}
+
+
+def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+    _require_pre_periods(panel, 1)
+    start_pos = panel.start_position
+    treated = panel.is_treated_unit
+    rel = panel.time_idx - start_pos[panel.unit_idx]
+    rel_treated = rel[treated[panel.unit_idx]]
+    event_times = [int(k) for k in np.unique(rel_treated) if k != -1]
+    pre_index = np.array([j for j, k in enumerate(event_times) if k < -1], dtype=int)
+    if not len(pre_index):
+        raise DesignError(
+            f"the event study needs at least 2 pre-periods before the start "
+            f"({panel.label(int(panel.first_treated[treated].min()))}) to test pre-trends",
+            hint="use --design twfe or 2x2, or add earlier periods",
+        )
+    post = np.array([k >= 0 for k in event_times])
+    contrast = post / post.sum()
+    times = panel.period_ordinals
+
+    def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        pos = np.searchsorted(times, first, side="left")
+        unit_rel = panel.time_idx - pos[panel.unit_idx]
+        is_t = (first != NEVER)[panel.unit_idx]
+        cols = (unit_rel[:, None] == np.array(event_times)[None, :]) & is_t[:, None]
+        return cols.astype(float), panel.covariates
+
+    design = _panel_design(panel, build, contrast)
+    return design, {"event_times": event_times, "pre_index": pre_index}
+
+
+def _panel_design(panel: Panel, build: Any, contrast: np.ndarray) -> LinearDesign:
+    clusters = panel.cluster_codes
+    absorber = Absorber(panel.unit_idx, panel.time_idx, panel.weights,
+                        n_units=panel.n_units, n_times=panel.n_periods,
+                        balanced_sorted=panel.is_balanced)
+    return LinearDesign(
+        y=panel.y, build=build, observed=panel.first_treated, absorber=absorber,
+        weights=panel.weights, clusters=clusters, contrast=contrast,
+        n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
+    )
+
+
+def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+    start = panel.common_start
+    if start is None:
+        raise DesignError(
+            "the 2x2 design needs one common start, but treated areas start at different times",
+            hint="use --design twfe or --design event-study",
+        )
+    if panel.covariates is not None:
+        warnings.append("covariates are not used by the 2x2 design (use --design twfe)")
+    _require_pre_periods(panel, 1)
+    post_row = panel.period_ordinals[panel.time_idx] >= start
+    cell = panel.unit_idx * 2 + post_row
+    n_cells = panel.n_units * 2
+    w = np.ones(len(panel.y)) if panel.weights is None else panel.weights
+    sum_w = np.bincount(cell, weights=w, minlength=n_cells)
+    present = sum_w > 0
+    y_cell = np.bincount(cell, weights=w * panel.y, minlength=n_cells)[present] / sum_w[present]
+    cell_ids = np.flatnonzero(present)
+    unit = cell_ids // 2
+    post = (cell_ids % 2).astype(float)
+    cluster_of_unit = np.zeros(panel.n_units, dtype=np.int64)
+    cluster_of_unit[panel.unit_idx] = panel.cluster_codes
+    weights = None if panel.weights is None else sum_w[present] / np.bincount(
+        cell, minlength=n_cells)[present]
+
+    def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        treated = (first != NEVER)[unit].astype(float)
+        nuisance = np.column_stack([np.ones(len(unit)), treated, post])
+        return (treated * post)[:, None], nuisance
+
+    design = LinearDesign(
+        y=y_cell, build=build, observed=panel.first_treated,
+        absorber=Absorber(None, None, weights), weights=weights,
+        clusters=cluster_of_unit[unit], contrast=np.array([1.0]), n_nested=0,
+        nuisance_varies=True,
+    )
+    return design, {"collapsed_rows": len(unit)}
+
+
+def _require_pre_periods(panel: Panel, needed: int) -> None:
+    """Every treated area needs ``needed`` periods with data before its start (exit 4)."""
+    before = panel.period_ordinals[panel.time_idx] < panel.first_treated[panel.unit_idx]
+    counts = np.bincount(panel.unit_idx[before], minlength=panel.n_units)
+    short = [u for u, c, t in zip(panel.units, counts, panel.is_treated_unit, strict=True)
+             if t and c < needed]
+    if short:
+        raise DesignError(
+            f"treated area {first_items(short)} has fewer than {needed} pre-period"
+            f"{'s' if needed > 1 else ''} with {panel.outcome} data",
+            hint="the design needs more periods before the start (or use --design 2x2)",
+        )
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _period_effects(result: DesignInference, extras: dict[str, Any]) -> tuple[PeriodEffect, ...]:
+    event_times = extras.get("event_times")
+    if not event_times:
+        return ()
+    out = [
+        PeriodEffect(period=f"t{k:+d}", event_time=k, att=float(result.coef[j]),
+                     se=result.per_coef[j].se, ci_low=result.per_coef[j].ci_low,
+                     ci_high=result.per_coef[j].ci_high)
+        for j, k in enumerate(event_times)
+    ]
+    out.append(PeriodEffect(period="t-1", event_time=-1, att=0.0, se=0.0, ci_low=0.0,
+                            ci_high=0.0))
+    return tuple(sorted(out, key=lambda e: e.event_time or 0))
+
+
+def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
+                 extras: dict[str, Any]) -> dict[str, Any]:
+    treated_row = panel.is_treated_unit[panel.unit_idx]
+    labels = panel.period_labels
+    means = []
+    for group, mask in (("treated", treated_row), ("comparison", ~treated_row)):
+        sums = np.bincount(panel.time_idx[mask], weights=panel.y[mask], minlength=panel.n_periods)
+        counts = np.bincount(panel.time_idx[mask], minlength=panel.n_periods)
+        means.append((group, np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)))
+    group_means = [{"period": labels[t], "treated": float(means[0][1][t]),
+                    "comparison": float(means[1][1][t])} for t in range(panel.n_periods)]
+    start = int(panel.first_treated[panel.is_treated_unit].min())
+    diag: dict[str, Any] = {
+        "n_obs": int(len(panel.y)),
+        "n_units": panel.n_units,
+        "n_periods": panel.n_periods,
+        "frequency": panel.frequency,
+        "balanced": panel.is_balanced,
+        "within_transform": "exact two-way demeaning (balanced panel)"
+        if design.absorber.fast else "alternating projections",
+        "pre_periods": int(np.sum(panel.period_ordinals < start)),
+        "post_periods": int(np.sum(panel.period_ordinals >= start)),
+        "clusters": design.n_clusters,
+        "cluster_col": panel.cluster_col or panel.unit_col,
+        "covariates": list(panel.covariate_names),
+        "weights_col": "weights" if panel.weights is not None else None,
+        "group_means": group_means,
+    }
+    if panel.common_start is None:
+        diag["treatment_starts"] = {u: panel.label(int(s)) for u, s in
+                                    zip(panel.units, panel.first_treated, strict=True)
+                                    if s != NEVER}
+    if result.pre_test is not None:
+        diag["pretrend_test"] = result.pre_test
+    diag.update({k: v for k, v in extras.items() if k == "collapsed_rows"})
+    return diag

@@ -1,0 +1,134 @@
+"""Terminal output (Rich) and result files for the CLI; the library never prints.
+
+Results go to stdout, warnings and errors to stderr. Rich honours ``NO_COLOR`` and only
+draws colour on a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lpip_eval.io import write_atomic
+
+if TYPE_CHECKING:
+    from lpip_eval.panel import Panel, PanelSpec
+    from lpip_eval.results import EffectResult
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def error_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}g}" if abs(value) >= 1e4 or (0 < abs(value) < 1e-3) else \
+        f"{value:.{digits}f}"
+
+
+def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
+                    options: dict[str, Any], *, command: str, seed: int | None) -> EffectResult:
+    """The result with its provenance block filled in."""
+    from lpip_eval.results import Provenance, package_versions
+
+    data_options = {k: (str(v) if v is not None and k in ("data", "comparators") else v)
+                    for k, v in dataclasses.asdict(spec).items()}
+    data_options["treated"] = list(spec.treated)
+    data_options["covariates"] = list(spec.covariates)
+    prov = Provenance(
+        inputs=tuple(dataclasses.asdict(s) for s in panel.sources),
+        command=command,
+        options={**data_options, **options},
+        seed=seed,
+        packages=package_versions(),
+    )
+    return dataclasses.replace(result, provenance=prov)
+
+
+def emit_result(result: EffectResult, panel: Panel, spec: PanelSpec, options: dict[str, Any],
+                *, command: str, seed: int | None, json_path: str | None, quiet: bool) -> None:
+    """Write the requested files, then print the table (unless JSON goes to stdout)."""
+    result = with_provenance(result, panel, spec, options, command=command, seed=seed)
+    if json_path:
+        write_atomic(json_path, result.to_json())
+    if quiet or json_path == "-":
+        return
+    print_result(result, panel)
+
+
+def print_result(result: EffectResult, panel: Panel) -> None:
+    """A Rich table of the headline estimate, per-period effects and the checks."""
+    out = console()
+    est = result.estimate
+    names = ", ".join(panel.unit_names.get(u, u) for u in result.treated_units[:6])
+    if len(result.treated_units) > 6:
+        names += f" and {len(result.treated_units) - 6} more"
+    table = Table(title=f"{result.design}: effect on {result.outcome}", title_justify="left")
+    for col in ("estimate", "std. error", f"{est.ci_level:.0%} interval", "p-value"):
+        table.add_column(col, justify="right")
+    table.add_row(_fmt(est.att), _fmt(est.se),
+                  f"{_fmt(est.ci_low)} to {_fmt(est.ci_high)}", _fmt(est.p_value, 3))
+    out.print(table)
+    out.print(f"Treated: {len(result.treated_units)} areas ({names}) from "
+              f"{result.treatment_start}; compared with {len(result.comparison_units)} areas.")
+    out.print(f"Inference: {est.inference.method}: {est.inference.reason}.")
+    pre = result.diagnostics.get("pretrend_test")
+    if pre:
+        verdict = "rejected" if pre["rejected_at_5pct"] else "not rejected"
+        out.print(f"Pre-trends: {pre['test']}: p = {_fmt(pre['p_value'], 3)} ({verdict} at 5%).")
+    if result.effects_by_period:
+        per = Table(title="Effects by event time", title_justify="left")
+        for col in ("event time", "effect", "std. error", "interval"):
+            per.add_column(col, justify="right")
+        for e in result.effects_by_period:
+            per.add_row(str(e.event_time), _fmt(e.att), _fmt(e.se),
+                        f"{_fmt(e.ci_low)} to {_fmt(e.ci_high)}")
+        out.print(per)
+    err = error_console()
+    for w in result.warnings:
+        err.print(f"Warning: {w}", markup=False)
+
+
+def print_validation(info: dict[str, Any]) -> None:
+    """The ``validate`` report: data sources, areas, periods, balance, outcome summary."""
+    out = console()
+    head = Table(title="What the methods will see", title_justify="left", show_header=False)
+    head.add_column("item")
+    head.add_column("value")
+    for s in info["sources"]:
+        head.add_row("file", f"{s['path']} ({s['rows']} rows, sha256 {s['sha256'][:12]}…)")
+    head.add_row("outcome", info["outcome"])
+    head.add_row("treated areas", f"{len(info['treated_units'])}: "
+                 + ", ".join(info["treated_units"][:8])
+                 + (" …" if len(info["treated_units"]) > 8 else ""))
+    head.add_row("comparison areas", str(len(info["comparison_units"])))
+    head.add_row("treatment starts", ", ".join(info["treatment_starts"]))
+    head.add_row("periods", f"{info['n_periods']} {info['frequency']} periods, "
+                 f"{info['first_period']} to {info['last_period']} "
+                 f"({info['pre_periods']} before the first start)")
+    head.add_row("missing periods", ", ".join(info["missing_periods"]) or "none")
+    incomplete = info["incomplete_units"]
+    head.add_row("balanced", "yes" if info["balanced"] else
+                 f"no: {len(incomplete)} areas lack some periods (e.g. "
+                 + ", ".join(f"{u['unit']} has {u['periods']}" for u in incomplete[:3]) + ")")
+    head.add_row("covariates", ", ".join(info["covariates"]) or "none")
+    out.print(head)
+    summ = Table(title=f"{info['outcome']} by group", title_justify="left")
+    for col in ("group", "phase", "rows", "mean", "sd", "min", "max"):
+        summ.add_column(col, justify="right" if col not in ("group", "phase") else "left")
+    for r in info["outcome_summary"]:
+        summ.add_row(r["group"], r["phase"], str(r["rows"]), _fmt(r["mean"]), _fmt(r["sd"]),
+                     _fmt(r["min"]), _fmt(r["max"]))
+    out.print(summ)
+    err = error_console()
+    for w in info["warnings"]:
+        err.print(f"Warning: {w}", markup=False)

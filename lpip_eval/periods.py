@@ -1,0 +1,254 @@
+"""Period parsing and ordering: years, quarters, months, UK financial years and dates.
+
+Every period becomes an integer *ordinal* so that consecutive periods differ by 1:
+year -> Y; quarter -> 4*Y + (q-1); month -> 12*Y + (m-1); financial year (April-March)
+-> its starting year; date -> days since 1970-01-01 (dates are ordered, not consecutive).
+Only the distinct values of a column are parsed; the result is mapped back with NumPy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from lpip_eval.errors import DataError, first_items
+
+Frequency = Literal["year", "quarter", "month", "financial-year", "date"]
+
+FREQUENCIES: tuple[Frequency, ...] = get_args(Frequency)
+_EXAMPLE: dict[Frequency, str] = {
+    "year": "2019",
+    "quarter": "2019Q3",
+    "month": "2019-07",
+    "financial-year": "2019/20",
+    "date": "2019-07-15",
+}
+_PLURAL: dict[Frequency, str] = {
+    "year": "years",
+    "quarter": "quarters",
+    "month": "months",
+    "financial-year": "financial years",
+    "date": "dates",
+}
+_SPELLINGS = (
+    "write periods as years (2019), quarters (2019Q3, Q3 2019), months (2019-07, Jul 2019, "
+    "2019M07), ISO dates (2019-07-15) or UK financial years (2019/20, FY2019-20; the second "
+    "year must follow the first)"
+)
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+_MAX_SHOWN = 5
+
+_MONTHS: dict[str, int] = {}
+_NAMES = "january february march april may june july august september october november december"
+for _i, _name in enumerate(_NAMES.split(), start=1):
+    _MONTHS[_name] = _MONTHS[_name[:3]] = _i
+_MONTHS["sept"] = 9
+
+_YEAR = re.compile(r"(\d{4})")
+_QUARTER_YQ = re.compile(r"(\d{4})\s*-?\s*(?:quarter\s*|q)([1-4])")
+_QUARTER_QY = re.compile(r"(?:quarter\s*|q)([1-4])\s*-?\s*(\d{4})")
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ]00:00(?::00(?:\.0+)?)?z?)?")
+_FY = re.compile(r"(fy\s*)?(\d{4})\s*[-/]\s*(\d{4}|\d{2})")
+_MONTH_NUM = re.compile(r"(\d{4})(?:[-/]|\s*m)(\d{1,2})")
+_MONTH_NAME_YEAR = re.compile(r"([a-z]{3,9})\.?[\s-]*(\d{4})")
+_YEAR_MONTH_NAME = re.compile(r"(\d{4})[\s-]*([a-z]{3,9})\.?")
+
+
+@dataclass(frozen=True)
+class ParsedPeriods:
+    """Integer ordinals (int64, one per input row) and the column's frequency."""
+
+    ordinals: np.ndarray
+    frequency: Frequency
+
+
+def _parse_text(text: str) -> dict[Frequency, int]:
+    """Candidate readings of one spelling: empty if unreadable, two if month-or-FY."""
+    s = text.strip().lower()
+    if m := _YEAR.fullmatch(s):
+        return {"year": int(m[1])}
+    if m := _QUARTER_YQ.fullmatch(s):
+        return {"quarter": 4 * int(m[1]) + int(m[2]) - 1}
+    if m := _QUARTER_QY.fullmatch(s):
+        return {"quarter": 4 * int(m[2]) + int(m[1]) - 1}
+    if m := _DATE.fullmatch(s):
+        try:
+            return {"date": dt.date(int(m[1]), int(m[2]), int(m[3])).toordinal() - _EPOCH}
+        except ValueError:
+            return {}
+    out: dict[Frequency, int] = {}
+    if m := _FY.fullmatch(s):
+        year, second = int(m[2]), m[3]
+        follows = year + 1 if len(second) == 4 else (year + 1) % 100
+        if int(second) == follows:
+            out["financial-year"] = year
+        if m[1] or len(second) == 4:  # "FY..." and "2019/2020" are never months
+            return out
+    if (m := _MONTH_NUM.fullmatch(s)) and 1 <= int(m[2]) <= 12:
+        out["month"] = 12 * int(m[1]) + int(m[2]) - 1
+    elif (m := _MONTH_NAME_YEAR.fullmatch(s)) and m[1] in _MONTHS:
+        out["month"] = 12 * int(m[2]) + _MONTHS[m[1]] - 1
+    elif (m := _YEAR_MONTH_NAME.fullmatch(s)) and m[2] in _MONTHS:
+        out["month"] = 12 * int(m[1]) + _MONTHS[m[2]] - 1
+    return out
+
+
+def _parse_scalar(value: object) -> dict[Frequency, int] | None:
+    """Candidate readings of one distinct cell value; None means missing (empty text)."""
+    if isinstance(value, str):
+        return _parse_text(value) if value.strip() else None
+    if isinstance(value, bool | np.bool_):
+        return {}
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            return {}
+        value = value.date()
+    if isinstance(value, dt.date):
+        return {"date": value.toordinal() - _EPOCH}
+    if isinstance(value, int | np.integer | float | np.floating):
+        number = float(value)
+        if number.is_integer() and 1000 <= number <= 9999:
+            return {"year": int(number)}
+    return {}
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _count(n_rows: int) -> str:
+    return f"{n_rows} row" if n_rows == 1 else f"{n_rows} rows"
+
+
+def _first_row(codes: np.ndarray, code: int) -> int:
+    """Spreadsheet row (header = row 1) of the first cell holding distinct value ``code``."""
+    return int(np.argmax(codes == code)) + 2
+
+
+def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPeriods:
+    """Parse a period column into ordinals and one frequency; raise DataError if unusable."""
+    where = f"{source}: column '{column}'"
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        raise DataError(f"{where} has no rows", hint="check the file has data below its header")
+    readings = [_parse_scalar(v) for v in uniques]
+    missing = np.isin(codes, [-1, *(k for k, r in enumerate(readings) if r is None)])
+    if missing.any():
+        rows = (np.flatnonzero(missing) + 2).tolist()
+        raise DataError(
+            f"{where} has {_count(len(rows))} without a period: "
+            f"{'rows' if len(rows) > 1 else 'row'} {first_items(rows)}",
+            hint="fill in the period or drop those rows",
+        )
+    bad = [k for k, r in enumerate(readings) if not r]
+    if bad:
+        shown = ", ".join(
+            f"row {_first_row(codes, k)}: {_show(uniques[k])}" for k in bad[:_MAX_SHOWN]
+        )
+        more = f" and {len(bad) - _MAX_SHOWN} more values" if len(bad) > _MAX_SHOWN else ""
+        n_rows = int(np.isin(codes, bad).sum())
+        raise DataError(
+            f"{where} has {_count(n_rows)} whose period cannot be read: {shown}{more}",
+            hint=_SPELLINGS,
+        )
+    definite = {next(iter(r)) for r in readings if r and len(r) == 1}
+    # "2011-12" is December 2011 or FY 2011/12: FY only when every other value is an FY.
+    ambiguous_as: Frequency = "financial-year" if definite == {"financial-year"} else "month"
+    parsed = [r for r in readings if r]  # all of them: missing and unreadable were rejected
+    chosen: list[Frequency] = [ambiguous_as if len(r) > 1 else next(iter(r)) for r in parsed]
+    kinds = list(dict.fromkeys(chosen))
+    if len(kinds) > 1:
+        examples = ", ".join(
+            f"row {_first_row(codes, k)}: {_show(uniques[k])} ({_PLURAL[f][:-1]})"
+            for f in kinds
+            for k in [chosen.index(f)]
+        )
+        spell = " or ".join(f"all {_PLURAL[f]} like {_EXAMPLE[f]}" for f in kinds)
+        raise DataError(
+            f"{where} mixes period formats: {examples}",
+            hint=f"use one format for every period in the column, e.g. {spell}",
+        )
+    frequency = kinds[0]
+    table = np.array([r[f] for r, f in zip(parsed, chosen, strict=True)], dtype=np.int64)
+    return ParsedPeriods(ordinals=table[codes], frequency=frequency)
+
+
+def parse_period_value(text: str | int, frequency: Frequency, *, option: str) -> int:
+    """Parse one period given on the command line (e.g. ``--start``) in the data's frequency."""
+    reading = _parse_scalar(text) or {}
+    if frequency in reading:
+        return reading[frequency]
+    example = f"{option} {_EXAMPLE[frequency]}"
+    if reading:
+        kinds = " or ".join(_PLURAL[f][:-1] for f in FREQUENCIES if f in reading)
+        problem = f"is a {kinds}, but the periods in the data are {_PLURAL[frequency]}"
+    else:
+        problem = f"is not a period; the periods in the data are {_PLURAL[frequency]}"
+    raise DataError(
+        f"{option} {_show(text)} {problem}",
+        hint=f"write {option} as one of the data's {_PLURAL[frequency]}, e.g. {example}",
+    )
+
+
+def period_label(ordinal: int, frequency: Frequency) -> str:
+    """Canonical label: 2019, 2019Q3, 2019-07, 2019/20 or 2019-07-15."""
+    o = int(ordinal)
+    if frequency == "year":
+        return str(o)
+    if frequency == "quarter":
+        return f"{o // 4}Q{o % 4 + 1}"
+    if frequency == "month":
+        return f"{o // 12}-{o % 12 + 1:02d}"
+    if frequency == "financial-year":
+        return f"{o}/{(o + 1) % 100:02d}"
+    return dt.date.fromordinal(o + _EPOCH).isoformat()
+
+
+def _modal_step(diffs: np.ndarray) -> int | None:
+    """The most common gap, if every gap is a whole multiple of it; else None."""
+    steps, counts = np.unique(diffs, return_counts=True)
+    step = int(steps[np.argmax(counts)])
+    return step if step > 0 and not (diffs % step).any() else None
+
+
+def _missing_dates(days: np.ndarray) -> list[int]:
+    """Missing dates for monthly-spaced (same day, or month-end) or evenly spaced dates."""
+    dates = days.astype("datetime64[D]")
+    months = dates.astype("datetime64[M]")
+    day_of_month = (dates - months.astype("datetime64[D]")).astype(np.int64)
+    month_end = (dates + 1).astype("datetime64[M]") != months
+    same_day = bool((day_of_month == day_of_month[0]).all())
+    month_idx = months.astype(np.int64)
+    if (same_day or month_end.all()) and (step := _modal_step(np.diff(month_idx))):
+        grid = np.arange(month_idx[0], month_idx[-1] + 1, step).astype("datetime64[M]")
+        if same_day:
+            expected = grid.astype("datetime64[D]") + day_of_month[0]
+            expected = expected[expected.astype("datetime64[M]") == grid]  # no 31 June
+        else:
+            expected = (grid + 1).astype("datetime64[D]") - 1
+        return np.setdiff1d(expected.astype(np.int64), days).tolist()
+    if step := _modal_step(np.diff(days)):
+        return np.setdiff1d(np.arange(days[0], days[-1] + 1, step), days).tolist()
+    return []
+
+
+def missing_periods(ordinals: np.ndarray, frequency: Frequency) -> list[int]:
+    """Ordinals absent between the smallest and largest given ordinal (repeats allowed).
+
+    Dates use their modal spacing: whole calendar months (same day of month, or month
+    ends) or a constant number of days; irregular dates report no gaps.
+    """
+    present = np.unique(np.asarray(ordinals, dtype=np.int64))
+    if present.size < 2:
+        return []
+    if frequency == "date":
+        return _missing_dates(present)
+    return np.setdiff1d(np.arange(present[0], present[-1] + 1), present).tolist()
