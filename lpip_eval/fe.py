@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 MAP_TOL = 1e-13
 MAP_MAX_ITER = 10_000
@@ -47,14 +46,10 @@ class Absorber:
             (n_units if g is unit_idx else n_times) or int(g.max()) + 1 for g in self.groups
         ]
         self.fast = balanced_sorted and weights is None and len(self.groups) == 2
-        self._indicators = [self._indicator(g, n) for g, n in zip(self.groups, self.sizes, strict=True)]
-        w = np.ones(len(self.groups[0])) if (weights is None and self.groups) else weights
-        self._group_weight = [ind.T @ w for ind in self._indicators] if self.groups else []
-
-    @staticmethod
-    def _indicator(codes: np.ndarray, size: int) -> sp.csr_matrix:
-        n = len(codes)
-        return sp.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, size))
+        self._group_weight = [
+            np.bincount(g, weights=weights, minlength=n).astype(float)
+            for g, n in zip(self.groups, self.sizes, strict=True)
+        ]
 
     def n_absorbed(self) -> int:
         """Number of fixed-effect parameters absorbed (levels minus redundancies)."""
@@ -92,10 +87,14 @@ class Absorber:
         scale = max(float(np.sum(out * out)), 1e-300)
         for _ in range(MAP_MAX_ITER):
             change = 0.0
-            for ind, gw in zip(self._indicators, self._group_weight, strict=True):
+            for codes, size, gw in zip(self.groups, self.sizes, self._group_weight, strict=True):
                 weighted = out if w is None else out * w[:, None]
-                means = (ind.T @ weighted) / np.where(gw > 0, gw, 1.0)[:, None]
-                step = ind @ means
+                denom = np.where(gw > 0, gw, 1.0)
+                means = np.column_stack([
+                    np.bincount(codes, weights=weighted[:, j], minlength=size) / denom
+                    for j in range(out.shape[1])
+                ])
+                step = means[codes]
                 out -= step
                 change += float(np.sum(step * step))
             if len(self.groups) == 1 or change <= MAP_TOL * scale:
