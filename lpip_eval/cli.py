@@ -59,6 +59,18 @@ ClusterCol = Annotated[str | None, typer.Option("--cluster-col", help="Cluster c
 JsonOut = Annotated[str | None, typer.Option("--json", help="Write the result as JSON to PATH "
                                              "('-' for stdout).", metavar="PATH")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ReportOut = Annotated[str | None, typer.Option(
+    "--report", help="Write the evidence report as a standalone HTML file.", metavar="PATH.html")]
+EmlOut = Annotated[str | None, typer.Option(
+    "--eml", help="Write the report as a ready-to-send e-mail (.eml).", metavar="PATH.eml")]
+MarkdownOut = Annotated[str | None, typer.Option(
+    "--markdown", help="Write a Markdown summary ('-' for stdout), e.g. for CI job summaries.",
+    metavar="PATH.md")]
+OutcomeLabel = Annotated[str | None, typer.Option(
+    "--outcome-label", help="How reports name the outcome, e.g. 'employment rate'.")]
+OutcomeUnit = Annotated[str | None, typer.Option(
+    "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.")]
+Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
 
 
 def _version(value: bool) -> None:
@@ -162,7 +174,13 @@ def did(
     draws: Annotated[int, typer.Option("--draws", help="Bootstrap / randomization draws.",
                                        min=19)] = 999,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20240101,
+    outcome_label: OutcomeLabel = None,
+    outcome_unit: OutcomeUnit = None,
     json_out: JsonOut = None,
+    report: ReportOut = None,
+    eml: EmlOut = None,
+    markdown: MarkdownOut = None,
+    title: Title = None,
     quiet: Quiet = False,
 ) -> None:
     """Difference-in-differences: 2x2, two-way fixed effects or event study."""
@@ -180,16 +198,59 @@ def did(
                "ci_level": ci_level, "draws": draws, "seed": seed}
 
     def run() -> None:
+        from dataclasses import replace
+
         from lpip_eval.methods.did import DidSpec, estimate_did
-        from lpip_eval.output import emit_result
+        from lpip_eval.output import Outputs, emit_result
         from lpip_eval.panel import load_panel
 
         panel = load_panel(spec)
         result = estimate_did(panel, DidSpec(design=design, inference=inference,
                                              ci_level=ci_level, draws=draws, seed=seed,
                                              bootstrap_weights=bootstrap_weights))
+        result = replace(result, outcome_label=outcome_label, outcome_unit=outcome_unit)
         emit_result(result, panel, spec, options, command=_command_line(), seed=seed,
-                    json_path=json_out, quiet=quiet)
+                    outputs=Outputs(json=json_out, html=report, eml=eml, markdown=markdown,
+                                    title=title), quiet=quiet)
+
+    _guard(run)
+
+
+@app.command("report")
+def report_command(
+    results: Annotated[list[Path], typer.Argument(
+        help="Result JSON file(s) written with --json; the first is the main result.",
+        show_default=False)],
+    report: ReportOut = None,
+    eml: EmlOut = None,
+    markdown: MarkdownOut = None,
+    title: Title = None,
+    send_to: Annotated[list[str] | None, typer.Option(
+        "--send-to", help="E-mail the report to this address (repeatable).")] = None,
+    sender: Annotated[str | None, typer.Option("--from", help="Sender address.")] = None,
+    smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP server.")] = "localhost",
+    smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP port.")] = 587,
+    starttls: Annotated[bool, typer.Option("--starttls/--no-starttls",
+                                           help="Upgrade the connection with STARTTLS.")] = True,
+    smtp_user: Annotated[str | None, typer.Option(
+        "--smtp-user", help="SMTP user; the password is read from the environment variable "
+        "LPIP_EVAL_SMTP_PASSWORD, never from an option.")] = None,
+) -> None:
+    """Render saved results again (HTML, e-mail, Markdown) and optionally send the e-mail."""
+    if not (report or eml or markdown or send_to):
+        raise typer.BadParameter("give at least one of --report, --eml, --markdown, --send-to",
+                                 param_hint="outputs")
+    if send_to and not sender:
+        raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
+
+    def run() -> None:
+        from lpip_eval.output import Outputs, load_results, send_report, write_outputs
+
+        loaded = load_results(results)
+        write_outputs(loaded, Outputs(html=report, eml=eml, markdown=markdown, title=title))
+        if send_to:
+            send_report(loaded, title=title, sender=sender or "", to=send_to, host=smtp_host,
+                        port=smtp_port, starttls=starttls, user=smtp_user)
 
     _guard(run)
 

@@ -172,7 +172,10 @@ def wild_cluster_bootstrap(
     score = np.bincount(g, weights=x * resid, minlength=n_clusters)
     se_hat = math.sqrt(factor * float(score @ score)) / xx
 
-    v, exact = bootstrap_weights(n_clusters, draws, weights, seed)
+    v_canonical, exact = bootstrap_weights(n_clusters, draws, weights, seed)
+    # Draws are tied to a data-derived cluster order, so renaming areas changes nothing.
+    v = np.empty_like(v_canonical)
+    v[:, canonical_unit_order(g, yt, n_clusters)] = v_canonical
     c_g = np.bincount(g, weights=x * yt, minlength=n_clusters)  # sum x*y per cluster
     d_g = np.bincount(g, weights=x * x, minlength=n_clusters)  # sum x^2 per cluster
     a_gb = np.empty((n_clusters, len(v)))
@@ -250,11 +253,14 @@ def count_assignments(first_treated: np.ndarray) -> int:
     return total
 
 
-def assignments(first_treated: np.ndarray, draws: int, seed: int) -> Assignments:
+def assignments(first_treated: np.ndarray, draws: int, seed: int,
+                canonical_order: np.ndarray | None = None) -> Assignments:
     """Reassign timings across areas: every one if few (<= max(draws, 5000)), else a sample.
 
     With one common start this chooses which areas are treated; with staggered starts it
-    permutes the start periods across areas.
+    permutes the start periods across areas. Sampled permutations are drawn over
+    ``canonical_order`` (a data-derived order of the areas), so renaming areas or shuffling
+    rows does not change which assignments are drawn.
     """
     n_units = len(first_treated)
     total = count_assignments(first_treated)
@@ -266,9 +272,25 @@ def assignments(first_treated: np.ndarray, draws: int, seed: int) -> Assignments
         rows = np.full((len(combos), n_units), other, dtype=first_treated.dtype)
         np.put_along_axis(rows, combos, values[minority], axis=1)
         return Assignments(rows=rows, exact=True, observed_included=True)
+    order = np.arange(n_units) if canonical_order is None else canonical_order
     rng = np.random.default_rng(seed)
     perms = np.argsort(rng.random((draws, n_units)), axis=1)
-    return Assignments(rows=first_treated[perms], exact=False, observed_included=False)
+    rows = np.empty((draws, n_units), dtype=first_treated.dtype)
+    rows[:, order] = first_treated[order][perms]
+    return Assignments(rows=rows, exact=False, observed_included=False)
+
+
+def canonical_unit_order(unit_idx: np.ndarray, y: np.ndarray, n_units: int) -> np.ndarray:
+    """Areas ordered by (rows, within-area sum of squared deviations of y, index).
+
+    Unchanged by renaming areas, shuffling rows, adding a constant to y or rescaling it, so
+    sampled randomization inference is invariant to all of these.
+    """
+    rows = np.bincount(unit_idx, minlength=n_units)
+    mean = np.bincount(unit_idx, weights=y, minlength=n_units) / np.maximum(rows, 1)
+    dev = np.bincount(unit_idx, weights=(y - mean[unit_idx]) ** 2, minlength=n_units)
+    spread = dev / max(float(dev.max()), 1e-300)
+    return np.lexsort((np.arange(n_units), np.round(spread, 12), rows))
 
 
 def randomization_draws(
@@ -308,7 +330,9 @@ def randomization_interval(
     return _invert(pvalue, observed, -step, alpha), _invert(pvalue, observed, step, alpha)
 
 
-def randomization_wald(observed: np.ndarray, draws: np.ndarray, plan: Assignments) -> tuple[float, float]:
+def randomization_wald(
+    observed: np.ndarray, draws: np.ndarray, plan: Assignments
+) -> tuple[float, float]:
     """Joint test of several coefficients: Wald statistic with the permutation covariance."""
     cov = np.cov(draws, rowvar=False).reshape(draws.shape[1], draws.shape[1])
     inv = np.linalg.pinv(cov)

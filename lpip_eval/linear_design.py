@@ -35,6 +35,7 @@ class LinearDesign:
     contrast: np.ndarray
     n_nested: int
     nuisance_varies: bool = False
+    unit_order: np.ndarray | None = None  # canonical order of areas for sampled permutations
 
     def residualizer(self, nuisance: np.ndarray | None) -> Residualizer:
         return Residualizer(self.absorber, nuisance, self.weights)
@@ -90,7 +91,7 @@ def infer(
     plan = None
     ri_stats = None
     if choice.method == "randomization" or (pre_coefs is not None and len(pre_coefs)):
-        plan = inf.assignments(design.observed, draws, seed)
+        plan = inf.assignments(design.observed, draws, seed, design.unit_order)
         if choice.method == "randomization" or _few_treated(design):
             ri_stats = _randomization_stats(design, plan, resid)
 

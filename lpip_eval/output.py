@@ -7,12 +7,16 @@ draws colour on a terminal.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from lpip_eval.errors import DataError
 from lpip_eval.io import write_atomic
 
 if TYPE_CHECKING:
@@ -54,15 +58,79 @@ def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
     return dataclasses.replace(result, provenance=prov)
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """Which files an estimating or report command writes ('-' = stdout)."""
+
+    json: str | None = None
+    html: str | None = None
+    eml: str | None = None
+    markdown: str | None = None
+    title: str | None = None
+
+    @property
+    def to_stdout(self) -> bool:
+        return "-" in (self.json, self.markdown)
+
+
 def emit_result(result: EffectResult, panel: Panel, spec: PanelSpec, options: dict[str, Any],
-                *, command: str, seed: int | None, json_path: str | None, quiet: bool) -> None:
+                *, command: str, seed: int | None, outputs: Outputs, quiet: bool) -> None:
     """Write the requested files, then print the table (unless JSON goes to stdout)."""
     result = with_provenance(result, panel, spec, options, command=command, seed=seed)
-    if json_path:
-        write_atomic(json_path, result.to_json())
-    if quiet or json_path == "-":
+    if outputs.json:
+        write_atomic(outputs.json, result.to_json())
+    write_outputs([result.to_dict()], outputs)
+    if quiet or outputs.to_stdout:
         return
     print_result(result, panel)
+
+
+def write_outputs(results: list[dict[str, Any]], outputs: Outputs) -> None:
+    """Render and write the HTML report, e-mail and Markdown that ``outputs`` asks for."""
+    if not (outputs.html or outputs.eml or outputs.markdown):
+        return
+    from lpip_eval.report.render import write_reports
+
+    write_reports(results, html=outputs.html, eml=outputs.eml, markdown=outputs.markdown,
+                  title=outputs.title)
+
+
+def load_results(paths: list[Path]) -> list[dict[str, Any]]:
+    """Read result JSON files and check each against the published schema (exit 3 if not)."""
+    import jsonschema
+
+    from lpip_eval.results import load_schema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    loaded = []
+    for path in paths:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"{path}: file not found", hint="give a file written with --json") \
+                from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{path}: not valid JSON ({exc})",
+                            hint="give a file written with --json") from None
+        error = next(iter(sorted(validator.iter_errors(data), key=lambda e: e.path)), None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "top level"
+            raise DataError(f"{path}: not an lpip-eval result ({where}: {error.message})",
+                            hint="give a file written by lpip-eval --json") from None
+        loaded.append(data)
+    return loaded
+
+
+def send_report(results: list[dict[str, Any]], *, title: str | None, sender: str,
+                to: list[str], host: str, port: int, starttls: bool, user: str | None) -> None:
+    """Build the e-mail for ``results`` and send it over SMTP."""
+    from lpip_eval.report.charts import render_charts
+    from lpip_eval.report.context import build_context
+    from lpip_eval.report.email import build_message, send_message
+
+    context = build_context(results, title=title)
+    message = build_message(context, render_charts(context), sender=sender, to=to)
+    send_message(message, host=host, port=port, starttls=starttls, user=user)
 
 
 def print_result(result: EffectResult, panel: Panel) -> None:

@@ -81,6 +81,8 @@ class EffectResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     provenance: Provenance | None = None
+    outcome_label: str | None = None
+    outcome_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md (non-finite numbers become null, with a warning)."""
@@ -100,6 +102,8 @@ class EffectResult:
             "method": self.method,
             "design": self.design,
             "outcome": self.outcome,
+            "outcome_label": self.outcome_label,
+            "outcome_unit": self.outcome_unit,
             "unit_col": self.unit_col,
             "time_col": self.time_col,
             "treated_units": list(self.treated_units),

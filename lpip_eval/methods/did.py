@@ -17,13 +17,14 @@ randomization inference).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from lpip_eval import inference as inf
 from lpip_eval.errors import DesignError, first_items
+from lpip_eval.evidence import with_evidence
 from lpip_eval.fe import Absorber
 from lpip_eval.linear_design import DesignInference, LinearDesign, infer
 from lpip_eval.panel import NEVER, Panel
@@ -78,22 +79,26 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
     if design.n_clusters < 2:
         raise DesignError("fewer than two clusters", hint="check --cluster-col")
     diagnostics = _diagnostics(panel, design, result, extras)
-    if result.pre_test and result.pre_test["rejected_at_5pct"]:
-        warnings.append("the joint pre-trend test rejects parallel pre-trends at the 5% level")
+    pre_test = result.pre_test or _pretrend_slope(panel, choice, spec)
+    if pre_test is not None:
+        diagnostics["pretrend_test"] = pre_test
+        if pre_test["rejected_at_5pct"]:
+            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
+                            f"(p = {pre_test['p_value']:.3f})")
     iv = result.interval
     estimate = Estimate(att=result.headline, se=iv.se, ci_low=iv.ci_low, ci_high=iv.ci_high,
                         ci_level=spec.ci_level, p_value=iv.p_value, inference=result.info)
     common = panel.common_start
     start_label = panel.label(common) if common is not None else \
         panel.label(int(panel.first_treated[panel.is_treated_unit].min()))
-    return EffectResult(
+    return with_evidence(EffectResult(
         method="did", design=DESIGNS[spec.design], outcome=panel.outcome,
         unit_col=panel.unit_col, time_col=panel.time_col,
         treated_units=panel.treated_units, comparison_units=panel.comparison_units,
         treatment_start=start_label, estimate=estimate,
         effects_by_period=_period_effects(result, extras),
         diagnostics=diagnostics, warnings=tuple(dict.fromkeys(warnings)),
-    )
+    ))
 
 
 # --------------------------------------------------------------------------- designs
@@ -167,6 +172,7 @@ def _panel_design(panel: Panel, build: Any, contrast: np.ndarray) -> LinearDesig
         y=panel.y, build=build, observed=panel.first_treated, absorber=absorber,
         weights=panel.weights, clusters=clusters, contrast=contrast,
         n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
+        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units),
     )
 
 
@@ -205,8 +211,42 @@ def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
         absorber=Absorber(None, None, weights), weights=weights,
         clusters=cluster_of_unit[unit], contrast=np.array([1.0]), n_nested=0,
         nuisance_varies=True,
+        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units),
     )
     return design, {"collapsed_rows": len(unit)}
+
+
+def _pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
+                    ) -> dict[str, Any] | None:
+    """Differential linear pre-trend: in the pre-period, y on area and period effects and
+    treated x (period - start). Needs one common start and at least 3 pre-periods."""
+    start = panel.common_start
+    if start is None:
+        return None
+    pre_rows = panel.period_ordinals[panel.time_idx] < start
+    n_pre = int(np.sum(panel.period_ordinals < start))
+    if n_pre < 3:
+        return None
+    sub = replace(
+        panel, unit_idx=panel.unit_idx[pre_rows], time_idx=panel.time_idx[pre_rows],
+        y=panel.y[pre_rows], period_ordinals=panel.period_ordinals[:n_pre],
+        covariates=None if panel.covariates is None else panel.covariates[pre_rows],
+        weights=None if panel.weights is None else panel.weights[pre_rows],
+        cluster_idx=None if panel.cluster_idx is None else panel.cluster_idx[pre_rows],
+    )
+    trend = (sub.time_idx - (n_pre - 1)).astype(float)
+
+    def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        return ((first != NEVER)[sub.unit_idx] * trend)[:, None], sub.covariates
+
+    fitted = infer(_panel_design(sub, build, np.array([1.0])), choice, level=spec.ci_level,
+                   draws=spec.draws, seed=spec.seed)
+    p_value = fitted.interval.p_value
+    return {"test": f"differential linear pre-trend ({choice.method} inference)",
+            "statistic": fitted.headline, "df": None, "p_value": p_value,
+            "leads": n_pre, "rejected_at_5pct": bool(p_value < 0.05),
+            "slope_per_period": fitted.headline,
+            "slope_interval": [fitted.interval.ci_low, fitted.interval.ci_high]}
 
 
 def _require_pre_periods(panel: Panel, needed: int) -> None:
@@ -254,7 +294,7 @@ def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
                     "comparison": float(means[1][1][t])} for t in range(panel.n_periods)]
     start = int(panel.first_treated[panel.is_treated_unit].min())
     diag: dict[str, Any] = {
-        "n_obs": int(len(panel.y)),
+        "n_obs": len(panel.y),
         "n_units": panel.n_units,
         "n_periods": panel.n_periods,
         "frequency": panel.frequency,
@@ -268,12 +308,11 @@ def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
         "covariates": list(panel.covariate_names),
         "weights_col": "weights" if panel.weights is not None else None,
         "group_means": group_means,
+        "unit_names": dict(sorted(panel.unit_names.items())),
     }
     if panel.common_start is None:
         diag["treatment_starts"] = {u: panel.label(int(s)) for u, s in
                                     zip(panel.units, panel.first_treated, strict=True)
                                     if s != NEVER}
-    if result.pre_test is not None:
-        diag["pretrend_test"] = result.pre_test
     diag.update({k: v for k, v in extras.items() if k == "collapsed_rows"})
     return diag

@@ -1,0 +1,278 @@
+"""EffectResult(s) -> one plain dict for the report templates (pure; snapshot-tested).
+
+Everything a reader sees is decided here: the headline sentence, what was compared, the
+effect over time, each assumption with its check and verdict, the caveats, the strength of
+evidence and where the numbers came from. Templates only lay it out; charts are described
+here (title, alt text, data) and drawn by ``charts.py``. Works from the JSON form of a result,
+so ``lpip-eval report RESULT.json`` gives the same report as the estimating command.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lpip_eval.evidence import rate_evidence
+
+METHOD_NAMES = {"did": "difference-in-differences", "synth": "synthetic control",
+                "match": "matched comparison areas"}
+
+
+def fmt_number(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """A number for prose and tables: fixed decimals, a real minus sign, '-' if missing."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+    return text.replace("-", "\u2212")
+
+
+def fmt_p(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def outcome_words(result: dict[str, Any]) -> tuple[str, str]:
+    """(label, unit) of the outcome, e.g. ('employment rate', 'percentage points')."""
+    label = result.get("outcome_label") or result["outcome"].replace("_", " ").replace(".", " ")
+    return label, result.get("outcome_unit") or ""
+
+
+def headline(result: dict[str, Any]) -> str:
+    """The plain-English sentence: direction, size with unit, and range; honest about zero."""
+    est = result["estimate"]
+    label, unit = outcome_words(result)
+    att, low, high = est["att"], est["ci_low"], est["ci_high"]
+    level = f"{est['ci_level']:.0%}"
+    unit_text = f" {unit}" if unit else ""
+    size = fmt_number(abs(att))
+    rng = f"{level} range {fmt_number(low)} to {fmt_number(high)}{unit_text}"
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return (f"The pilot is estimated to have changed the {label} by {fmt_number(att)}"
+                f"{unit_text}, but no reliable range could be computed.")
+    if low <= 0 <= high:
+        return (f"The pilot's effect on the {label} cannot be told apart from zero: the estimate "
+                f"is {fmt_number(att, signed=True)}{unit_text}, but the {rng} includes no "
+                "effect at all.")
+    verb = "raised" if att > 0 else "lowered"
+    return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
+
+
+def build_context(results: list[dict[str, Any]], *, title: str | None = None) -> dict[str, Any]:
+    """The template context for one or more results (the first is the main one)."""
+    main = results[0]
+    label, unit = outcome_words(main)
+    evidence = main.get("evidence") or {}
+    if not evidence.get("level"):
+        evidence = rate_evidence(main)
+    sections = [_result_section(r) for r in results]
+    head = headline(main)
+    report_title = title or f"What the pilot did to the {label}"
+    return {
+        "lang": "en-GB",
+        "title": report_title,
+        "subject": _subject(main),
+        "headline": head,
+        "evidence": evidence,
+        "sections": sections,
+        "main": sections[0],
+        "caveats": _caveats(main),
+        "provenance": _provenance(main),
+        "tool": main.get("tool", {}),
+        "outcome_label": label,
+        "outcome_unit": unit,
+    }
+
+
+def _subject(result: dict[str, Any]) -> str:
+    est = result["estimate"]
+    label, unit = outcome_words(result)
+    low, high = est["ci_low"], est["ci_high"]
+    if low is not None and high is not None and low <= 0 <= high:
+        return f"Pilot evaluation: no clear effect on {label}"
+    word = "raised" if est["att"] > 0 else "lowered"
+    return (f"Pilot evaluation: {label} {word} by {fmt_number(abs(est['att']))}"
+            f"{(' ' + unit) if unit else ''}")
+
+
+def _area(code: str, names: dict[str, str]) -> dict[str, str]:
+    return {"code": code, "name": names.get(code, "")}
+
+
+def _result_section(result: dict[str, Any]) -> dict[str, Any]:
+    est = result["estimate"]
+    diag = result.get("diagnostics", {})
+    names = diag.get("unit_names", {})
+    weights = {w["unit"]: w["weight"] for w in result.get("weights", [])}
+    label, unit = outcome_words(result)
+    level = f"{est['ci_level']:.0%}"
+    table = [
+        {"item": "Estimated effect", "value": fmt_number(est["att"], 3, signed=True)},
+        {"item": f"{level} range", "value": f"{fmt_number(est['ci_low'], 3)} to "
+                                             f"{fmt_number(est['ci_high'], 3)}"},
+        {"item": "Standard error", "value": fmt_number(est["se"], 3)},
+        {"item": "p-value", "value": fmt_p(est["p_value"])},
+        {"item": "Inference", "value": est["inference"]["method"]},
+        {"item": "Pilot areas", "value": str(len(result["treated_units"]))},
+        {"item": "Comparison areas", "value": str(len(result["comparison_units"]))},
+        {"item": "Start", "value": str(result.get("treatment_start"))},
+    ]
+    return {
+        "method": result["method"],
+        "method_name": METHOD_NAMES.get(result["method"], result["method"]),
+        "design": result["design"],
+        "outcome": result["outcome"],
+        "outcome_label": label,
+        "unit": unit,
+        "headline": headline(result),
+        "estimate": {
+            "att": fmt_number(est["att"], 3, signed=True),
+            "ci_low": fmt_number(est["ci_low"], 3),
+            "ci_high": fmt_number(est["ci_high"], 3),
+            "ci_level": level,
+            "p_value": fmt_p(est["p_value"]),
+            "se": fmt_number(est["se"], 3),
+            "inference": est["inference"]["method"],
+            "inference_reason": est["inference"]["reason"],
+        },
+        "table": table,
+        "treated": [_area(u, names) for u in result["treated_units"]],
+        "comparison": [dict(_area(u, names), weight=fmt_number(weights[u], 3) if u in weights
+                            else "") for u in result["comparison_units"]],
+        "has_weights": bool(weights),
+        "periods": _periods(diag, result),
+        "effects_by_period": [
+            {"period": e["period"], "event_time": e["event_time"],
+             "att": fmt_number(e["att"], 3, signed=True),
+             "range": f"{fmt_number(e['ci_low'], 3)} to {fmt_number(e['ci_high'], 3)}"}
+            for e in result.get("effects_by_period", [])
+        ],
+        "checks": _checks(result),
+        "charts": _charts(result),
+        "warnings": list(result.get("warnings", [])),
+    }
+
+
+def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    means = diag.get("group_means", [])
+    return {
+        "first": means[0]["period"] if means else None,
+        "last": means[-1]["period"] if means else None,
+        "start": result.get("treatment_start"),
+        "pre": diag.get("pre_periods"),
+        "post": diag.get("post_periods"),
+        "frequency": diag.get("frequency"),
+    }
+
+
+def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each assumption with the check behind it and a verdict sentence."""
+    diag = result.get("diagnostics", {})
+    checks: list[dict[str, Any]] = []
+    pre = diag.get("pretrend_test")
+    if result["method"] in ("did", "match"):
+        if pre is None:
+            checks.append({
+                "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
+                              "would have changed alike.",
+                "check": "Not testable here (too few periods before the start).",
+                "result": "n/a", "ok": None,
+                "verdict": "Untested: the rating relies on the comparison areas being similar.",
+            })
+        else:
+            ok = not pre["rejected_at_5pct"]
+            checks.append({
+                "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
+                              "would have changed alike.",
+                "check": str(pre["test"]),
+                "result": f"p = {fmt_p(pre['p_value'])}",
+                "ok": ok,
+                "verdict": "No sign that the areas were already diverging before the pilot."
+                if ok else "The areas were already diverging before the pilot; treat the "
+                           "estimate with caution.",
+            })
+    for extra in diag.get("checks", []):
+        checks.append(extra)
+    return checks
+
+
+def _caveats(result: dict[str, Any]) -> list[str]:
+    diag = result.get("diagnostics", {})
+    caveats = []
+    n_treated = len(result["treated_units"])
+    if n_treated < 10:
+        caveats.append(f"Few pilot areas ({n_treated}): the estimate describes these places; "
+                       "it may not carry over to others.")
+    caveats.append("Spillovers: if the pilot also changed things in comparison areas (for "
+                   "example through commuting or firms relocating), the comparison is "
+                   "contaminated and the estimate is biased; neighbouring areas deserve a "
+                   "second look.")
+    pre = diag.get("pre_periods")
+    if pre is not None and pre < 4:
+        caveats.append(f"Short pre-period ({pre} periods): pre-trends are hard to judge.")
+    if diag.get("n_obs") is not None and diag["n_obs"] < 100:
+        caveats.append("Small numbers: with few observations the range is wide.")
+    return caveats
+
+
+def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Chart specifications: id, title, alt text and the numbers (also shown as a table)."""
+    diag = result.get("diagnostics", {})
+    label, _unit = outcome_words(result)
+    charts = []
+    means = diag.get("group_means", [])
+    if means:
+        charts.append({
+            "id": "paths",
+            "kind": "paths",
+            "title": f"{label.capitalize()}: pilot areas and comparison areas",
+            "alt": (f"Line chart of the average {label} by period from {means[0]['period']} to "
+                    f"{means[-1]['period']} for the pilot areas and the comparison areas; the "
+                    f"pilot starts at {result.get('treatment_start')}."),
+            "columns": ["Period", "Pilot areas", "Comparison areas"],
+            "rows": [[m["period"], fmt_number(m["treated"]), fmt_number(m["comparison"])]
+                     for m in means],
+            "series": {"x": [m["period"] for m in means],
+                       "pilot": [m["treated"] for m in means],
+                       "comparison": [m["comparison"] for m in means],
+                       "start": result.get("treatment_start")},
+        })
+    effects = result.get("effects_by_period", [])
+    if effects:
+        charts.append({
+            "id": "effects",
+            "kind": "effects",
+            "title": f"Estimated effect on the {label} by period relative to the start",
+            "alt": (f"Chart of the estimated effect for each period from "
+                    f"{effects[0]['event_time']} to {effects[-1]['event_time']} periods "
+                    "relative to the start, with intervals; periods before 0 show pre-trends."),
+            "columns": ["Periods from start", "Effect", "Range"],
+            "rows": [[str(e["event_time"]), fmt_number(e["att"], 3, signed=True),
+                      f"{fmt_number(e['ci_low'], 3)} to {fmt_number(e['ci_high'], 3)}"]
+                     for e in effects],
+            "series": {"x": [e["event_time"] for e in effects],
+                       "att": [e["att"] for e in effects],
+                       "low": [e["ci_low"] for e in effects],
+                       "high": [e["ci_high"] for e in effects]},
+        })
+    charts.extend(diag.get("charts", []))
+    return charts
+
+
+def _provenance(result: dict[str, Any]) -> dict[str, Any]:
+    prov = result.get("provenance") or {}
+    return {
+        "inputs": prov.get("inputs", []),
+        "command": prov.get("command", ""),
+        "options": sorted((str(k), _show(v)) for k, v in (prov.get("options") or {}).items()
+                          if v not in (None, [], "")),
+        "seed": prov.get("seed"),
+        "packages": sorted((prov.get("packages") or {}).items()),
+        "schema_version": result.get("schema_version"),
+    }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
