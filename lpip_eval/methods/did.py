@@ -281,6 +281,14 @@ def _period_effects(result: DesignInference, extras: dict[str, Any]) -> tuple[Pe
     return tuple(sorted(out, key=lambda e: e.event_time or 0))
 
 
+def _within_label(design: LinearDesign) -> str:
+    if not design.absorber.groups:
+        return "none (regression on each area's pre- and post-period means)"
+    if design.absorber.fast:
+        return "exact two-way demeaning (balanced panel)"
+    return "alternating projections"
+
+
 def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
                  extras: dict[str, Any]) -> dict[str, Any]:
     treated_row = panel.is_treated_unit[panel.unit_idx]
@@ -299,8 +307,7 @@ def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
         "n_periods": panel.n_periods,
         "frequency": panel.frequency,
         "balanced": panel.is_balanced,
-        "within_transform": "exact two-way demeaning (balanced panel)"
-        if design.absorber.fast else "alternating projections",
+        "within_transform": _within_label(design),
         "pre_periods": int(np.sum(panel.period_ordinals < start)),
         "post_periods": int(np.sum(panel.period_ordinals >= start)),
         "clusters": design.n_clusters,
