@@ -148,6 +148,7 @@ def validate(
 
 @app.command()
 def did(
+    ctx: typer.Context,
     data: DataArg,
     comparators: Comparators = None,
     area_col: AreaCol = "area",
@@ -209,7 +210,7 @@ def did(
                                              ci_level=ci_level, draws=draws, seed=seed,
                                              bootstrap_weights=bootstrap_weights))
         result = replace(result, outcome_label=outcome_label, outcome_unit=outcome_unit)
-        emit_result(result, panel, spec, options, command=_command_line(), seed=seed,
+        emit_result(result, panel, spec, options, command=_command_line(ctx), seed=seed,
                     outputs=Outputs(json=json_out, html=report, eml=eml, markdown=markdown,
                                     title=title), quiet=quiet)
 
@@ -255,11 +256,42 @@ def report_command(
     _guard(run)
 
 
-def _command_line() -> str:
-    return "lpip-eval " + shlex.join(sys.argv[1:])
+def _command_line(ctx: typer.Context) -> str:
+    """The command as the user could retype it: the options that differ from their defaults.
+
+    Built from the parsed parameters (not ``sys.argv``), so it is right however the command
+    was invoked, including from another program.
+    """
+    words = ctx.command_path.split()
+    words[0] = "lpip-eval"
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.param_type_name == "argument":
+            values = value if isinstance(value, list | tuple) else [value]
+            words.extend(str(v) for v in values)
+            continue
+        if value is None or value == param.default or (isinstance(value, list | tuple) and not value):
+            continue
+        option = max(param.opts, key=len)
+        if isinstance(value, bool):
+            flag = option if value else (max(param.secondary_opts, key=len)
+                                         if param.secondary_opts else None)
+            if flag:
+                words.append(flag)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                words.extend([option, str(item)])
+        else:
+            words.extend([option, str(value)])
+    return shlex.join(words)
 
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    # Many small matrix products: one BLAS thread is fastest and avoids contention.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     app()
     sys.exit(EXIT_OK)

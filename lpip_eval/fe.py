@@ -172,7 +172,16 @@ def fit_linear(
     """OLS of ``y`` on ``targets`` (n, p), net of what ``residualizer`` removes (FWL)."""
     xt = residualizer.apply(targets.reshape(len(y), -1))
     yt = residualizer.apply(y)
-    coef, *_ = np.linalg.lstsq(xt, yt, rcond=None)
+    coef = least_squares(xt, yt)
     resid = yt - xt @ coef
     n_params = xt.shape[1] + residualizer.n_nuisance + residualizer.absorber.n_absorbed()
     return LinearFit(coef=coef, xt=xt, yt=yt, resid=resid, n_params=n_params, n_nested=n_nested)
+
+
+def least_squares(xt: np.ndarray, yt: np.ndarray) -> np.ndarray:
+    """OLS coefficients via the normal equations (fast for tall, thin designs), falling back
+    to an SVD-based solve when they are singular or badly conditioned."""
+    gram = xt.T @ xt
+    if np.linalg.cond(gram) < 1e10:
+        return np.linalg.solve(gram, xt.T @ yt)
+    return np.linalg.lstsq(xt, yt, rcond=None)[0]

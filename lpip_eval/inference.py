@@ -88,6 +88,16 @@ def choose_inference(
 # --------------------------------------------------------------------------- CR1
 
 
+def cluster_codes(clusters: np.ndarray) -> tuple[np.ndarray, int]:
+    """Clusters renumbered 0..G-1, and G; O(N) for non-negative integer codes (no sort)."""
+    if clusters.dtype.kind in "iu" and len(clusters) and clusters.min() >= 0:
+        present = np.bincount(clusters) > 0
+        remap = np.cumsum(present) - 1
+        return remap[clusters], int(present.sum())
+    codes, inverse = np.unique(clusters, return_inverse=True)
+    return inverse, len(codes)
+
+
 def cr1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
     """Small-sample factor G/(G-1) * (N-1)/(N-K) (Stata, fixest)."""
     return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - n_params)
@@ -100,13 +110,14 @@ def cluster_robust(
 
     Returns the (p, p) matrix and the degrees of freedom G-1 for t-based intervals.
     """
-    codes, inverse = np.unique(clusters, return_inverse=True)
-    n_clusters = len(codes)
+    inverse, n_clusters = cluster_codes(clusters)
     if n_clusters < 2:
         raise ValueError("cluster-robust variance needs at least two clusters")
     bread = np.linalg.pinv(xt.T @ xt)
-    scores = np.zeros((n_clusters, xt.shape[1]))
-    np.add.at(scores, inverse, xt * resid[:, None])
+    scores = np.column_stack([
+        np.bincount(inverse, weights=xt[:, j] * resid, minlength=n_clusters)
+        for j in range(xt.shape[1])
+    ])
     meat = scores.T @ scores
     factor = cr1_factor(len(resid), n_params, n_clusters)
     return factor * bread @ meat @ bread, n_clusters - 1
@@ -163,8 +174,7 @@ def wild_cluster_bootstrap(
     hypothesised value b0, every bootstrap statistic is too; the p-value is evaluated
     exactly for any b0 and the interval is found by bisection on p(b0) = 1 - level.
     """
-    codes, g = np.unique(clusters, return_inverse=True)
-    n_clusters = len(codes)
+    g, n_clusters = cluster_codes(clusters)
     xx = float(x @ x)
     beta = float(x @ yt) / xx
     resid = yt - x * beta
@@ -175,7 +185,8 @@ def wild_cluster_bootstrap(
     v_canonical, exact = bootstrap_weights(n_clusters, draws, weights, seed)
     # Draws are tied to a data-derived cluster order, so renaming areas changes nothing.
     v = np.empty_like(v_canonical)
-    v[:, canonical_unit_order(g, yt, n_clusters)] = v_canonical
+    x_key = x / max(float(np.abs(x).max()), 1e-300)
+    v[:, canonical_unit_order(g, yt, n_clusters, row_key=x_key)] = v_canonical
     c_g = np.bincount(g, weights=x * yt, minlength=n_clusters)  # sum x*y per cluster
     d_g = np.bincount(g, weights=x * x, minlength=n_clusters)  # sum x^2 per cluster
     a_gb = np.empty((n_clusters, len(v)))
@@ -198,7 +209,10 @@ def wild_cluster_bootstrap(
         with np.errstate(divide="ignore", invalid="ignore"):
             t_b = np.where(se_b > 0, shift / se_b, 0.0)
         t_obs = (beta - b0) / se_hat
-        return float(np.mean(np.abs(t_b) >= abs(t_obs) - 1e-12 * max(1.0, abs(t_obs))))
+        hits = int(np.sum(np.abs(t_b) >= abs(t_obs) - 1e-12 * max(1.0, abs(t_obs))))
+        # Enumerated: the exact share. Sampled: (hits + 1) / (draws + 1), as for
+        # randomization inference, so a p-value is never reported as exactly zero.
+        return hits / len(t_b) if exact else (hits + 1) / (len(t_b) + 1)
 
     alpha = 1 - level
     low = _invert(pvalue, beta, -se_hat, alpha)
@@ -280,17 +294,60 @@ def assignments(first_treated: np.ndarray, draws: int, seed: int,
     return Assignments(rows=rows, exact=False, observed_included=False)
 
 
-def canonical_unit_order(unit_idx: np.ndarray, y: np.ndarray, n_units: int) -> np.ndarray:
-    """Areas ordered by (rows, within-area sum of squared deviations of y, index).
+def _negative_first(dev: np.ndarray, companion: np.ndarray | None) -> bool:
+    """Whether flipping the sign makes ``dev`` canonical: by its third moment, else its
+    covariance with ``companion`` (period or regressor), else its sorted values."""
+    tol = 1e-6 * max(1, len(dev))
+    for moment in (float(np.sum(dev ** 3)),
+                   float(np.sum(dev * companion)) if companion is not None else 0.0):
+        if abs(moment) > tol:
+            return moment < 0
+    up, down = np.sort(dev), np.sort(-dev)
+    differ = np.flatnonzero(up != down)
+    return bool(len(differ)) and bool(down[differ[0]] > up[differ[0]])
 
-    Unchanged by renaming areas, shuffling rows, adding a constant to y or rescaling it, so
-    sampled randomization inference is invariant to all of these.
+
+def canonical_unit_order(unit_idx: np.ndarray, y: np.ndarray, n_units: int,
+                         group: np.ndarray | None = None,
+                         time_idx: np.ndarray | None = None,
+                         row_key: np.ndarray | None = None) -> np.ndarray:
+    """Areas in an order derived from their data alone.
+
+    Key: (``group``, e.g. treatment timing; number of rows; the area's deviations from its
+    own mean, by period if ``time_idx`` is given, else sorted by (``row_key``, deviation),
+    with ``row_key`` itself part of the key; deviations scaled by the largest and
+    signed so that the third moment is non-negative). Unchanged by renaming areas,
+    shuffling rows, adding a constant to y or multiplying it by any non-zero number, so
+    sampled randomization and bootstrap draws are invariant to all of these. Areas that
+    still tie have the same data up to a level shift, which no DiD statistic sees.
     """
     rows = np.bincount(unit_idx, minlength=n_units)
     mean = np.bincount(unit_idx, weights=y, minlength=n_units) / np.maximum(rows, 1)
-    dev = np.bincount(unit_idx, weights=(y - mean[unit_idx]) ** 2, minlength=n_units)
-    spread = dev / max(float(dev.max()), 1e-300)
-    return np.lexsort((np.arange(n_units), np.round(spread, 12), rows))
+    dev = y - mean[unit_idx]
+    scale = max(float(np.abs(dev).max()) if len(dev) else 0.0, 1e-300)
+    dev = dev / scale
+    dev = np.round(dev, 9)
+    companion = row_key if row_key is not None else time_idx
+    if _negative_first(dev, None if companion is None else companion.astype(float)):
+        dev = -dev
+    if time_idx is not None:
+        width = int(time_idx.max()) + 1 if len(time_idx) else 0
+        padded = np.full((n_units, width), 9.0)
+        padded[unit_idx, time_idx] = dev
+    else:
+        extra = np.zeros(len(dev)) if row_key is None else np.round(row_key, 9)
+        order = np.lexsort((dev, extra, unit_idx))
+        width = int(rows.max()) if n_units else 0
+        padded = np.full((n_units, 2 * width), 9.0)
+        position = np.arange(len(order)) - np.repeat(np.cumsum(rows) - rows, rows)
+        padded[unit_idx[order], 2 * position] = extra[order]
+        padded[unit_idx[order], 2 * position + 1] = dev[order]
+        width *= 2
+    keys = [padded[:, j] for j in range(width - 1, -1, -1)]
+    keys.append(rows.astype(float))
+    if group is not None:
+        keys.append(np.asarray(group, dtype=float))
+    return np.lexsort(keys)
 
 
 def randomization_draws(

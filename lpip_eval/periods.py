@@ -104,6 +104,8 @@ def _parse_scalar(value: object) -> dict[Frequency, int] | None:
         return _parse_text(value) if value.strip() else None
     if isinstance(value, bool | np.bool_):
         return {}
+    if isinstance(value, pd.Period):
+        return _parse_period_object(value)
     if isinstance(value, np.datetime64):
         value = pd.Timestamp(value)
     if isinstance(value, dt.datetime):
@@ -116,6 +118,22 @@ def _parse_scalar(value: object) -> dict[Frequency, int] | None:
         number = float(value)
         if number.is_integer() and 1000 <= number <= 9999:
             return {"year": int(number)}
+    return {}
+
+
+def _parse_period_object(value: pd.Period) -> dict[Frequency, int]:
+    """A pandas Period: calendar years, quarters, months, days; April-March years as FY."""
+    code = value.freqstr.upper()
+    if code in ("Y-DEC", "A-DEC", "Y", "A"):
+        return {"year": value.year}
+    if code in ("Q-DEC", "Q"):
+        return {"quarter": 4 * value.year + value.quarter - 1}
+    if code == "M":
+        return {"month": 12 * value.year + value.month - 1}
+    if code == "D":
+        return {"date": dt.date(value.year, value.month, value.day).toordinal() - _EPOCH}
+    if code in ("Y-MAR", "A-MAR"):  # pandas labels a fiscal year by the year it ends in
+        return {"financial-year": value.year - 1}
     return {}
 
 
@@ -135,7 +153,14 @@ def _first_row(codes: np.ndarray, code: int) -> int:
 def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPeriods:
     """Parse a period column into ordinals and one frequency; raise DataError if unusable."""
     where = f"{source}: column '{column}'"
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells such as lists
+        types = sorted({type(v).__name__ for v in values if not isinstance(v, str)})
+        raise DataError(
+            f"{where} holds values that are not periods ({', '.join(types)})",
+            hint=_SPELLINGS,
+        ) from None
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) == 0:
         raise DataError(f"{where} has no rows", hint="check the file has data below its header")

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lpip_eval.periods import missing_periods, period_label
 from lpip_eval.panel import NEVER, Panel
+from lpip_eval.periods import missing_periods, period_label
 
 
 def describe_panel(panel: Panel) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def describe_panel(panel: Panel) -> dict[str, Any]:
         for phase, p_mask in (("pre", ~post_row), ("post", post_row)):
             values = panel.y[g_mask & p_mask]
             summary.append({
-                "group": group, "phase": phase, "rows": int(len(values)),
+                "group": group, "phase": phase, "rows": len(values),
                 "mean": float(values.mean()) if len(values) else None,
                 "sd": float(values.std(ddof=1)) if len(values) > 1 else None,
                 "min": float(values.min()) if len(values) else None,
@@ -32,7 +32,7 @@ def describe_panel(panel: Panel) -> dict[str, Any]:
     return {
         "sources": [s.__dict__ for s in panel.sources],
         "outcome": panel.outcome,
-        "rows": int(len(panel.y)),
+        "rows": len(panel.y),
         "treated_units": [_named(panel, u) for u in panel.treated_units],
         "comparison_units": [_named(panel, u) for u in panel.comparison_units],
         "treatment_starts": starts,

@@ -83,8 +83,9 @@ def true_effects(frame: pd.DataFrame, effect: Effect) -> np.ndarray:
     return effect(k) if callable(effect) else np.full(len(k), float(effect))
 
 
-def to_panel(frame: pd.DataFrame, *, outcome: str = "y", area_col: str = "area") -> Panel:
+def to_panel(frame: pd.DataFrame, *, outcome: str = "y", area_col: str = "area",
+             weights_col: str | None = None) -> Panel:
     """The validated Panel of a simulated frame (treatment timing from ``first_treated``)."""
     spec = PanelSpec(data=Path("simulated.csv"), area_col=area_col, outcome=outcome,
-                     first_treated_col="first_treated")
+                     first_treated_col="first_treated", weights_col=weights_col)
     return panel_from_frame(frame, spec, source="simulated")

@@ -26,7 +26,7 @@ from lpip_eval import inference as inf
 from lpip_eval.errors import DesignError, first_items
 from lpip_eval.evidence import with_evidence
 from lpip_eval.fe import Absorber
-from lpip_eval.linear_design import DesignInference, LinearDesign, infer
+from lpip_eval.linear_design import DesignInference, LinearDesign, infer, treated_cluster_count
 from lpip_eval.panel import NEVER, Panel
 from lpip_eval.results import Estimate, PeriodEffect
 
@@ -51,6 +51,16 @@ class DidSpec:
 
 def estimate_did(panel: Panel, spec: DidSpec) -> Any:
     """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
+    try:
+        return _estimate(panel, spec)
+    except DesignError as exc:
+        source = panel.source
+        if source and not exc.message.startswith(source):
+            raise DesignError(f"{source}: {exc.message}", hint=exc.hint) from None
+        raise
+
+
+def _estimate(panel: Panel, spec: DidSpec) -> Any:
     from lpip_eval.results import EffectResult
 
     if spec.design not in DESIGNS:
@@ -61,9 +71,10 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
     warnings = list(panel.warnings)
     builder = {"2x2": _two_by_two, "twfe": _twfe, "event-study": _event_study}[spec.design]
     design, extras = builder(panel, warnings)
-    treated_clusters = len(np.unique(design.clusters[_rows_of_treated(panel, design)]))
+    treated_clusters = treated_cluster_count(design)
+    n_clusters = design.n_clusters
     choice = inf.choose_inference(
-        spec.inference, n_treated_clusters=treated_clusters, n_clusters=design.n_clusters,
+        spec.inference, n_treated_clusters=treated_clusters, n_clusters=n_clusters,
         n_assignments=inf.count_assignments(panel.first_treated),
     )
     if spec.bootstrap_weights:
@@ -76,7 +87,7 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
                         "fall below 0.05")
     result = infer(design, choice, level=spec.ci_level, draws=spec.draws, seed=spec.seed,
                    pre_coefs=extras.get("pre_index"))
-    if design.n_clusters < 2:
+    if n_clusters < 2:
         raise DesignError("fewer than two clusters", hint="check --cluster-col")
     diagnostics = _diagnostics(panel, design, result, extras)
     pre_test = result.pre_test or _pretrend_slope(panel, choice, spec)
@@ -104,19 +115,17 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
 # --------------------------------------------------------------------------- designs
 
 
-def _rows_of_treated(panel: Panel, design: LinearDesign) -> np.ndarray:
-    targets, _ = design.build(design.observed)
-    return np.abs(targets).sum(axis=1) > 0
-
-
 def _nested(panel: Panel, unit_codes: np.ndarray, clusters: np.ndarray, n_units: int) -> int:
     """How many area fixed effects fixest leaves out of K when areas are nested in clusters.
 
     fixest (``fixef.K = "nested"``) drops nested fixed effects but one from K, so with area
     clusters K = regressors + number of periods; checked against pyfixest on mpdta.
     """
-    pairs = np.unique(np.column_stack([unit_codes, clusters]), axis=0)
-    return n_units - 1 if len(pairs) == n_units else 0
+    if panel.cluster_idx is None:
+        return n_units - 1
+    cluster_of_unit = np.zeros(n_units, dtype=clusters.dtype)
+    cluster_of_unit[unit_codes] = clusters
+    return n_units - 1 if bool(np.all(cluster_of_unit[unit_codes] == clusters)) else 0
 
 
 def _twfe(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
@@ -131,7 +140,10 @@ def _twfe(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, An
         d = (times >= first[panel.unit_idx]).astype(float)
         return d[:, None], panel.covariates
 
-    return _panel_design(panel, build, np.array([1.0])), {}
+    factor = None
+    if panel.common_start is not None:
+        factor = (panel.period_ordinals >= panel.common_start).astype(float)[:, None]
+    return _panel_design(panel, build, np.array([1.0]), factor), {}
 
 
 def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
@@ -159,11 +171,17 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
         cols = (unit_rel[:, None] == np.array(event_times)[None, :]) & is_t[:, None]
         return cols.astype(float), panel.covariates
 
-    design = _panel_design(panel, build, contrast)
+    factor = None
+    if panel.common_start is not None:
+        start = int(panel.start_position[panel.is_treated_unit][0])
+        rel_t = np.arange(panel.n_periods) - start
+        factor = (rel_t[:, None] == np.array(event_times)[None, :]).astype(float)
+    design = _panel_design(panel, build, contrast, factor)
     return design, {"event_times": event_times, "pre_index": pre_index}
 
 
-def _panel_design(panel: Panel, build: Any, contrast: np.ndarray) -> LinearDesign:
+def _panel_design(panel: Panel, build: Any, contrast: np.ndarray,
+                  time_factor: np.ndarray | None = None) -> LinearDesign:
     clusters = panel.cluster_codes
     absorber = Absorber(panel.unit_idx, panel.time_idx, panel.weights,
                         n_units=panel.n_units, n_times=panel.n_periods,
@@ -172,15 +190,19 @@ def _panel_design(panel: Panel, build: Any, contrast: np.ndarray) -> LinearDesig
         y=panel.y, build=build, observed=panel.first_treated, absorber=absorber,
         weights=panel.weights, clusters=clusters, contrast=contrast,
         n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
-        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units),
+        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
+                                            panel.first_treated, panel.time_idx),
+        time_factor=time_factor,
     )
 
 
 def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
     start = panel.common_start
     if start is None:
+        starts = sorted({panel.label(int(s)) for s in panel.first_treated[panel.is_treated_unit]})
         raise DesignError(
-            "the 2x2 design needs one common start, but treated areas start at different times",
+            f"the 2x2 design needs one common start, but treated areas start at "
+            f"{first_items(starts)}",
             hint="use --design twfe or --design event-study",
         )
     if panel.covariates is not None:
@@ -211,7 +233,8 @@ def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
         absorber=Absorber(None, None, weights), weights=weights,
         clusters=cluster_of_unit[unit], contrast=np.array([1.0]), n_nested=0,
         nuisance_varies=True,
-        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units),
+        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
+                                            panel.first_treated, panel.time_idx),
     )
     return design, {"collapsed_rows": len(unit)}
 
@@ -239,7 +262,9 @@ def _pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
     def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return ((first != NEVER)[sub.unit_idx] * trend)[:, None], sub.covariates
 
-    fitted = infer(_panel_design(sub, build, np.array([1.0])), choice, level=spec.ci_level,
+    factor = (np.arange(n_pre) - (n_pre - 1)).astype(float)[:, None]
+    fitted = infer(_panel_design(sub, build, np.array([1.0]), factor), choice,
+                   level=spec.ci_level,
                    draws=spec.draws, seed=spec.seed)
     p_value = fitted.interval.p_value
     return {"test": f"differential linear pre-trend ({choice.method} inference)",
