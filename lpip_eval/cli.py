@@ -31,7 +31,8 @@ app = typer.Typer(
 T = TypeVar("T")
 
 DataArg = Annotated[Path, typer.Argument(help="Data file (CSV, Parquet or Excel), long format: "
-                                         "one row per area and period.", show_default=False)]
+                                         "one row per area and period.", show_default=False,
+                                         metavar="DATA")]
 Comparators = Annotated[Path | None, typer.Option(
     "--comparators", help="File of comparison areas (same columns); every area in DATA is "
     "then a pilot area. Needs --start.")]
@@ -71,6 +72,20 @@ OutcomeLabel = Annotated[str | None, typer.Option(
 OutcomeUnit = Annotated[str | None, typer.Option(
     "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.")]
 Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
+
+
+DID_DESIGNS = ("2x2", "twfe", "event-study")
+INFERENCE_NAMES = ("auto", "cluster", "wild-bootstrap", "randomization")
+
+
+def _check_common(inference: str, ci_level: float) -> None:
+    """Usage errors (exit 2) for option values shared by the estimating commands."""
+    if inference not in INFERENCE_NAMES:
+        raise typer.BadParameter(f"use one of {', '.join(INFERENCE_NAMES)}",
+                                 param_hint="--inference")
+    if not 0 < ci_level < 1:
+        raise typer.BadParameter("give a level between 0 and 1, e.g. 0.95",
+                                 param_hint="--ci-level")
 
 
 def _version(value: bool) -> None:
@@ -185,16 +200,14 @@ def did(
     quiet: Quiet = False,
 ) -> None:
     """Difference-in-differences: 2x2, two-way fixed effects or event study."""
-    from lpip_eval.inference import INFERENCE_METHODS
-
-    if inference not in INFERENCE_METHODS:
-        raise typer.BadParameter(f"use one of {', '.join(INFERENCE_METHODS)}",
-                                 param_hint="--inference")
-    if bootstrap_weights not in (None, "rademacher", "webb"):
-        raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
+    if design not in DID_DESIGNS:
+        raise typer.BadParameter(f"use one of {', '.join(DID_DESIGNS)}", param_hint="--design")
+    _check_common(inference, ci_level)
     spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
                        treated_col, treatment_col, first_treated_col, covariates, weights_col,
                        cluster_col)
+    if bootstrap_weights not in (None, "rademacher", "webb"):
+        raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
     options = {"design": design, "inference": inference, "bootstrap_weights": bootstrap_weights,
                "ci_level": ci_level, "draws": draws, "seed": seed}
 
@@ -221,7 +234,7 @@ def did(
 def report_command(
     results: Annotated[list[Path], typer.Argument(
         help="Result JSON file(s) written with --json; the first is the main result.",
-        show_default=False)],
+        show_default=False, metavar="RESULT.json...")],
     report: ReportOut = None,
     eml: EmlOut = None,
     markdown: MarkdownOut = None,
@@ -270,7 +283,8 @@ def _command_line(ctx: typer.Context) -> str:
             values = value if isinstance(value, list | tuple) else [value]
             words.extend(str(v) for v in values)
             continue
-        if value is None or value == param.default or (isinstance(value, list | tuple) and not value):
+        empty = isinstance(value, list | tuple) and not value
+        if value is None or empty or value == param.default:
             continue
         option = max(param.opts, key=len)
         if isinstance(value, bool):

@@ -226,6 +226,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "id": "paths",
             "kind": "paths",
             "title": f"{label.capitalize()}: pilot areas and comparison areas",
+            "ylabel": label.capitalize() + (f" ({unit})" if unit else ""),
             "alt": (f"Line chart of the average {label} by period from {means[0]['period']} to "
                     f"{means[-1]['period']} for the pilot areas and the comparison areas; the "
                     f"pilot starts at {result.get('treatment_start')}."),
@@ -243,6 +244,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "id": "effects",
             "kind": "effects",
             "title": f"Estimated effect on the {label} by period relative to the start",
+            "ylabel": f"Effect on {label}" + (f" ({unit})" if unit else ""),
             "alt": (f"Chart of the estimated effect for each period from "
                     f"{effects[0]['event_time']} to {effects[-1]['event_time']} periods "
                     "relative to the start, with intervals; periods before 0 show pre-trends."),
