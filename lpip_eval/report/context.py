@@ -218,7 +218,7 @@ def _caveats(result: dict[str, Any]) -> list[str]:
 def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Chart specifications: id, title, alt text and the numbers (also shown as a table)."""
     diag = result.get("diagnostics", {})
-    label, _unit = outcome_words(result)
+    label, unit = outcome_words(result)
     charts = []
     means = diag.get("group_means", [])
     if means:
