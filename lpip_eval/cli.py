@@ -214,14 +214,12 @@ def did(
     def run() -> None:
         from dataclasses import replace
 
-        from lpip_eval.methods.did import DidSpec, estimate_did
         from lpip_eval.output import Outputs, emit_result
         from lpip_eval.panel import load_panel
+        from lpip_eval.registry import estimate
 
         panel = load_panel(spec)
-        result = estimate_did(panel, DidSpec(design=design, inference=inference,
-                                             ci_level=ci_level, draws=draws, seed=seed,
-                                             bootstrap_weights=bootstrap_weights))
+        result = estimate("did", panel, options, where="lpip-eval did")
         result = replace(result, outcome_label=outcome_label, outcome_unit=outcome_unit)
         emit_result(result, panel, spec, options, command=_command_line(ctx), seed=seed,
                     outputs=Outputs(json=json_out, html=report, eml=eml, markdown=markdown,

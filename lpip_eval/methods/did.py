@@ -49,6 +49,13 @@ class DidSpec:
     bootstrap_weights: str | None = None
 
 
+def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str) -> Any:
+    """The registry entry point: ``options`` are DidSpec fields (from the CLI or a config)."""
+    from lpip_eval.registry import build_spec
+
+    return estimate_did(panel, build_spec(DidSpec, options, where=where))
+
+
 def estimate_did(panel: Panel, spec: DidSpec) -> Any:
     """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
     try:
