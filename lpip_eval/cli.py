@@ -161,6 +161,18 @@ def validate(
     _guard(run)
 
 
+InferenceOpt = Annotated[str, typer.Option(
+    "--inference", help="auto, cluster (CR1), wild-bootstrap or randomization. auto never uses "
+    "clustered SEs with fewer than 10 treated areas.")]
+CiLevel = Annotated[float, typer.Option("--ci-level", help="Interval level.")]
+Draws = Annotated[int, typer.Option("--draws", help="Bootstrap / randomization / placebo draws.",
+                                    min=19)]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+FailOn = Annotated[list[str] | None, typer.Option(
+    "--fail-on", help="Exit 5 (after writing every output) if this gate trips: "
+    "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero. Repeatable.")]
+
+
 @app.command()
 def did(
     ctx: typer.Context,
@@ -180,16 +192,13 @@ def did(
     design: Annotated[str, typer.Option(
         "--design", help="2x2 (pre/post means), twfe (two-way fixed effects) or event-study.")
     ] = "twfe",
-    inference: Annotated[str, typer.Option(
-        "--inference", help="auto, cluster (CR1), wild-bootstrap or randomization. auto never "
-        "uses clustered SEs with fewer than 10 treated areas.")] = "auto",
+    inference: InferenceOpt = "auto",
     bootstrap_weights: Annotated[str | None, typer.Option(
         "--bootstrap-weights", help="rademacher or webb (wild bootstrap; default by cluster "
         "count).")] = None,
-    ci_level: Annotated[float, typer.Option("--ci-level", help="Interval level.")] = 0.95,
-    draws: Annotated[int, typer.Option("--draws", help="Bootstrap / randomization draws.",
-                                       min=19)] = 999,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20240101,
+    ci_level: CiLevel = 0.95,
+    draws: Draws = 999,
+    seed: Seed = 20240101,
     outcome_label: OutcomeLabel = None,
     outcome_unit: OutcomeUnit = None,
     json_out: JsonOut = None,
@@ -197,35 +206,229 @@ def did(
     eml: EmlOut = None,
     markdown: MarkdownOut = None,
     title: Title = None,
+    fail_on: FailOn = None,
     quiet: Quiet = False,
 ) -> None:
     """Difference-in-differences: 2x2, two-way fixed effects or event study."""
     if design not in DID_DESIGNS:
         raise typer.BadParameter(f"use one of {', '.join(DID_DESIGNS)}", param_hint="--design")
     _check_common(inference, ci_level)
+    if bootstrap_weights not in (None, "rademacher", "webb"):
+        raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
     spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
                        treated_col, treatment_col, first_treated_col, covariates, weights_col,
                        cluster_col)
-    if bootstrap_weights not in (None, "rademacher", "webb"):
-        raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
     options = {"design": design, "inference": inference, "bootstrap_weights": bootstrap_weights,
                "ci_level": ci_level, "draws": draws, "seed": seed}
+    _estimate(ctx, "did", spec, options, labels=(outcome_label, outcome_unit),
+              outputs=(json_out, report, eml, markdown, title), quiet=quiet,
+              fail_on=tuple(fail_on or ()))
+
+
+def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any], *,
+              labels: tuple[str | None, str | None],
+              outputs: tuple[str | None, ...], quiet: bool, fail_on: tuple[str, ...]) -> None:
+    """Load the panel, run ``method`` through the registry, write outputs, print, check gates.
+
+    A tripped ``--fail-on`` gate exits 5 after every output has been written.
+    """
 
     def run() -> None:
         from dataclasses import replace
 
+        from lpip_eval.gates import check_gates, gate_error, parse_gates
         from lpip_eval.output import Outputs, emit_result
         from lpip_eval.panel import load_panel
         from lpip_eval.registry import estimate
 
+        parse_gates(fail_on)
         panel = load_panel(spec)
-        result = estimate("did", panel, options, where="lpip-eval did")
-        result = replace(result, outcome_label=outcome_label, outcome_unit=outcome_unit)
-        emit_result(result, panel, spec, options, command=_command_line(ctx), seed=seed,
-                    outputs=Outputs(json=json_out, html=report, eml=eml, markdown=markdown,
+        result = estimate(method, panel, options, where=f"lpip-eval {method}")
+        result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
+        tripped = check_gates(result.to_dict(), fail_on)
+        if tripped:
+            result = replace(result, warnings=(*result.warnings,
+                                               *(f"Gate tripped: {t.message}" for t in tripped)))
+        json_out, html, eml, markdown, title = outputs
+        emit_result(result, panel, spec, options, command=_command_line(ctx),
+                    seed=options.get("seed"),
+                    outputs=Outputs(json=json_out, html=html, eml=eml, markdown=markdown,
                                     title=title), quiet=quiet)
+        if tripped:
+            raise gate_error(tripped)
 
     _guard(run)
+
+
+def _columns(text: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else ()
+
+
+@app.command()
+def match(
+    ctx: typer.Context,
+    data: DataArg,
+    comparators: Comparators = None,
+    area_col: AreaCol = "area",
+    period_col: PeriodCol = "period",
+    outcome: Outcome = None,
+    treated: Treated = None,
+    start: Start = None,
+    treated_col: TreatedCol = None,
+    treatment_col: TreatmentCol = None,
+    first_treated_col: FirstTreatedCol = None,
+    weights_col: WeightsCol = None,
+    cluster_col: ClusterCol = None,
+    match_on: Annotated[str | None, typer.Option(
+        "--match-on", help="Comma-separated covariates to match on (pre-period means).")] = None,
+    outcome_level: Annotated[bool, typer.Option(
+        "--outcome-level/--no-outcome-level",
+        help="Match on the pre-period outcome level.")] = True,
+    outcome_trend: Annotated[bool, typer.Option(
+        "--outcome-trend/--no-outcome-trend",
+        help="Match on the pre-period outcome trend.")] = True,
+    distance: Annotated[str, typer.Option(
+        "--distance", help="mahalanobis, ivariance or propensity.")] = "mahalanobis",
+    k: Annotated[int, typer.Option("--k", help="Comparison areas per pilot area.", min=1)] = 1,
+    replace: Annotated[bool, typer.Option(
+        "--replace/--no-replace", help="Match with or without replacement.")] = False,
+    caliper: Annotated[float | None, typer.Option(
+        "--caliper", help="Largest allowed difference, in standard deviations.")] = None,
+    exact: Annotated[str | None, typer.Option(
+        "--exact", help="Comma-separated text columns to match exactly (e.g. region).")] = None,
+    cem: Annotated[bool, typer.Option("--cem", help="Coarsened exact matching.")] = False,
+    cem_bins: Annotated[int | None, typer.Option(
+        "--cem-bins", help="Bins per variable for --cem (default: Sturges' rule).")] = None,
+    design: Annotated[str, typer.Option(
+        "--design", help="DiD on the matched set: twfe or 2x2.")] = "twfe",
+    inference: InferenceOpt = "auto",
+    ci_level: CiLevel = 0.95,
+    draws: Draws = 999,
+    seed: Seed = 20240101,
+    outcome_label: OutcomeLabel = None,
+    outcome_unit: OutcomeUnit = None,
+    json_out: JsonOut = None,
+    report: ReportOut = None,
+    eml: EmlOut = None,
+    markdown: MarkdownOut = None,
+    title: Title = None,
+    fail_on: FailOn = None,
+    quiet: Quiet = False,
+) -> None:
+    """Matched comparison areas: choose similar areas, check balance, then DiD on them."""
+    _check_common(inference, ci_level)
+    if distance not in ("mahalanobis", "ivariance", "propensity"):
+        raise typer.BadParameter("use mahalanobis, ivariance or propensity",
+                                 param_hint="--distance")
+    if design not in ("twfe", "2x2"):
+        raise typer.BadParameter("use twfe or 2x2", param_hint="--design")
+    from dataclasses import replace as dc_replace
+
+    spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
+                       treated_col, treatment_col, first_treated_col, match_on, weights_col,
+                       cluster_col)
+    spec = dc_replace(spec, categoricals=_columns(exact))
+    options = {"match_on": _columns(match_on), "use_outcome_level": outcome_level,
+               "use_outcome_trend": outcome_trend, "distance": distance, "k": k,
+               "replace": replace, "caliper": caliper, "exact": _columns(exact), "cem": cem,
+               "cem_bins": cem_bins, "design": design, "inference": inference,
+               "ci_level": ci_level, "draws": draws, "seed": seed}
+    _estimate(ctx, "match", spec, options, labels=(outcome_label, outcome_unit),
+              outputs=(json_out, report, eml, markdown, title), quiet=quiet,
+              fail_on=tuple(fail_on or ()))
+
+
+@app.command()
+def synth(
+    ctx: typer.Context,
+    data: DataArg,
+    comparators: Comparators = None,
+    area_col: AreaCol = "area",
+    period_col: PeriodCol = "period",
+    outcome: Outcome = None,
+    treated: Treated = None,
+    start: Start = None,
+    treated_col: TreatedCol = None,
+    treatment_col: TreatmentCol = None,
+    first_treated_col: FirstTreatedCol = None,
+    covariates: Covariates = None,
+    design: Annotated[str, typer.Option(
+        "--design", help="classic (Abadie, Diamond & Hainmueller) or sdid (synthetic DiD).")
+    ] = "classic",
+    estimator: Annotated[str, typer.Option(
+        "--estimator", help="With --design sdid: sdid, or sc / did in the same framework "
+        "(Arkhangelsky et al. 2021, Table 1).")] = "sdid",
+    predictor: Annotated[list[str] | None, typer.Option(
+        "--predictor", help="COLUMN[:PERIODS][:mean|value], e.g. lnincome:1980-1988:mean or "
+        "cigsale:1975 (repeatable; default: the outcome in every fitting period).")] = None,
+    fit_periods: Annotated[str | None, typer.Option(
+        "--fit-periods", help="Periods whose outcome the weights are chosen to match, e.g. "
+        "1970-1988 (default: all before the start).")] = None,
+    v: Annotated[str, typer.Option(
+        "--v", help="Predictor weights: optimize, equal, regression, cv (ADH 2015) or "
+        "numbers w1,w2,... one per predictor.")] = "optimize",
+    donors_nearest: Annotated[int | None, typer.Option(
+        "--donors-nearest", help="Keep only the K donors closest before the start.")] = None,
+    penalty: Annotated[float | None, typer.Option(
+        "--penalty", help="Penalised SC lambda (Abadie & L'Hour 2021).")] = None,
+    inference: Annotated[str, typer.Option(
+        "--inference", help="placebo (placebo-in-space ranks; auto = placebo) or none.")
+    ] = "placebo",
+    placebo_mspe_cutoff: Annotated[float | None, typer.Option(
+        "--placebo-mspe-cutoff", help="Leave out placebos whose pre-period MSPE exceeds this "
+        "multiple of the pilot's.")] = None,
+    placebo_in_time: Annotated[bool, typer.Option(
+        "--placebo-in-time/--no-placebo-in-time", help="Refit with a fake start in the "
+        "pre-period.")] = True,
+    leave_one_out: Annotated[bool, typer.Option(
+        "--leave-one-out/--no-leave-one-out", help="Refit without each donor with weight.")
+    ] = True,
+    aggregate: Annotated[bool, typer.Option(
+        "--aggregate", help="Several pilot areas: fit their average as one area.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Processes for placebo refits.",
+                                         min=1)] = 1,
+    ci_level: CiLevel = 0.95,
+    draws: Draws = 999,
+    seed: Seed = 20240101,
+    outcome_label: OutcomeLabel = None,
+    outcome_unit: OutcomeUnit = None,
+    json_out: JsonOut = None,
+    report: ReportOut = None,
+    eml: EmlOut = None,
+    markdown: MarkdownOut = None,
+    title: Title = None,
+    fail_on: FailOn = None,
+    quiet: Quiet = False,
+) -> None:
+    """Synthetic control for one or a few pilot areas, with placebo inference."""
+    if design not in ("classic", "sdid"):
+        raise typer.BadParameter("use classic or sdid", param_hint="--design")
+    if inference not in ("auto", "placebo", "none"):
+        raise typer.BadParameter("use placebo or none", param_hint="--inference")
+    if not 0 < ci_level < 1:
+        raise typer.BadParameter("give a level between 0 and 1, e.g. 0.95",
+                                 param_hint="--ci-level")
+    predictor_columns = tuple(p.split(":")[0].strip() for p in predictor or ())
+    extra = [c for c in predictor_columns if c and c not in _columns(covariates)
+             and c != outcome]
+    all_covariates = ",".join([*_columns(covariates), *dict.fromkeys(extra)]) or None
+    spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
+                       treated_col, treatment_col, first_treated_col, all_covariates, None, None)
+    options: dict[str, Any] = {"design": design, "ci_level": ci_level, "draws": draws,
+                               "seed": seed, "workers": workers}
+    if design == "sdid":
+        if estimator not in ("sdid", "sc", "did"):
+            raise typer.BadParameter("use sdid, sc or did", param_hint="--estimator")
+        options["estimator"] = estimator
+    if design == "classic":
+        options.update({"predictors": tuple(predictor or ()), "fit_periods": fit_periods,
+                        "v": v, "donors_nearest": donors_nearest, "penalty": penalty,
+                        "inference": inference, "placebo_mspe_cutoff": placebo_mspe_cutoff,
+                        "placebo_in_time": placebo_in_time, "leave_one_out": leave_one_out,
+                        "aggregate": aggregate})
+    _estimate(ctx, "synth", spec, options, labels=(outcome_label, outcome_unit),
+              outputs=(json_out, report, eml, markdown, title), quiet=quiet,
+              fail_on=tuple(fail_on or ()))
 
 
 @app.command("report")
@@ -265,6 +468,62 @@ def report_command(
                         port=smtp_port, starttls=starttls, user=smtp_user)
 
     _guard(run)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="The evaluation file (TOML).",
+                                           metavar="EVALUATION.toml", show_default=False)],
+    fail_on: FailOn = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run every outcome x design an evaluation file asks for, write all outputs (CI)."""
+
+    def go() -> int:
+        from lpip_eval.batch import run_evaluation
+        from lpip_eval.config import load_config
+        from lpip_eval.output import error_console
+
+        batch = run_evaluation(load_config(config), progress=not quiet,
+                               fail_on=tuple(fail_on or ()))
+        err = error_console()
+        for evaluation in batch.evaluations:
+            if evaluation.error:
+                err.print(f"Error: {evaluation.outcome} x {evaluation.method}: "
+                          f"{evaluation.error}", markup=False, highlight=False, soft_wrap=True)
+            for gate in evaluation.gates:
+                err.print(f"Gate tripped: {gate.message}", markup=False, highlight=False,
+                          soft_wrap=True)
+        if not quiet:
+            from lpip_eval.output import console
+
+            console().print(batch.summary, markup=False, highlight=False, soft_wrap=True)
+        return int(batch.exit_code)
+
+    code = _guard(go)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def init(
+    data: DataArg,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write the config (default: evaluation.toml beside "
+        "DATA).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter evaluation file for a data file."""
+
+    def go() -> None:
+        from lpip_eval.output import console
+        from lpip_eval.starter import write_starter
+
+        path = write_starter(data, output or data.with_name("evaluation.toml"), overwrite=force)
+        console().print(f"Wrote {path}: fill in the outcome and start, then run "
+                        f"`lpip-eval run {path}`.", markup=False, highlight=False)
+
+    _guard(go)
 
 
 def _command_line(ctx: typer.Context) -> str:

@@ -29,8 +29,6 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 DELIMITERS = (",", ";", "\t", "|")
 # Cells read as missing: empty, and what R (NA) and Python (NaN, nan) write for missing.
 MISSING_MARKERS = ["", "NA", "NaN", "nan"]
-# Cells read as missing: empty, and what R (NA) and Python (NaN, nan) write for missing.
-MISSING_MARKERS = ["", "NA", "NaN", "nan"]
 
 
 @dataclass(frozen=True)
@@ -319,6 +317,10 @@ def write_atomic(path: str, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
+        # mkstemp creates the file private (0600); give it the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

@@ -250,7 +250,7 @@ def _pretrend(coef: np.ndarray, vcov: np.ndarray, df: int, pre: np.ndarray,
     if ri_stats is not None and plan is not None:
         draws = ri_stats[:, pre, 0]
         stat, pval = inf.randomization_wald(b, draws, plan)
-        return {"test": "joint pre-trend test (randomization Wald, permutation covariance)",
+        return {"test": "joint pre-trend test (randomization, studentised sum of squared leads)",
                 "statistic": stat, "df": len(pre), "p_value": pval, "leads": len(pre),
                 "rejected_at_5pct": pval < 0.05}
     v = vcov[np.ix_(pre, pre)]

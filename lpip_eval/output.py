@@ -146,24 +146,51 @@ def print_result(result: EffectResult, panel: Panel) -> None:
     table.add_row(_fmt(est.att), _fmt(est.se),
                   f"{_fmt(est.ci_low)} to {_fmt(est.ci_high)}", _fmt(est.p_value, 3))
     out.print(table)
-    out.print(f"Treated: {len(result.treated_units)} areas ({names}) from "
+    n_treated = len(result.treated_units)
+    out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
               f"{result.treatment_start}; compared with {len(result.comparison_units)} areas.")
-    out.print(f"Inference: {est.inference.method}: {est.inference.reason}.")
+    out.print(f"Inference: {est.inference.method}: {est.inference.reason.rstrip('.')}.")
     pre = result.diagnostics.get("pretrend_test")
     if pre:
         verdict = "rejected" if pre["rejected_at_5pct"] else "not rejected"
         out.print(f"Pre-trends: {pre['test']}: p = {_fmt(pre['p_value'], 3)} ({verdict} at 5%).")
-    if result.effects_by_period:
-        per = Table(title="Effects by event time", title_justify="left")
-        for col in ("event time", "effect", "std. error", "interval"):
+    fit = result.diagnostics.get("pre_fit")
+    if fit:
+        out.print(f"Pre-period fit: RMSPE {_fmt(fit.get('rmspe'))} (MSPE {_fmt(fit.get('mspe'))}, "
+                  f"{_fmt(fit.get('rmspe_to_sd'), 2)} of the outcome's pre-period SD).")
+    if result.evidence:
+        out.print(f"Evidence: {result.evidence.get('label')}.")
+    if result.weights:
+        top = sorted(result.weights, key=lambda w: -w[1])[:10]
+        weights = Table(title="Comparison areas with the most weight", title_justify="left")
+        weights.add_column("area")
+        weights.add_column("weight", justify="right")
+        for unit, weight in top:
+            weights.add_row(panel.unit_names.get(unit, unit), _fmt(weight, 3))
+        out.print(weights)
+    effects = [e for e in result.effects_by_period
+               if e.event_time is None or e.event_time >= 0 or e.se is not None
+               or e.ci_low is not None]
+    if effects:
+        with_range = any(e.ci_low is not None for e in effects)
+        per = Table(title="Effects by period", title_justify="left")
+        for col in ("period", "from start", "effect", *(["interval"] if with_range else [])):
             per.add_column(col, justify="right")
-        for e in result.effects_by_period:
-            per.add_row(str(e.event_time), _fmt(e.att), _fmt(e.se),
-                        f"{_fmt(e.ci_low)} to {_fmt(e.ci_high)}")
+        for e in effects:
+            row = [e.period, "" if e.event_time is None else f"{e.event_time:+d}", _fmt(e.att)]
+            if with_range:
+                row.append(f"{_fmt(e.ci_low)} to {_fmt(e.ci_high)}")
+            per.add_row(*row)
         out.print(per)
     err = error_console()
     for w in result.warnings:
         err.print(f"Warning: {w}", markup=False)
+
+
+def _listed(names: list[str], limit: int = 12) -> str:
+    """'3: a, b, c' or '40: a, ... (12 names) and 28 more'."""
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{len(names)}: " + ", ".join(names[:limit]) + more
 
 
 def print_validation(info: dict[str, Any]) -> None:
@@ -175,10 +202,8 @@ def print_validation(info: dict[str, Any]) -> None:
     for s in info["sources"]:
         head.add_row("file", f"{s['path']} ({s['rows']} rows, sha256 {s['sha256'][:12]}…)")
     head.add_row("outcome", info["outcome"])
-    head.add_row("treated areas", f"{len(info['treated_units'])}: "
-                 + ", ".join(info["treated_units"][:8])
-                 + (" …" if len(info["treated_units"]) > 8 else ""))
-    head.add_row("comparison areas", str(len(info["comparison_units"])))
+    head.add_row("treated areas", _listed(info["treated_units"]))
+    head.add_row("comparison areas", _listed(info["comparison_units"]))
     head.add_row("treatment starts", ", ".join(info["treatment_starts"]))
     head.add_row("periods", f"{info['n_periods']} {info['frequency']} periods, "
                  f"{info['first_period']} to {info['last_period']} "
@@ -188,7 +213,14 @@ def print_validation(info: dict[str, Any]) -> None:
     head.add_row("balanced", "yes" if info["balanced"] else
                  f"no: {len(incomplete)} areas lack some periods (e.g. "
                  + ", ".join(f"{u['unit']} has {u['periods']}" for u in incomplete[:3]) + ")")
-    head.add_row("covariates", ", ".join(info["covariates"]) or "none")
+    missing = info.get("covariate_missing", {})
+    head.add_row("covariates", ", ".join(
+        f"{c} ({missing[c]} rows missing)" if missing.get(c) else c for c in info["covariates"]
+    ) or "none")
+    for cat in info.get("categoricals", []):
+        values = [f"{v} ({n})" for v, n in cat["values"].items()]
+        shown = ", ".join(values[:6]) + (f" and {len(values) - 6} more" if len(values) > 6 else "")
+        head.add_row(f"categorical {cat['column']}", f"{cat['distinct']} values: {shown}")
     out.print(head)
     summ = Table(title=f"{info['outcome']} by group", title_justify="left")
     for col in ("group", "phase", "rows", "mean", "sd", "min", "max"):

@@ -59,12 +59,18 @@ _MONTH_NAME_YEAR = re.compile(r"([a-z]{3,9})\.?[\s-]*(\d{4})")
 _YEAR_MONTH_NAME = re.compile(r"(\d{4})[\s-]*([a-z]{3,9})\.?")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ParsedPeriods:
-    """Integer ordinals (int64, one per input row) and the column's frequency."""
+    """Integer ordinals (int64, one per input row) and the column's frequency.
+
+    ``codes`` (per row) index ``distinct``, the ordinal of each distinct cell value, so that
+    ``ordinals == distinct[codes]``; several spellings of a period share an ordinal.
+    """
 
     ordinals: np.ndarray
     frequency: Frequency
+    codes: np.ndarray | None = None
+    distinct: np.ndarray | None = None
 
 
 def _parse_text(text: str) -> dict[Frequency, int]:
@@ -165,7 +171,10 @@ def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPerio
     if len(codes) == 0:
         raise DataError(f"{where} has no rows", hint="check the file has data below its header")
     readings = [_parse_scalar(v) for v in uniques]
-    missing = np.isin(codes, [-1, *(k for k, r in enumerate(readings) if r is None)])
+    empty = [k for k, r in enumerate(readings) if r is None]
+    missing = codes < 0
+    if empty:
+        missing |= np.isin(codes, empty)
     if missing.any():
         rows = (np.flatnonzero(missing) + 2).tolist()
         raise DataError(
@@ -203,7 +212,8 @@ def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPerio
         )
     frequency = kinds[0]
     table = np.array([r[f] for r, f in zip(parsed, chosen, strict=True)], dtype=np.int64)
-    return ParsedPeriods(ordinals=table[codes], frequency=frequency)
+    return ParsedPeriods(ordinals=table[codes], frequency=frequency, codes=codes,
+                         distinct=table)
 
 
 def parse_period_value(text: str | int, frequency: Frequency, *, option: str) -> int:

@@ -21,7 +21,7 @@ from lpip_eval.errors import DataError
 
 METHODS: dict[str, str] = {
     "did": "lpip_eval.methods.did",
-    "synth": "lpip_eval.methods.synth",
+    "synth": "lpip_eval.methods.synth_options",
     "match": "lpip_eval.methods.matching",
 }
 

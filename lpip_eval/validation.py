@@ -48,6 +48,11 @@ def describe_panel(panel: Panel) -> dict[str, Any]:
             for u, c in zip(panel.units, rows_per_unit, strict=True) if c < panel.n_periods
         ],
         "covariates": list(panel.covariate_names),
+        "covariate_missing": _covariate_missing(panel),
+        "categoricals": [
+            {"column": name, "distinct": len(counts), "values": counts}
+            for name, counts in _categorical_counts(panel).items()
+        ],
         "weights": panel.weights is not None,
         "outcome_summary": summary,
         "warnings": list(panel.warnings),
@@ -58,3 +63,21 @@ def describe_panel(panel: Panel) -> dict[str, Any]:
 def _named(panel: Panel, unit: str) -> str:
     name = panel.unit_names.get(unit)
     return f"{unit} ({name})" if name else unit
+
+
+def _covariate_missing(panel: Panel) -> dict[str, int]:
+    """Per covariate: the number of rows where it is missing (kept as NaN in the panel)."""
+    if panel.covariates is None:
+        return {}
+    missing = np.isnan(panel.covariates).sum(axis=0)
+    return {name: int(n) for name, n in zip(panel.covariate_names, missing, strict=True)}
+
+
+def _categorical_counts(panel: Panel) -> dict[str, dict[str, int]]:
+    """Per categorical column: number of areas with each value, most common first."""
+    found: dict[str, dict[str, int]] = {}
+    for name, values in panel.unit_attributes.items():
+        distinct, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+        order = np.lexsort((distinct, -counts))
+        found[name] = {str(distinct[i]): int(counts[i]) for i in order}
+    return found

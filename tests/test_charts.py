@@ -21,17 +21,19 @@ from typing import Any
 
 import matplotlib as mpl
 import matplotlib.image
+import matplotlib.text
 import numpy as np
 import pytest
 
 from lpip_eval.methods.did import DidSpec, estimate_did
 from lpip_eval.panel import PanelSpec, load_panel
-from lpip_eval.report import charts
+from lpip_eval.report import charts, charts_design
 from lpip_eval.report.charts import (
     CHART_KINDS,
     COMPARISON_COLOUR,
     HEIGHT_PX,
     PILOT_COLOUR,
+    PLACEBO_COLOUR,
     REFERENCE_COLOUR,
     TEXT_COLOUR,
     WIDTH_PX,
@@ -132,7 +134,7 @@ def test_rendering_leaves_global_matplotlib_state_alone(specs: dict[str, Any]) -
 
 
 def test_identical_bytes_in_a_fresh_process_with_other_rc_settings(
-        specs: dict[str, dict[str, Any]]) -> None:
+        specs: dict[str, dict[str, Any]], design_specs: dict[str, dict[str, Any]]) -> None:
     """A new interpreter whose user changed rcParams first draws the same bytes, without
     ever importing pyplot (and importing the module does not import matplotlib)."""
     script = (
@@ -148,7 +150,7 @@ def test_identical_bytes_in_a_fresh_process_with_other_rc_settings(
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
         "print(json.dumps(out))\n"
     )
-    ordered = [specs["paths"], specs["effects"]]
+    ordered = [specs["paths"], specs["effects"], *(_one(design_specs, k) for k in DESIGN_KINDS)]
     done = subprocess.run([sys.executable, "-c", script], input=json.dumps(ordered),
                           capture_output=True, text=True, check=True, cwd=REPO, timeout=120)
     fresh = [bytes.fromhex(h) for h in json.loads(done.stdout)]
@@ -167,25 +169,27 @@ def test_render_charts_keys_follow_sections_and_ids(results: dict[str, Any]) -> 
 
 
 def test_unknown_or_missing_kind_raises(specs: dict[str, dict[str, Any]]) -> None:
-    with pytest.raises(ValueError, match=r"unknown chart kind 'pie'.*effects, paths"):
+    with pytest.raises(ValueError, match=r"unknown chart kind 'pie'.*balance, effects, "
+                                         r"forest, gap, paths, placebo, weights\)"):
         render_chart(dict(specs["paths"], kind="pie"))
     without = {k: v for k, v in specs["paths"].items() if k != "kind"}
     with pytest.raises(ValueError, match=r"unknown chart kind None"):
         render_chart(without)
     with pytest.raises(ValueError):
-        render_charts({"sections": [{"charts": [dict(specs["paths"], kind="gap")]}]})
+        render_charts({"sections": [{"charts": [dict(specs["paths"], kind="spark")]}]})
 
 
 def test_new_kinds_plug_in_through_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert {"paths", "effects"} <= set(CHART_KINDS)
+    assert {"paths", "effects", "gap", "placebo", "weights", "balance",
+            "forest"} <= set(CHART_KINDS)
     seen: list[str] = []
 
     def draw(fig: Any, ax: Any, spec: dict[str, Any]) -> None:
         seen.append(spec["id"])
         ax.plot([0, 1], [0, 1], color=PILOT_COLOUR)
 
-    monkeypatch.setitem(CHART_KINDS, "gap", draw)
-    png = render_chart({"id": "g", "kind": "gap", "series": {}})
+    monkeypatch.setitem(CHART_KINDS, "spark", draw)
+    png = render_chart({"id": "g", "kind": "spark", "series": {}})
     _assert_valid_png(png)
     assert seen == ["g"]
 
@@ -266,7 +270,7 @@ def _contrast(colour: str) -> float:
 
 
 @pytest.mark.parametrize("colour", [PILOT_COLOUR, COMPARISON_COLOUR, REFERENCE_COLOUR,
-                                    TEXT_COLOUR])
+                                    TEXT_COLOUR, PLACEBO_COLOUR])
 def test_colours_meet_wcag_contrast_on_white(colour: str) -> None:
     # WCAG 2.1 SC 1.4.3 (text, AA) asks 4.5:1; lines carrying data are held to the same.
     assert _contrast(colour) >= 4.5
@@ -300,3 +304,375 @@ def test_axis_label_from_ylabel_or_title() -> None:
     assert charts._ylabel({"title": "Estimated effect on the claimant rate by period "
                                     "relative to the start"}, "x") == "Effect on claimant rate"
     assert charts._ylabel({}, "Estimated effect") == "Estimated effect"
+
+
+# --------------------------------------------------------------------------- design chart kinds
+# Specs from the real producers: matching (balance, weights), synthetic DiD (weights),
+# synthetic control (gap, placebo, weights) on the example data, and triangulation (forest).
+
+DESIGN_KINDS = ["gap", "placebo", "weights", "balance", "forest"]
+
+
+@pytest.fixture(scope="module")
+def design_results() -> dict[str, dict[str, Any]]:
+    """JSON form of the example evaluation by each comparison design (fast settings)."""
+    from lpip_eval.methods.matching import MatchSpec, estimate_match
+    from lpip_eval.methods.sdid import SdidSpec, estimate_sdid
+    from lpip_eval.methods.synth import SynthSpec, estimate_synth
+
+    panel = load_panel(PanelSpec(data=EXAMPLE / "pilot.csv",
+                                 comparators=EXAMPLE / "comparators.csv",
+                                 outcome="employment_rate", start="2021Q3"))
+    return {
+        "match": estimate_match(panel, MatchSpec(inference="cluster")).to_dict(),
+        "sdid": estimate_sdid(panel, SdidSpec(placebo_reps=20)).to_dict(),
+        "synth": estimate_synth(panel, SynthSpec(placebo_in_time=False,
+                                                 leave_one_out=False)).to_dict(),
+        "did": estimate_did(panel, DidSpec(design="twfe", inference="cluster")).to_dict(),
+    }
+
+
+@pytest.fixture(scope="module")
+def design_specs(design_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Chart specs by "method:id" from each result's report context, plus the forest plot."""
+    from lpip_eval.triangulation import triangulate
+
+    out: dict[str, dict[str, Any]] = {}
+    for method, result in design_results.items():
+        for spec in build_context([result])["sections"][0]["charts"]:
+            out[f"{method}:{spec['id']}"] = spec
+    (outcome,) = triangulate(list(design_results.values()))["outcomes"]
+    out["triangulation:forest"] = outcome["chart"]
+    return out
+
+
+def _one(design_specs: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The first real spec of a kind (synthetic control first for gap/placebo/weights)."""
+    order = sorted(design_specs, key=lambda key: not key.startswith("synth:"))
+    return design_specs[next(key for key in order if design_specs[key]["kind"] == kind)]
+
+
+def _drawn(spec: dict[str, Any]) -> tuple[Any, bytes]:
+    """(canvas, PNG bytes) of one chart from a single drawing (PNG as render_chart gives)."""
+    canvas = charts.draw_chart(spec)
+    return canvas, charts._encode_png(bytes(canvas.buffer_rgba()), canvas.get_width_height())
+
+
+def _texts(canvas: Any) -> list[str]:
+    """The strings of every visible, non-empty text artist of a drawn chart."""
+    return [t.get_text() for t in canvas.figure.findobj(matplotlib.text.Text)
+            if t.get_visible() and t.get_text()]
+
+
+def _xs(line: Any) -> list[float]:
+    return [float(v) for v in np.asarray(line.get_xdata())]
+
+
+def _ys(line: Any) -> list[float]:
+    return [float(v) for v in np.asarray(line.get_ydata())]
+
+
+def _anchor_y(text: Any) -> float:
+    """The data y of an annotation's anchor point."""
+    return float(text.xy[1])
+
+
+def _inside(canvas: Any) -> None:
+    """Nothing drawn reaches outside the 560 x 340 image (no label is cut off)."""
+    box = canvas.figure.get_tightbbox(canvas.get_renderer())  # inches, drawn artists only
+    assert box.x0 * 100 >= -0.5 and box.x1 * 100 <= WIDTH_PX + 0.5, box
+    assert box.y0 * 100 >= -0.5 and box.y1 * 100 <= HEIGHT_PX + 0.5, box
+
+
+def test_producers_give_every_design_kind(design_specs: dict[str, dict[str, Any]]) -> None:
+    kinds = {key: spec["kind"] for key, spec in design_specs.items()}
+    assert {kinds[k] for k in ("synth:synth_gap", "synth:synth_placebo", "synth:synth_weights",
+                               "sdid:sdid_weights", "match:match_weights", "match:balance",
+                               "triangulation:forest")} == set(DESIGN_KINDS)
+
+
+@pytest.mark.parametrize("kind", DESIGN_KINDS)
+def test_design_charts_are_valid_small_and_deterministic(
+        design_specs: dict[str, dict[str, Any]], kind: str) -> None:
+    for key, spec in design_specs.items():
+        if spec["kind"] != kind:
+            continue
+        canvas, png = _drawn(spec)
+        _assert_valid_png(png)
+        assert len(png) < SIZE_BUDGET, key
+        assert {k for k, _ in _chunks(png)} <= {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+        assert render_chart(copy.deepcopy(spec)) == png, key
+        assert _count(png, PILOT_COLOUR) > 150, key
+        _inside(canvas)
+
+
+def test_design_kinds_register_whichever_module_is_imported_first() -> None:
+    script = ("from lpip_eval.report.charts_design import draw_gap\n"
+              "from lpip_eval.report.charts import CHART_KINDS\n"
+              "assert CHART_KINDS['gap'] is draw_gap\n"
+              "print(','.join(sorted(CHART_KINDS)))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=REPO, timeout=60)
+    assert done.stdout.split() == ["balance,effects,forest,gap,paths,placebo,weights"]
+
+
+def test_render_charts_draws_every_chart_of_a_synthetic_control(
+        design_results: dict[str, dict[str, Any]],
+        design_specs: dict[str, dict[str, Any]]) -> None:
+    images = render_charts(build_context([design_results["synth"]]))
+    assert list(images) == ["0-paths", "0-effects", "0-synth_paths", "0-synth_gap",
+                            "0-synth_placebo", "0-synth_weights"]
+    assert images["0-synth_gap"] == render_chart(design_specs["synth:synth_gap"])
+
+
+def test_gap_chart_marks_the_start_and_zero(design_specs: dict[str, dict[str, Any]]) -> None:
+    spec = design_specs["synth:synth_gap"]
+    canvas = charts.draw_chart(spec)
+    texts = _texts(canvas)
+    assert "Pilot starts" in texts
+    assert "Gap in employment rate" in texts  # y label: the title before the colon
+    ax = canvas.figure.axes[0]
+    start = spec["series"]["x"].index(spec["series"]["start"])
+    vertical = [line for line in ax.lines if len(set(_xs(line))) == 1]
+    assert [_xs(line)[0] for line in vertical] == [start - 0.5]
+    assert any(_ys(line) == [0, 0] for line in ax.lines)  # the zero line
+    gap = next(line for line in ax.lines if line.get_color() == PILOT_COLOUR)
+    assert _ys(gap) == pytest.approx(spec["series"]["gap"])
+
+
+def test_placebo_chart_draws_each_donor_under_the_pilot(
+        design_specs: dict[str, dict[str, Any]]) -> None:
+    spec = design_specs["synth:synth_placebo"]
+    assert len(spec["series"]["placebos"]) == 36  # every comparison area of the example
+    canvas, png = _drawn(spec)
+    assert _count(png, PLACEBO_COLOUR) > 5000  # crisp grey lines keep their exact colour
+    ax = canvas.figure.axes[0]
+    pilot = [line for line in ax.lines if line.get_color() == PILOT_COLOUR]
+    placebos = [line for line in ax.lines if line.get_color() == PLACEBO_COLOUR]
+    assert len(placebos) == 36
+    assert min(line.get_zorder() for line in pilot) > max(p.get_zorder() for p in placebos)
+    assert min(line.get_linewidth() for line in pilot) >= 3 * placebos[0].get_linewidth()
+    assert "Comparison areas as placebo pilots (36)" in _texts(canvas)
+    # Without placebos: no grey lines (the legend leaves the placebo entry out too; a few
+    # anti-aliased edge pixels of text may snap to this grey).
+    alone = render_chart(dict(spec, series=dict(spec["series"], placebos=[])))
+    assert _count(alone, PLACEBO_COLOUR) < 0.01 * _count(png, PLACEBO_COLOUR)
+
+
+def test_weight_bars_largest_first_with_names_and_other_areas(
+        design_specs: dict[str, dict[str, Any]]) -> None:
+    spec = design_specs["sdid:sdid_weights"]
+    weights = spec["series"]["weights"]
+    assert len(weights) == 36
+    bars = charts_design.weight_bars(spec)
+    assert len(bars) == 16
+    # Display names (the first column of the producer's rows), not area codes.
+    assert [name for name, _, _ in bars[:15]] == [row[0] for row in spec["rows"][:15]]
+    assert not any(name.startswith("E0") for name, _, _ in bars)
+    values = [value for _, value, _ in bars[:15]]
+    assert values == sorted(weights, reverse=True)[:15]
+    name, total, largest = bars[15]
+    assert name == "21 other areas"
+    rest = sorted(weights, reverse=True)[15:]
+    assert total == pytest.approx(math.fsum(rest), abs=1e-12) and largest == max(rest)
+    assert math.fsum(v for _, v, _ in bars) == pytest.approx(math.fsum(weights), abs=1e-12)
+    canvas = charts.draw_chart(spec)
+    ax = canvas.figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [name for name, _, _ in bars]
+    assert len(ax.patches) == 15  # the other areas are summed in words, not as a bar
+    assert f"{total:.3f} in total, each {largest:.3f} or less" in _texts(canvas)
+    # Few areas: all shown, nothing summed.
+    matched = charts_design.weight_bars(design_specs["match:match_weights"])
+    assert len(matched) == 4 and all(most is None for _, _, most in matched)
+
+
+def test_weight_names_prefer_series_names_then_rows_then_codes() -> None:
+    series = {"units": ["E1", "E2", "E3"], "weights": [0.2, None, 0.8]}
+    rows = [["Bath", "0.2"], ["Bristol", "n/a"], ["Wells", "0.8"]]
+    bars = charts_design.weight_bars({"series": series})
+    assert [b[0] for b in bars] == ["E3", "E1", "E2"]  # largest first, missing last
+    assert math.isnan(bars[2][1])
+    assert [b[0] for b in charts_design.weight_bars({"series": series, "rows": rows})] == \
+        ["Wells", "Bath", "Bristol"]
+    named = dict(series, names=["A", "B", "C"])
+    assert [b[0] for b in charts_design.weight_bars({"series": named, "rows": rows})] == \
+        ["C", "A", "B"]
+    # Rows that do not match the units one to one are not used.
+    assert charts_design.weight_bars({"series": series, "rows": rows[:2]})[0][0] == "E3"
+
+
+def test_long_area_names_are_cut_with_an_ellipsis() -> None:
+    long = "Kingston upon Hull, City of and East Riding of Yorkshire Combined Authority"
+    spec = {"id": "w", "kind": "weights",
+            "series": {"units": [f"E{i}" for i in range(20)],
+                       "names": [long] + [f"Area {i}" for i in range(1, 20)],
+                       "weights": [1 / (i + 2) for i in range(20)]}}
+    canvas, png = _drawn(spec)
+    labels = [t.get_text() for t in canvas.figure.axes[0].get_yticklabels()]
+    assert labels[0].endswith("\u2026") and long.startswith(labels[0][:-1])
+    assert len(labels[0]) >= 20  # cut to the room there is, not to a stub
+    assert labels[1:3] == ["Area 1", "Area 2"] and labels[-1] == "5 other areas"
+    _inside(canvas)
+    _assert_valid_png(png)
+    assert len(png) < SIZE_BUDGET
+
+
+def test_fit_text_wraps_then_cuts() -> None:
+    fit = charts_design.fit_text
+    assert fit("Bath", 10, len) == "Bath"
+    assert fit("Bath and North East Somerset", 12, len) == "Bath and No\u2026"
+    assert fit("Bath and North East Somerset", 12, len, lines=2) == "Bath and\nNorth East\u2026"
+    assert fit("Bath and North East Somerset", 20, len, lines=3) == \
+        "Bath and North East\nSomerset"
+    assert fit("Supercalifragilistic", 8, len) == "Superca\u2026"
+    assert fit("  spaced   out  ", 20, len) == "spaced out"
+    assert fit("", 5, len) == ""
+    for width in range(2, 30):  # never wider than asked, whatever the text
+        for line in fit("a bb ccc dddd eeeee ffffff", width, len, lines=2).split("\n"):
+            assert len(line) <= width
+
+
+def test_forest_rows_names_and_values(design_specs: dict[str, dict[str, Any]]) -> None:
+    spec = design_specs["triangulation:forest"]
+    labels, att = spec["series"]["labels"], spec["series"]["att"]
+    assert len(labels) == 4 and max(len(label) for label in labels) > 90  # long real names
+    short = charts_design.without_brackets(labels)
+    assert short[1] == "Synthetic difference-in-differences"
+    assert all("(" not in name for name in short)
+    canvas = charts.draw_chart(spec)
+    ax = canvas.figure.axes[0]
+    drawn = [(t.get_text(), _anchor_y(t)) for t in ax.texts]
+    names = [text for text, _ in drawn if text[:1] not in "+\u2212"]
+    values = [text for text, _ in drawn if text[:1] in "+\u2212"]
+    # Short names where the full one does not fit; each row in the spec's order, top down.
+    assert names[3] == labels[3] == "Two-way fixed effects difference-in-differences"
+    assert names[1] == short[1]
+    assert all(n == s or (n.endswith("\u2026") and s.startswith(n[:-1]))
+               for n, s in zip(names, short, strict=True))
+    assert [y for _, y in drawn[::2]] == [0, 1, 2, 3] and ax.yaxis_inverted()
+    assert [float(v.split()[0].replace("\u2212", "-")) for v in values] == \
+        pytest.approx(att, abs=0.006)
+    squares = next(line for line in ax.lines if line.get_marker() == "s")
+    assert _xs(squares) == pytest.approx(att)
+    zero = [line for line in ax.lines if _xs(line) == [0, 0]]
+    assert len(zero) == 1 and zero[0].get_color() == REFERENCE_COLOUR
+    assert spec["xlabel"] in _texts(canvas)
+    _inside(canvas)
+
+
+def test_without_brackets_keeps_names_distinct() -> None:
+    assert charts_design.without_brackets(["Synthetic control (ADH 2010), 4 areas (each)",
+                                           "DiD"]) == ["Synthetic control, 4 areas", "DiD"]
+    assert charts_design.without_brackets(["DiD (cluster)", "DiD (bootstrap)"]) == \
+        ["DiD (cluster)", "DiD (bootstrap)"]  # would collide: kept whole
+    assert charts_design.without_brackets(["(all)", "B"]) == ["(all)", "B"]  # would be empty
+    assert charts_design.without_brackets(["A (x (y))"]) == ["A"]  # nested
+
+
+def test_balance_love_plot_before_hollow_after_filled(
+        design_specs: dict[str, dict[str, Any]]) -> None:
+    spec = design_specs["match:balance"]
+    series = spec["series"]
+    canvas, png = _drawn(spec)
+    assert _count(png, COMPARISON_COLOUR) > 40 and _count(png, PILOT_COLOUR) > 40
+    ax = canvas.figure.axes[0]
+    before = next(line for line in ax.lines if line.get_markeredgecolor() == COMPARISON_COLOUR)
+    after = next(line for line in ax.lines if line.get_markerfacecolor() == PILOT_COLOUR)
+    assert before.get_markerfacecolor() == "white"
+    assert _xs(before) == pytest.approx(series["smd_before"])
+    assert _xs(after) == pytest.approx(series["smd_after"])
+    vertical = {round(_xs(line)[0], 6): line.get_linestyle() for line in ax.lines
+                if len(_xs(line)) == 2 and len(set(_xs(line))) == 1}
+    assert sorted(vertical) == [-0.25, -0.1, 0.0, 0.1, 0.25]
+    # Three line styles: solid at 0, dashed for "good", dotted for "acceptable".
+    assert [vertical[x] for x in (0.0, 0.1, -0.1, 0.25, -0.25)] == ["-", "--", "--", ":", ":"]
+    texts = _texts(canvas)
+    assert {"Before matching", "After matching", "\u00b10.1 good",
+            "\u00b10.25 acceptable"} <= set(texts)
+    names = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    assert names == series["variables"]  # wrapped onto two lines, not cut
+    _inside(canvas)
+
+
+def test_balance_with_many_variables_keeps_the_worst() -> None:
+    n = 26
+    after = [0.01 * i for i in range(n)]
+    spec: dict[str, Any] = {"id": "balance", "kind": "balance",
+            "series": {"variables": [f"covariate_{i} with a long descriptive name"
+                                     for i in range(n)],
+                       "smd_before": [0.5] * n, "smd_after": after,
+                       "thresholds": [0.1, 0.25]}}
+    keep, left_out = charts_design._balance_rows(spec["series"])
+    assert left_out == 7 and keep == list(range(7, 26))  # the 19 largest |SMD after|
+    canvas, png = _drawn(spec)
+    labels = [t.get_text() for t in canvas.figure.axes[0].get_yticklabels()]
+    assert labels[-1] == "7 more (see the table)" and len(labels) == 20
+    assert all(label.endswith("\u2026") for label in labels[:-1])
+    _assert_valid_png(png)
+    assert len(png) < SIZE_BUDGET
+    _inside(canvas)
+
+
+QUARTERS = [f"{y}Q{q}" for y in range(2015, 2025) for q in range(1, 5)]
+EDGE_SPECS = [
+    {"kind": "gap", "series": {}},
+    {"kind": "gap", "series": {"x": ["2020Q1"], "gap": [0.4], "start": "2020Q1"}},
+    {"kind": "gap", "series": {"x": QUARTERS, "gap": [None if 3 < i < 9 or i == 20 else
+                                                      float("nan") if i == 30 else 1e9 * i
+                                                      for i in range(40)],
+                               "start": "2021 Q3"}},
+    {"kind": "gap", "series": {"x": [f"t{k:+d}" for k in range(-8, 4)],
+                               "gap": [0.1] * 12, "start": "t+0"}},
+    {"kind": "placebo", "series": {}},
+    {"kind": "placebo", "series": {"x": QUARTERS, "pilot": [None] * 40,
+                                   "placebos": [None, [None] * 40, [1.0] * 10],
+                                   "start": "2030Q1"}},
+    {"kind": "placebo", "series": {"x": QUARTERS, "pilot": [math.sin(i) for i in range(40)],
+                                   "placebos": [[math.cos(i * k) for i in range(40)]
+                                                for k in range(150)], "start": "2021Q3"}},
+    {"kind": "weights", "series": {}},
+    {"kind": "weights", "series": {"units": ["E1"], "weights": [1.0]}},
+    {"kind": "weights", "series": {"units": ["$ugar", "E2", "E3"],
+                                   "weights": [float("nan"), -0.2, 1.2]}},
+    {"kind": "weights", "series": {"units": [f"E{i}" for i in range(300)],
+                                   "weights": [None] * 300}},
+    {"kind": "balance", "series": {}},
+    {"kind": "balance", "series": {"variables": ["a", "price ($)", "c"],
+                                   "smd_before": [None, 0.5, float("nan")],
+                                   "smd_after": [None, 0.05, 12.0], "thresholds": [None]}},
+    {"kind": "forest", "series": {}},
+    {"kind": "forest", "series": {"labels": ["Only one"], "att": [-2e9], "low": [-3e9],
+                                  "high": [-1e9]}},
+    {"kind": "forest", "xlabel": "Effect (\u00a3m)",
+     "series": {"labels": ["x " * 80, "no range", "nothing", "", *"abcde"],
+                "att": [1.0, 2.0, None, -3.0, 4.0, 0.5, 0.1, -0.2, 0.0],
+                "low": [0.5, None, None, -5.0, 1.0, 0.0, 0.0, -1.0, 0.0],
+                "high": [1.5, None, None, -1.0, 9.0, 1.0, 1.0, 0.5, 0.0]}},
+]
+
+
+@pytest.mark.parametrize("spec", EDGE_SPECS,
+                         ids=[f"{s['kind']}-{i}" for i, s in enumerate(EDGE_SPECS)])
+def test_design_kinds_edge_cases(spec: dict[str, Any]) -> None:
+    spec = dict(spec, id="edge", title="Gap in output: edge case")
+    canvas, png = _drawn(spec)
+    _assert_valid_png(png)
+    assert len(png) < SIZE_BUDGET
+    _inside(canvas)
+    texts = _texts(canvas)
+    assert not any("$" in t and "\\$" not in t for t in texts)  # '$' shown, not mathtext
+    if not spec["series"] and spec["kind"] in ("weights", "balance", "forest"):
+        assert any(t.startswith("No ") and t.endswith(" to show") for t in texts)
+
+
+def test_edge_case_charts_are_deterministic() -> None:
+    spec = dict(EDGE_SPECS[-1], id="edge")
+    assert render_chart(copy.deepcopy(spec)) == render_chart(spec)
+
+
+def test_tick_texts_show_quarter_steps() -> None:
+    # A 2.5 or 0.25 step needs one decimal more than its magnitude ("2.5", not "2").
+    assert charts._tick_texts([-5.0, -2.5, 0.0, 2.5]) == ["\u22125.0", "\u22122.5", "0.0", "2.5"]
+    assert charts._tick_texts([0.0, 0.25, 0.5]) == ["0.00", "0.25", "0.50"]
+    assert charts._tick_texts([0.0, 0.1, 0.2, 0.30000000000000004]) == ["0.0", "0.1", "0.2",
+                                                                          "0.3"]

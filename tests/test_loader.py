@@ -226,7 +226,14 @@ def _check_panel(panel: Panel) -> None:
         assert extra is None or len(extra) == n
     if panel.covariates is not None:
         assert panel.covariates.shape == (n, len(panel.covariate_names))
-        assert np.isfinite(panel.covariates).all()
+        assert not np.isinf(panel.covariates).any()
+        try:  # missing covariates are kept; the regression view drops them (or says why not)
+            complete = panel.complete_covariate_rows()
+        except LpipEvalError:
+            pass
+        else:
+            assert complete.covariates is not None
+            assert np.isfinite(complete.covariates).all()
     if panel.weights is not None:
         assert (panel.weights > 0).all()
 

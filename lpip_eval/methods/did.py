@@ -70,6 +70,9 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
 def _estimate(panel: Panel, spec: DidSpec) -> Any:
     from lpip_eval.results import EffectResult
 
+    if panel.covariates is not None and spec.design != "2x2":
+        panel = panel.complete_covariate_rows()  # covariates enter the regression
+
     if spec.design not in DESIGNS:
         raise DesignError(f"unknown DiD design '{spec.design}'",
                           hint=f"use one of {', '.join(DESIGNS)}")
@@ -184,7 +187,12 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
         rel_t = np.arange(panel.n_periods) - start
         factor = (rel_t[:, None] == np.array(event_times)[None, :]).astype(float)
     design = _panel_design(panel, build, contrast, factor)
-    return design, {"event_times": event_times, "pre_index": pre_index}
+    labels = {}
+    if panel.common_start is not None:
+        start = int(panel.start_position[panel.is_treated_unit][0])
+        labels = {k: panel.period_labels[start + k] for k in [*event_times, -1]
+                  if 0 <= start + k < panel.n_periods}
+    return design, {"event_times": event_times, "pre_index": pre_index, "labels": labels}
 
 
 def _panel_design(panel: Panel, build: Any, contrast: np.ndarray,
@@ -302,13 +310,15 @@ def _period_effects(result: DesignInference, extras: dict[str, Any]) -> tuple[Pe
     event_times = extras.get("event_times")
     if not event_times:
         return ()
+    labels = extras.get("labels", {})
     out = [
-        PeriodEffect(period=f"t{k:+d}", event_time=k, att=float(result.coef[j]),
+        PeriodEffect(period=labels.get(k, f"t{k:+d}"), event_time=k, att=float(result.coef[j]),
                      se=result.per_coef[j].se, ci_low=result.per_coef[j].ci_low,
                      ci_high=result.per_coef[j].ci_high)
         for j, k in enumerate(event_times)
     ]
-    out.append(PeriodEffect(period="t-1", event_time=-1, att=0.0, se=0.0, ci_low=0.0,
+    out.append(PeriodEffect(period=labels.get(-1, "t-1"), event_time=-1, att=0.0, se=0.0,
+                            ci_low=0.0,
                             ci_high=0.0))
     return tuple(sorted(out, key=lambda e: e.event_time or 0))
 

@@ -5,8 +5,9 @@ plus one registry entry. Drawing never touches ``pyplot`` (no global figure stat
 ``matplotlib.figure.Figure`` is rendered by ``FigureCanvasAgg`` inside an ``rc_context`` that
 starts from matplotlib's defaults, so the user's matplotlibrc and earlier calls cannot change
 the picture. The same spec gives byte-identical PNG bytes (no timestamp, no software tag; the
-image is reduced to a fixed palette without dithering). matplotlib and Pillow (a matplotlib
-dependency) are imported lazily, so importing this module is cheap.
+image is reduced to a 64-colour palette, holding the style's colours exactly, without
+dithering). matplotlib and Pillow (a matplotlib dependency) are imported lazily, so importing
+this module is cheap. The kinds of the comparison designs live in ``charts_design.py``.
 
 Decisions, for e-mail readers:
 
@@ -28,13 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import Formatter
     from matplotlib.typing import RcKeyType
 
 WIDTH_PX, HEIGHT_PX, DPI = 560, 340, 100
 PLOT_WIDTH_PX = WIDTH_PX - 75  # less the y-axis label and tick labels
-PALETTE_COLOURS = 64  # distinct colours kept in the PNG palette (anti-aliasing included)
+PALETTE_COLOURS = 64  # colours in the PNG palette (the style's, and anti-aliased edges)
 
 # Contrast against white (WCAG 2.x relative luminance): PILOT 10.3:1, COMPARISON 5.5:1,
 # REFERENCE 7.0:1, TEXT 15.9:1. Blue/orange stays distinct under deuter-/protanopia.
@@ -43,6 +45,10 @@ COMPARISON_COLOUR = "#B04A00"
 REFERENCE_COLOUR = "#595959"
 TEXT_COLOUR = "#222222"
 GRID_COLOUR = "#E3E3E3"  # decorative only; carries no information
+# Placebo gaps (charts_design): the lightest grey that still passes 4.5:1 on white.
+PLACEBO_COLOUR = "#767676"
+_KEY_COLOURS = ("#FFFFFF", TEXT_COLOUR, PILOT_COLOUR, COMPARISON_COLOUR, REFERENCE_COLOUR,
+                PLACEBO_COLOUR, GRID_COLOUR)
 
 _STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",  # ships with matplotlib: the same glyphs everywhere
@@ -78,6 +84,13 @@ DrawFunction = Callable[["Figure", "Axes", dict[str, Any]], None]
 
 def render_chart(spec: dict[str, Any]) -> bytes:
     """One chart specification -> PNG bytes (deterministic). Unknown kind: ValueError."""
+    canvas = draw_chart(spec)
+    return _encode_png(bytes(canvas.buffer_rgba()), canvas.get_width_height())
+
+
+def draw_chart(spec: dict[str, Any]) -> FigureCanvasAgg:
+    """One chart specification drawn on a new canvas (``canvas.figure`` holds the artists,
+    for inspection); :func:`render_chart` turns it into PNG bytes."""
     kind = spec.get("kind")
     draw = CHART_KINDS.get(kind) if isinstance(kind, str) else None
     if draw is None:
@@ -97,9 +110,7 @@ def render_chart(spec: dict[str, Any]) -> bytes:
         ax = fig.add_subplot()
         draw(fig, ax, spec)
         canvas.draw()
-        rgba = bytes(canvas.buffer_rgba())
-        size = canvas.get_width_height()
-    return _encode_png(rgba, size)
+    return canvas
 
 
 def render_charts(context: dict[str, Any]) -> dict[str, bytes]:
@@ -112,14 +123,31 @@ def render_charts(context: dict[str, Any]) -> dict[str, bytes]:
 
 
 def _encode_png(rgba: bytes, size: tuple[int, int]) -> bytes:
-    """RGBA pixels -> palette PNG: no metadata chunks, no dithering, maximum compression."""
+    """RGBA pixels -> palette PNG: no metadata chunks, no dithering, maximum compression.
+    The palette holds the style's colours (so data keeps its exact colour and contrast) and
+    median-cut colours for anti-aliased edges; each pixel takes its nearest palette colour
+    (exact distances: Pillow's own palette lookup is approximate)."""
+    import numpy as np
     from PIL import Image
 
     image = Image.frombuffer("RGBA", size, rgba, "raw", "RGBA", 0, 1).convert("RGB")
-    palette = image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT,
-                             dither=Image.Dither.NONE)
+    edges = image.quantize(colors=PALETTE_COLOURS - len(_KEY_COLOURS),
+                           method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    rgb = edges.getpalette() or []
+    used = np.unique(np.asarray(edges)).tolist()  # palette entries the image uses
+    palette = [int(c[i:i + 2], 16) for c in _KEY_COLOURS for i in (1, 3, 5)]
+    palette += [v for index in used for v in rgb[3 * index:3 * index + 3]]
+    pixels = np.asarray(image, dtype=np.int32).reshape(-1, 3)
+    packed = (pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2]
+    colours, inverse = np.unique(packed, return_inverse=True)
+    channels = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
+    entries = np.asarray(palette, dtype=np.int32).reshape(-1, 3)
+    distance = ((channels[:, None, :] - entries[None, :, :]) ** 2).sum(axis=2)
+    indices = distance.argmin(axis=1).astype(np.uint8)[inverse]  # ties: the style's colour
+    out_image = Image.frombytes("P", size, indices.tobytes())
+    out_image.putpalette(palette)
     out = io.BytesIO()
-    palette.save(out, format="PNG", optimize=True)
+    out_image.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
@@ -144,13 +172,26 @@ def _isolated(values: list[float]) -> list[int]:
     return [i for i in range(len(values)) if ok(i) and not ok(i - 1) and not ok(i + 1)]
 
 
+def _line(ax: Axes, ys: list[float], marker: str = "o", **style: Any) -> None:
+    """A line over periods 0..n-1 with gaps at NaN; a value isolated between gaps (which a
+    line cannot show) is drawn as a marker."""
+    xs = list(range(len(ys)))
+    ax.plot(xs, ys, **style)
+    alone = _isolated(ys)
+    if alone:
+        ax.plot([xs[i] for i in alone], [ys[i] for i in alone], linestyle="none",
+                marker=marker, markersize=5, color=style.get("color"),
+                zorder=style.get("zorder"))
+
+
 def _ylabel(spec: dict[str, Any], default: str) -> str:
     """The y-axis label: ``ylabel`` if given, else the title's part before a colon."""
     if spec.get("ylabel"):
         return str(spec["ylabel"])
     title = str(spec.get("title") or "")
     if ":" in title:
-        return title.split(":", 1)[0].strip()
+        head = title.split(":", 1)[0].strip()
+        return head[:1].upper() + head[1:]
     match = re.search(r"effect on (?:the )?(.+?) by period", title)
     if match:
         return f"Effect on {match.group(1)}"
@@ -200,6 +241,8 @@ def _tick_texts(values: Sequence[float]) -> list[str]:
     finite = sorted(v for v in values if math.isfinite(v))
     spacing = min((b - a for a, b in itertools.pairwise(finite) if b != a), default=1.0)
     decimals = max(0, min(6, -math.floor(math.log10(spacing))))
+    while decimals < 6 and any(abs(v - round(v, decimals)) > 1e-3 * spacing for v in finite):
+        decimals += 1  # a step of 2.5 or 0.25 needs one decimal more than its magnitude
     texts = []
     for value in values:
         shown = f"{value:,.{decimals}f}"
@@ -245,6 +288,24 @@ def _normalise_period(value: Any) -> str:
     return re.sub(r"[\s\-_/]", "", str(value)).upper()
 
 
+def _period_axis(ax: Axes, labels: list[str], start: Any) -> None:
+    """Period labels on the x axis (thinned, minor ticks at every period) and a dotted line
+    before the ``start`` period if it is one of the labels; call after the data is drawn."""
+    n = len(labels)
+    if n:
+        ax.set_xlim(-0.5 if n > 1 else -1.0, n - 0.5 if n > 1 else 1.0)
+    shown = _label_positions(labels)
+    ax.set_xticks(shown, [labels[i] for i in shown])
+    if 1 < n <= 80:
+        ax.set_xticks(range(n), minor=True)
+    ax.tick_params(axis="x", which="minor", length=2)
+    if start is not None:
+        wanted = _normalise_period(start)
+        index = next((i for i, x in enumerate(labels) if _normalise_period(x) == wanted), None)
+        if index is not None:
+            _start_marker(ax, index - 0.5, linestyle=":")
+
+
 # --------------------------------------------------------------------------- chart kinds
 
 def draw_paths(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
@@ -256,7 +317,6 @@ def draw_paths(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     columns = list(spec.get("columns") or [])
     names = (columns[1] if len(columns) > 1 else "Pilot areas",
              columns[2] if len(columns) > 2 else "Comparison areas")
-    xs = list(range(n))
     lines = (
         (series.get("pilot"), names[0], PILOT_COLOUR, "-", "o", 2.2, 3),
         (series.get("comparison"), names[1], COMPARISON_COLOUR, (0, (5, 2.5)), "s", 2.0, 2),
@@ -264,25 +324,9 @@ def draw_paths(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     for values, name, colour, style, marker, width, z in lines:
         if values is None:
             continue
-        ys = _floats(values, n)
-        ax.plot(xs, ys, color=colour, linestyle=style, linewidth=width, label=name, zorder=z)
-        alone = _isolated(ys)  # a line cannot show a point between gaps: mark it
-        if alone:
-            ax.plot([xs[i] for i in alone], [ys[i] for i in alone], linestyle="none",
-                    marker=marker, markersize=5, color=colour, zorder=z)
-    if n:
-        ax.set_xlim(-0.5 if n > 1 else -1.0, n - 0.5 if n > 1 else 1.0)
-    shown = _label_positions(labels)
-    ax.set_xticks(shown, [labels[i] for i in shown])
-    if 1 < n <= 80:
-        ax.set_xticks(xs, minor=True)
-    ax.tick_params(axis="x", which="minor", length=2)
-    start = series.get("start")
-    if start is not None:
-        wanted = _normalise_period(start)
-        index = next((i for i, x in enumerate(labels) if _normalise_period(x) == wanted), None)
-        if index is not None:
-            _start_marker(ax, index - 0.5, linestyle=":")
+        _line(ax, _floats(values, n), marker=marker, color=colour, linestyle=style,
+              linewidth=width, label=name, zorder=z)
+    _period_axis(ax, labels, series.get("start"))
     ax.yaxis.set_major_formatter(_number_formatter())
     ax.set_xlabel("Period")
     ax.set_ylabel(_ylabel(spec, "Average outcome"))
@@ -350,5 +394,8 @@ CHART_KINDS: dict[str, DrawFunction] = {
     "paths": draw_paths,
     "effects": draw_effects,
 }
-"""Chart kind -> drawing function ``(figure, axes, spec) -> None``. Planned: "gap",
-"placebo", "weights", "balance" (love plot)."""
+"""Chart kind -> drawing function ``(figure, axes, spec) -> None``; the kinds of the
+comparison designs ("gap", "placebo", "weights", "balance", "forest") are added by
+:mod:`lpip_eval.report.charts_design`, imported below."""
+
+from lpip_eval.report import charts_design as _design  # noqa: E402,F401  (registers kinds)

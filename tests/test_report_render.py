@@ -1,0 +1,373 @@
+"""Report rendering: context -> standalone HTML, e-mail HTML, Markdown and plain text.
+
+Results come from ``estimate_did`` on the shipped example (tests/report_examples.py); charts
+are the real ``render_charts`` PNGs. Markdown is checked by rendering it the way GitHub
+would (markdown-it-py, CommonMark + tables, raw HTML allowed; markdown-it-py is installed
+with rich) and inspecting the HTML that comes out.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+from report_examples import (
+    IMG,
+    PAYLOADS,
+    SCRIPT,
+    example_result,
+    hostile_codes_result,
+    hostile_names_result,
+)
+from report_fixtures import did_event_study, did_twfe, hostile, synth
+
+from lpip_eval.report import render
+from lpip_eval.report.charts import render_charts
+from lpip_eval.report.context import build_context
+from lpip_eval.report.email import chart_cids
+from lpip_eval.report.render import (
+    md_code_block,
+    md_escape,
+    render_email_html,
+    render_html,
+    render_markdown,
+    render_text,
+    templates_dir,
+    write_reports,
+)
+
+TEMPLATES = ("report.html.j2", "email.html.j2", "report.md.j2", "report.txt.j2")
+
+
+class Markup(HTMLParser):
+    """Every start tag with its attributes, and the document's text (entities decoded)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.chunks: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.chunks).split())
+
+    def named(self, tag: str) -> list[dict[str, str | None]]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def github_html(markdown: str) -> str:
+    """Markdown rendered as GitHub does for these constructs (tables, raw HTML blocks)."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(
+        markdown)
+
+
+def assert_inert(html: str, payloads: tuple[str, ...] = PAYLOADS) -> Markup:
+    """No script element, no event-handler attribute, no injected <img>; payloads as text."""
+    doc = Markup(html)
+    assert "<script" not in html.lower()
+    assert not doc.named("script")
+    handlers = [(tag, key) for tag, attrs in doc.tags for key in attrs if key.startswith("on")]
+    assert handlers == []
+    assert all(attrs.get("src") != "x" for attrs in doc.named("img"))
+    for payload in payloads:
+        assert " ".join(payload.split()) in doc.text
+    return doc
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict[str, Any]]:
+    return {design: example_result(design) for design in ("twfe", "event-study")}
+
+
+@pytest.fixture(scope="module")
+def context(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return build_context([results["event-study"]])
+
+
+@pytest.fixture(scope="module")
+def charts(context: dict[str, Any]) -> dict[str, bytes]:
+    return render_charts(context)
+
+
+@pytest.fixture(scope="module")
+def html(context: dict[str, Any], charts: dict[str, bytes]) -> str:
+    return render_html(context, charts)
+
+
+# --- environments and templates --------------------------------------------------------
+
+def test_templates_are_found_and_escaping_is_on_for_html() -> None:
+    for name in TEMPLATES:
+        assert (templates_dir() / name).is_file()
+    env = render.html_environment()
+    assert env.autoescape("report.html.j2") is True  # type: ignore[operator]
+    assert env.autoescape("email.html.j2") is True  # type: ignore[operator]
+    assert env.from_string("{{ x }}").render(x=SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert render.markdown_environment().from_string("{{ x }}").render(x="a|<b>") == \
+        "a\\|&lt;b&gt;"
+
+
+def test_missing_context_key_is_an_error(context: dict[str, Any]) -> None:
+    from jinja2 import UndefinedError
+
+    broken = {k: v for k, v in context.items() if k != "caveats"}
+    with pytest.raises(UndefinedError):
+        render_markdown(broken)
+
+
+# --- standalone HTML -------------------------------------------------------------------
+
+def test_html_is_standalone(html: str, charts: dict[str, bytes]) -> None:
+    doc = Markup(html)
+    assert doc.named("html") == [{"lang": "en-GB"}]
+    assert not doc.named("script") and not doc.named("link") and not doc.named("iframe")
+    # No reference outside the file: every src/href is a data URI or an in-page anchor.
+    refs = [value for _, attrs in doc.tags for key, value in attrs.items()
+            if key in ("src", "href", "srcset", "action", "poster") and value]
+    assert refs and all(value.startswith("data:image/png;base64,") for value in refs)
+    assert not re.search(r"url\(|@import|https?://", html.split("<body", maxsplit=1)[0])
+    csp = [a for a in doc.named("meta") if a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and "default-src 'none'" in str(csp[0]["content"])
+    assert "@media print" in html
+    # Every chart is embedded byte for byte, with alt text.
+    images = doc.named("img")
+    assert [base64.b64decode(str(a["src"]).split(",", 1)[1]) for a in images] == \
+        list(charts.values())
+    assert all(a.get("alt") and len(str(a["alt"])) > 40 for a in images)
+
+
+def test_html_tables_have_headers_and_figures_captions(html: str) -> None:
+    doc = Markup(html)
+    assert html.count("<table") == html.count("<caption")
+    assert html.count("<table") >= 5
+    assert all(a.get("scope") in ("col", "row") for a in doc.named("th"))
+    assert html.count("<figure>") == html.count("<figcaption>") == 2
+
+
+def test_html_content_and_order(html: str, context: dict[str, Any]) -> None:
+    text = Markup(html).text
+    section = context["sections"][0]
+    # The headline comes first, then the effect and its range, then the evidence.
+    order = [context["headline"], section["estimate"]["att"],
+             f"{section['estimate']['ci_level']} range: {section['estimate']['ci_low']} to "
+             f"{section['estimate']['ci_high']}", "How strong is the evidence?",
+             "What the data show", "Assumptions and checks", "What was compared", "Caveats",
+             "Where the numbers came from"]
+    positions = [text.find(item) for item in order]
+    assert -1 not in positions and positions == sorted(positions)
+    for reason in context["evidence"]["reasons"]:
+        assert reason in text
+    for check in section["checks"]:
+        assert check["verdict"] in text and check["result"] in text
+    for area in section["treated"] + section["comparison"]:
+        assert area["code"] in text and area["name"] in text
+    for chart in section["charts"]:
+        for row in chart["rows"]:
+            assert " ".join(row) in text  # the numbers behind each chart, as a table
+    for caveat in context["caveats"]:
+        assert caveat in text
+    prov = context["provenance"]
+    for item in prov["inputs"]:
+        assert item["sha256"] in text and item["path"] in text
+    assert prov["command"] in text and str(prov["seed"]) in text
+    for name, version in prov["packages"]:
+        assert f"{name} {version}" in text
+
+
+def test_missing_chart_image_still_renders_its_description(context: dict[str, Any]) -> None:
+    doc = Markup(render_html(context, {}))
+    assert doc.named("img") == []
+    assert f"Chart not drawn: {context['sections'][0]['charts'][0]['alt']}" in doc.text
+
+
+def test_several_results_get_a_section_each(results: dict[str, dict[str, Any]]) -> None:
+    context = build_context([results["twfe"], results["event-study"]])
+    text = Markup(render_html(context, {})).text
+    assert "Result 1: Employment rate (Two-way fixed effects" in text
+    assert "Result 2: Employment rate (Event-study" in text
+    assert "Result 2:" in render_markdown(context) and "RESULT 2:" in render_text(context)
+
+
+# --- e-mail HTML -----------------------------------------------------------------------
+
+def test_email_html_is_inlined_table_layout_with_cid_images(context: dict[str, Any],
+                                                            charts: dict[str, bytes]) -> None:
+    cids = chart_cids(charts)
+    email_html = render_email_html(context, cids)
+    doc = Markup(email_html)
+    assert not doc.named("style") and not doc.named("script") and "data:" not in email_html
+    assert doc.named("html") == [{"lang": "en-GB"}]
+    assert [a["src"] for a in doc.named("img")] == [f"cid:{cids[k]}" for k in charts]
+    assert all(a.get("alt") for a in doc.named("img"))
+    frames = [a for a in doc.named("table") if a.get("width") == "600"]
+    assert len(frames) == 1 and frames[0].get("bgcolor") == "#ffffff"
+    # CSS is inlined: text elements carry their font in a style attribute.
+    for tag in ("h1", "h2", "p", "li", "td"):
+        assert all("font-family" in str(a.get("style")) for a in doc.named(tag)), tag
+    assert context["headline"] in doc.text
+    assert all(area["name"] in doc.text for area in context["sections"][0]["comparison"])
+
+
+def test_email_html_compact_leaves_out_comparison_list(context: dict[str, Any]) -> None:
+    text = Markup(render_email_html(context, {}, compact=True)).text
+    assert "36 areas, listed in the HTML report" in text
+    assert "Hartlepool" not in text
+    assert "Bath and North East Somerset" in text  # pilot areas stay
+
+
+# --- Markdown --------------------------------------------------------------------------
+
+def test_markdown_renders_as_intended(context: dict[str, Any]) -> None:
+    markdown = render_markdown(context)
+    assert markdown.startswith(f"# {context['title']}\n")
+    out = github_html(markdown)
+    doc = Markup(out)
+    assert not doc.named("script")
+    assert context["headline"] in doc.text
+    assert context["evidence"]["label"] in doc.text
+    # Tables survive GitHub's parser with the right shape (| inside values is escaped).
+    assert out.count("<table>") == 1 + 1 + 1 + 1 + 2 + 1  # effect, checks, areas, details,
+    #                                                        2 charts, provenance
+    assert "<details>" in out and "employment_rate" in doc.text
+    assert "west_of_england/pilot.csv" in doc.text  # underscores escaped, shown as typed
+    assert "<pre><code class=\"language-sh\">lpip-eval did" in out
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("a|b", "a\\|b"), ("<b>&", "&lt;b&gt;&amp;"), ("`x`", "\\`x\\`"), ("*y*", "\\*y\\*"),
+    ("[l](u)", "\\[l\\](u)"), ("# h", "\\# h"), ("- x", "\\- x"), ("1. x", "1\\. x"),
+    ("two\nlines", "two lines"), ("−1.5", "−1.5"), ("+1.889", "+1.889"), ("$x$", "\\$x\\$"),
+])
+def test_md_escape(value: str, expected: str) -> None:
+    assert md_escape(value) == expected
+
+
+def test_md_code_block_fence_outgrows_backticks() -> None:
+    block = md_code_block("echo ```` hi")
+    assert block.startswith("`````\n") and block.endswith("\n`````")
+    assert "<code>echo ```` hi\n</code>" in github_html(block)
+
+
+# --- plain text ------------------------------------------------------------------------
+
+def test_text_is_wrapped_at_72_columns(context: dict[str, Any]) -> None:
+    text = render_text(context)
+    assert text.startswith(context["title"] + "\n")
+    for line in text.splitlines():
+        assert len(line) <= 72 or " " not in line.strip(), line  # only unbreakable tokens
+    flat = " ".join(text.split())
+    assert context["headline"] in flat
+    assert all(reason in flat for reason in context["evidence"]["reasons"])
+    command = re.search(r"Command:\n((?:    .*\n)+)", text)
+    assert command is not None
+    assert " ".join(command.group(1).replace("\\\n", " ").split()) == \
+        context["provenance"]["command"]
+
+
+# --- escaping --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [hostile_names_result, hostile_codes_result],
+                         ids=["hostile-area-names", "hostile-area-codes"])
+def test_hostile_values_are_text_in_every_output(make: Any, tmp_path: Path) -> None:
+    result = make(tmp_path)
+    context = build_context([result])
+    charts = {key: b"\x89PNG stand-in" for key in
+              (f"0-{c['id']}" for c in context["sections"][0]["charts"])}
+    assert_inert(render_html(context, charts))
+    assert_inert(render_email_html(context, chart_cids(charts)))
+    text = render_text(context)
+    assert all(payload in " ".join(text.split()) for payload in PAYLOADS)  # text is text
+    markdown = render_markdown(context)
+    outside_code = re.sub(r"^```sh\n.*?^```$", "", markdown, flags=re.S | re.M)
+    assert SCRIPT not in outside_code and "<img" not in outside_code
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in outside_code
+    assert_inert(github_html(markdown))
+
+
+def test_hostile_file_name_is_escaped(tmp_path: Path) -> None:
+    result = hostile_names_result(tmp_path)
+    html = render_html(build_context([result]), {})
+    assert f"{IMG}.csv" in Markup(html).text
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;.csv" in html
+
+
+# --- determinism and writing -----------------------------------------------------------
+
+def _write_all(folder: Path, design: str) -> dict[str, bytes]:
+    result = example_result(design)  # estimated again from the data, same seed
+    paths = {"html": folder / "report.html", "eml": folder / "report.eml",
+             "markdown": folder / "report.md"}
+    write_reports([result], html=str(paths["html"]), eml=str(paths["eml"]),
+                  markdown=str(paths["markdown"]))
+    charts = render_charts(build_context([result]))
+    out = {kind: path.read_bytes() for kind, path in paths.items()}
+    out.update({f"png {key}": png for key, png in charts.items()})
+    return out
+
+
+@pytest.mark.parametrize("design", ["twfe", "event-study"])
+def test_same_inputs_and_seed_give_identical_bytes(design: str, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = _write_all(tmp_path / "a", design), _write_all(tmp_path / "b", design)
+    assert first.keys() == second.keys()
+    assert len(first) >= 4
+    for kind in first:
+        assert first[kind] == second[kind], kind
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == \
+        ["report.eml", "report.html", "report.md"]  # no temporary files left behind
+
+
+def test_markdown_dash_goes_to_stdout(results: dict[str, dict[str, Any]],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def no_charts(_: dict[str, Any]) -> dict[str, bytes]:
+        raise AssertionError("charts are not needed for Markdown")
+
+    write_reports([results["twfe"]], html=None, eml=None, markdown="-",
+                  chart_renderer=no_charts)
+    assert capsys.readouterr().out == render_markdown(build_context([results["twfe"]]))
+
+
+def test_title_option_reaches_every_output(results: dict[str, dict[str, Any]],
+                                           tmp_path: Path) -> None:
+    html, markdown = tmp_path / "r.html", tmp_path / "r.md"
+    write_reports([results["twfe"]], html=str(html), eml=None, markdown=str(markdown),
+                  title="Bristol <pilot> & friends", chart_renderer=lambda _: {})
+    assert "<title>Bristol &lt;pilot&gt; &amp; friends</title>" in html.read_text()
+    assert markdown.read_text().startswith("# Bristol &lt;pilot&gt; &amp; friends\n")
+
+
+@pytest.mark.parametrize("make", [did_twfe, did_event_study, synth, hostile])
+def test_hand_built_results_render_in_every_format(make: Any) -> None:
+    """Designs the example does not cover: weights (synthetic control), no unit, hostile."""
+    context = build_context([make()])
+    html = render_html(context, {})
+    email_html = render_email_html(context, {})
+    markdown, text = render_markdown(context), render_text(context)
+    doc = Markup(html)
+    assert not doc.named("script") and context["headline"] in doc.text
+    section = context["sections"][0]
+    if section["has_weights"]:
+        for area in section["comparison"]:
+            assert " ".join([area["name"] or area["code"], area["code"], area["weight"]]) \
+                in doc.text
+            label = f"{area['name']} ({area['code']})" if area["name"] else area["code"]
+            assert f"{label} {area['weight']}" in Markup(email_html).text
+    if make is hostile:
+        assert_inert(html)
+        assert_inert(email_html)
+        assert_inert(github_html(markdown))
+    assert context["subject"] and text.endswith("\n") and markdown.endswith("\n")
