@@ -450,7 +450,7 @@ def _ours_on_peer_case() -> float:
 
 
 def test_never_worse_than_diff_diff() -> None:
-    diff_diff = pytest.importorskip("diff_diff")
+    import diff_diff  # test dependency (pyproject [test]); a missing peer fails, not skips
     frame, _ = _peer_case()
     frame["treat"] = ((frame["state"] == "California") & (frame["year"] >= 1989)).astype(int)
     with warnings.catch_warnings():
@@ -465,7 +465,7 @@ def test_never_worse_than_diff_diff() -> None:
 
 
 def test_never_worse_than_pysyncon() -> None:
-    pysyncon = pytest.importorskip("pysyncon")
+    import pysyncon  # test dependency (pyproject [test]); a missing peer fails, not skips
     frame, donors = _peer_case()
     # pysyncon 1.7: Dataprep + Synth().fit(optim_method="Nelder-Mead", optim_initial="equal").
     prep = pysyncon.Dataprep(
