@@ -117,4 +117,11 @@ def with_evidence(result: Any) -> Any:
     """The EffectResult with its ``evidence`` block filled in from its own diagnostics."""
     from dataclasses import replace
 
-    return replace(result, evidence=rate_evidence(result.to_dict()))
+    light = {  # what the rating reads, without serialising every area's name
+        "method": result.method,
+        "diagnostics": result.diagnostics,
+        "treated_units": result.treated_units,
+        "comparison_units": result.comparison_units,
+        "estimate": {"inference": {"method": result.estimate.inference.method}},
+    }
+    return replace(result, evidence=rate_evidence(light))

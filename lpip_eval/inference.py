@@ -261,6 +261,10 @@ class Assignments:
 def count_assignments(first_treated: np.ndarray) -> int:
     """Number of distinct reassignments of the areas' treatment timings (multinomial)."""
     _, counts = np.unique(first_treated, return_counts=True)
+    log_total = math.lgamma(len(first_treated) + 1) - sum(math.lgamma(int(c) + 1)
+                                                         for c in counts)
+    if log_total > 40:  # beyond any enumeration or threshold: no need for the exact number
+        return 10**18
     total = math.factorial(len(first_treated))
     for c in counts:
         total //= math.factorial(int(c))

@@ -35,7 +35,8 @@ class LinearDesign:
     contrast: np.ndarray
     n_nested: int
     nuisance_varies: bool = False
-    unit_order: np.ndarray | None = None  # canonical order of areas for sampled permutations
+    # Canonical order of areas for sampled permutations; computed only when draws are needed.
+    unit_order: Callable[[], np.ndarray] | None = None
     # If targets(first) = 1{area treated} x time_factor[period] (one common start), the
     # randomization draws have a closed form on balanced, unweighted panels (see below).
     time_factor: np.ndarray | None = None
@@ -94,7 +95,8 @@ def infer(
     plan = None
     ri_stats = None
     if choice.method == "randomization" or (pre_coefs is not None and len(pre_coefs)):
-        plan = inf.assignments(design.observed, draws, seed, design.unit_order)
+        order = design.unit_order() if design.unit_order is not None else None
+        plan = inf.assignments(design.observed, draws, seed, order)
         if choice.method == "randomization" or _few_treated(design):
             ri_stats = _randomization_stats(design, plan, resid)
 

@@ -143,6 +143,8 @@ def _finite(value: Any, path: str, notes: list[str]) -> Any:
         return {str(k): _finite(v, f"{path}.{k}" if path else str(k), notes)
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
+        if all(isinstance(v, str) for v in value):  # e.g. 30,000 area codes: nothing to clean
+            return list(value)
         return [_finite(v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()

@@ -205,8 +205,8 @@ def _panel_design(panel: Panel, build: Any, contrast: np.ndarray,
         y=panel.y, build=build, observed=panel.first_treated, absorber=absorber,
         weights=panel.weights, clusters=clusters, contrast=contrast,
         n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
-        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
-                                            panel.first_treated, panel.time_idx),
+        unit_order=lambda: inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
+                                                    panel.first_treated, panel.time_idx),
         time_factor=time_factor,
     )
 
@@ -248,8 +248,8 @@ def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
         absorber=Absorber(None, None, weights), weights=weights,
         clusters=cluster_of_unit[unit], contrast=np.array([1.0]), n_nested=0,
         nuisance_varies=True,
-        unit_order=inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
-                                            panel.first_treated, panel.time_idx),
+        unit_order=lambda: inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
+                                                    panel.first_treated, panel.time_idx),
     )
     return design, {"collapsed_rows": len(unit)}
 
