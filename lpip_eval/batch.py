@@ -3,7 +3,8 @@
 :func:`run_evaluation` loads one panel per outcome, runs each design on it through
 ``parallel.map_items``, checks the gates, and writes into ``[output] dir``: one JSON per
 evaluation (``<outcome>-<method>.json``), ``index.json``, the combined HTML report and .eml
-of the successful results, and a Markdown summary for CI job summaries. Every file is
+of the successful results (each outcome's designs side by side, and the gates that tripped),
+and a Markdown summary for CI job summaries. Every file is
 written atomically and is byte-identical between two runs on the same inputs and seed (no
 timestamps, no timings; key order fixed).
 
@@ -221,28 +222,22 @@ def _write_all(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
 
 def _write_reports(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
                    out_dir: Path, written: list[Path]) -> None:
-    """The combined HTML report and e-mail of the successful results (gates as warnings)."""
+    """The combined HTML report and e-mail of the successful results: the designs compared
+    side by side for each outcome with several, and a box naming every gate that tripped."""
     from lpip_eval.output import Outputs, write_outputs
 
     names = [n for n in (config.output.report, config.output.eml) if n]
-    shown = [_for_report(r) for r in records if r.result is not None]
+    shown = [r.result for r in records if r.result is not None]
     if not shown:
         for name in names:
             (out_dir / name).unlink(missing_ok=True)
         return
+    gates = [{"gate": g.gate, "message": gate_sentence(g, r.result)}
+             for r in records if r.result is not None for g in r.gates]
     html, eml = (str(out_dir / n) if n else None for n in (config.output.report,
                                                           config.output.eml))
-    write_outputs(shown, Outputs(html=html, eml=eml, title=config.output.title))
+    write_outputs(shown, Outputs(html=html, eml=eml, title=config.output.title), gates=gates)
     written.extend(out_dir / n for n in names)
-
-
-def _for_report(record: EvaluationRecord) -> dict[str, Any]:
-    """A copy of the result whose warnings also name the gates that tripped on it."""
-    result = dict(record.result or {})
-    sentences = [gate_sentence(g) for g in record.gates]
-    if sentences:
-        result["warnings"] = [*sentences, *result.get("warnings", [])]
-    return result
 
 
 def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],

@@ -246,14 +246,11 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
         result = estimate(method, panel, options, where=f"lpip-eval {method}")
         result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
-        if tripped:
-            result = replace(result, warnings=(*result.warnings,
-                                               *(f"Gate tripped: {t.message}" for t in tripped)))
         json_out, html, eml, markdown, title = outputs
         emit_result(result, panel, spec, options, command=_command_line(ctx),
                     seed=options.get("seed"),
                     outputs=Outputs(json=json_out, html=html, eml=eml, markdown=markdown,
-                                    title=title), quiet=quiet)
+                                    title=title), quiet=quiet, gates=tripped)
         if tripped:
             raise gate_error(tripped)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from lpip_eval.errors import DataError
 from lpip_eval.io import write_atomic
 
 if TYPE_CHECKING:
+    from lpip_eval.gates import TrippedGate
     from lpip_eval.panel import Panel, PanelSpec
     from lpip_eval.results import EffectResult
 
@@ -74,25 +76,40 @@ class Outputs:
 
 
 def emit_result(result: EffectResult, panel: Panel, spec: PanelSpec, options: dict[str, Any],
-                *, command: str, seed: int | None, outputs: Outputs, quiet: bool) -> None:
-    """Write the requested files, then print the table (unless JSON goes to stdout)."""
+                *, command: str, seed: int | None, outputs: Outputs, quiet: bool,
+                gates: Sequence[TrippedGate] = ()) -> None:
+    """Write the requested files, then print the table (unless JSON goes to stdout).
+
+    ``gates`` (tripped ``--fail-on`` gates) are shown in the reports' gates box; the JSON
+    result and the terminal list them as warnings ("Gate tripped: ...").
+    """
+    from lpip_eval.gates import gate_sentence
+
     result = with_provenance(result, panel, spec, options, command=command, seed=seed)
+    shown = result
+    if gates:
+        shown = dataclasses.replace(result, warnings=(
+            *result.warnings, *(f"Gate tripped: {g.message}" for g in gates)))
     if outputs.json:
-        write_atomic(outputs.json, result.to_json())
-    write_outputs([result.to_dict()], outputs)
+        write_atomic(outputs.json, shown.to_json())
+    data = result.to_dict()
+    write_outputs([data], outputs,
+                  gates=[{"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
     if quiet or outputs.to_stdout:
         return
-    print_result(result, panel)
+    print_result(shown, panel)
 
 
-def write_outputs(results: list[dict[str, Any]], outputs: Outputs) -> None:
-    """Render and write the HTML report, e-mail and Markdown that ``outputs`` asks for."""
+def write_outputs(results: list[dict[str, Any]], outputs: Outputs,
+                  gates: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Render and write the HTML report, e-mail and Markdown that ``outputs`` asks for;
+    ``gates`` (``{gate, message}``) are the tripped gates the reports state at the top."""
     if not (outputs.html or outputs.eml or outputs.markdown):
         return
     from lpip_eval.report.render import write_reports
 
     write_reports(results, html=outputs.html, eml=outputs.eml, markdown=outputs.markdown,
-                  title=outputs.title)
+                  title=outputs.title, gates=gates)
 
 
 def load_results(paths: list[Path]) -> list[dict[str, Any]]:

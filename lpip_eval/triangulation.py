@@ -177,7 +177,8 @@ def _overlap(results: list[dict[str, Any]]) -> dict[str, Any] | None:
     shown = ", ".join(names.get(u, u) for u in shared[:8]) + (
         f" and {len(shared) - 8} more" if len(shared) > 8 else "")
     statement = (f"{len(shared)} of the {len(donors)} synthetic-control donors "
-                 f"({weight_share:.0%} of the synthetic weight) are also among the "
+                 f"({weight_share:.0%} of the synthetic weight) "
+                 f"{'is' if len(shared) == 1 else 'are'} also among the "
                  f"{len(matched)} matched areas" + (f": {shown}." if shared else "."))
     return {"synth_donors": donors, "matched": matched, "shared": shared,
             "share_of_donors": share, "synth_weight_on_matched": weight_share,

@@ -101,3 +101,20 @@ def hostile() -> dict[str, Any]:
     r["provenance"]["inputs"] = [{"path": bad2 + ".csv", "sha256": "0" * 64, "rows": 1}]
     r["warnings"] = [bad]
     return r
+
+
+def match() -> dict[str, Any]:
+    """Matched comparison areas: one of its two matched areas is also a synthetic donor."""
+    r = copy.deepcopy(_BASE)
+    r["method"] = "match"
+    r["design"] = ("Matched comparison areas (1-nearest-neighbour matching) + two-way fixed "
+                   "effects DiD")
+    r["comparison_units"] = ["E06000001", "E06000003"]
+    r["estimate"]["att"], r["estimate"]["ci_low"], r["estimate"]["ci_high"] = 1.1, 0.2, 2.0
+    r["weights"] = [{"unit": "E06000001", "weight": 1.0}, {"unit": "E06000003", "weight": 1.0}]
+    return r
+
+
+def triangulated() -> list[dict[str, Any]]:
+    """Three designs on one outcome (they disagree: synthetic control points the other way)."""
+    return [did_twfe(), synth(), match()]

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from lpip_eval.batch import BatchResult, run_evaluation
+from lpip_eval.cli import app
 from lpip_eval.config import load_config
-from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_OK
+from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_GATE, EXIT_OK
 from lpip_eval.output import load_results
+from lpip_eval.report.charts import render_chart
+from lpip_eval.report.email import HTML_BUDGET, html_part_size
+from lpip_eval.report.render import data_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "west_of_england"
@@ -58,6 +68,51 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+class Page(HTMLParser):
+    """The visible text of an HTML document (entities decoded; no <style>) and its <img>
+    attributes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.in_style = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append(dict(attrs))
+        self.in_style = self.in_style or tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_style = self.in_style and tag != "style"
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_style:
+            self.chunks.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.chunks).split())
+
+
+def parse_eml(data: bytes) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def eml_parts(data: bytes) -> tuple[str, str, dict[str, bytes]]:
+    """(plain text, HTML, {Content-ID without brackets: image bytes}) of a report e-mail."""
+    message = parse_eml(data)
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    images = {str(part["Content-ID"]).strip("<>"): part.get_payload(decode=True)
+              for part in message.walk() if part.get_content_type() == "image/png"}
+    return text_part.get_content(), html_part.get_content(), images
+
+
 @pytest.fixture(scope="module")
 def example_runs(tmp_path_factory: pytest.TempPathFactory
                  ) -> tuple[BatchResult, Path, list[dict[str, bytes]]]:
@@ -84,8 +139,9 @@ def test_two_runs_of_the_example_config_are_byte_identical(
         example_runs: tuple[BatchResult, Path, list[dict[str, bytes]]]) -> None:
     first, second = example_runs[2]
     assert sorted(first) == [
-        "claimant_rate-did.json", "claimant_rate-match.json", "employment_rate-did.json",
-        "employment_rate-match.json", "index.json", "report.eml", "report.html", "summary.md"]
+        "claimant_rate-did.json", "claimant_rate-match.json", "claimant_rate-synth.json",
+        "employment_rate-did.json", "employment_rate-match.json", "employment_rate-synth.json",
+        "index.json", "report.eml", "report.html", "summary.md"]
     assert first.keys() == second.keys()
     for name in first:
         assert first[name] == second[name], f"{name} differs between two runs"
@@ -99,12 +155,12 @@ def test_example_outputs(example_runs: tuple[BatchResult, Path, list[dict[str, b
     # every per-evaluation JSON is a valid result
     results = load_results(sorted(out.glob("*-*.json")))
     assert {(r["outcome"], r["method"]) for r in results} == {
-        (o, m) for o in ("employment_rate", "claimant_rate") for m in ("did", "match")}
+        (o, m) for o in ("employment_rate", "claimant_rate") for m in ("did", "synth", "match")}
     index = json.loads((out / "index.json").read_text())
     assert index["config"] == "work/evaluation.toml" and index["exit_code"] == EXIT_OK
     assert [(e["outcome"], e["method"], e["status"]) for e in index["evaluations"]] == [
-        ("employment_rate", "did", "ok"), ("employment_rate", "match", "ok"),
-        ("claimant_rate", "did", "ok"), ("claimant_rate", "match", "ok")]
+        (o, m, "ok") for o in ("employment_rate", "claimant_rate")
+        for m in ("did", "synth", "match")]
     assert [e["outcome"] for e in index["triangulation"]["outcomes"]] == [
         "employment_rate", "claimant_rate"]
     did = json.loads((out / "employment_rate-did.json").read_text())
@@ -118,9 +174,130 @@ def test_example_outputs(example_runs: tuple[BatchResult, Path, list[dict[str, b
     summary = (out / "summary.md").read_text()
     assert summary == batch.summary
     assert summary.startswith("# West of England skills pilot (simulated data)\n\n"
-                              "**All 4 evaluations ran.** Exit code 0.")
+                              "**All 6 evaluations ran.** Exit code 0.")
     assert "percentage points | 95%: " in summary
     assert "## Designs compared" in summary
+
+
+def test_example_report_compares_the_designs(
+        example_runs: tuple[BatchResult, Path, list[dict[str, bytes]]]) -> None:
+    """The combined HTML report and e-mail of 2 outcomes x 3 designs: a forest plot, the
+    agreement statement, the donor/matched overlap and the combined rating per outcome."""
+    batch, folder, _ = example_runs
+    out = folder / "lpip-eval-output"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    page = Page(html)
+    text = page.text
+    compared = batch.triangulation["outcomes"]
+    assert [e["outcome"] for e in compared] == ["employment_rate", "claimant_rate"]
+    # The designs come right after the headline box, before the evidence and the results.
+    positions = [text.find(s) for s in ("In short", "Designs compared",
+                                        "How strong is the evidence?", "Result 1:")]
+    assert -1 not in positions and positions == sorted(positions)
+    for entry in compared:
+        assert len(entry["rows"]) == 3
+        # the forest plot, byte for byte, with its alt text
+        forest = data_uri(render_chart(entry["chart"]))
+        (image,) = [i for i in page.images if i["src"] == forest]
+        assert image["alt"] == entry["chart"]["alt"]
+        assert entry["agreement"]["statement"] in text
+        assert entry["overlap"] is not None and entry["overlap"]["shared"]
+        assert entry["overlap"]["statement"] in text
+        assert entry["evidence"]["label"].partition(": ")[0] in text
+        for row in entry["chart"]["rows"]:  # its numbers, as a table
+            assert " ".join(row) in text
+    # the top rating is the combined one of the main outcome's designs
+    assert "Combined rating of the 3 designs that estimate the employment rate." in text
+    assert "Gates tripped" not in text and "Gate tripped" not in text  # none tripped
+
+    plain, email_html, images = eml_parts((out / "report.eml").read_bytes())
+    assert html_part_size(email_html) < HTML_BUDGET
+    cids = re.findall(r'src="cid:([^"]+)"', email_html)
+    assert cids and sorted(cids) == sorted(images)  # every cid resolves, none is unused
+    email_text = Page(email_html).text
+    for index, entry in enumerate(compared):
+        png = render_chart(entry["chart"])
+        assert images[next(c for c in cids if c.startswith(f"tri-{index}-forest."))] == png
+        for sentence in (entry["agreement"]["statement"], entry["overlap"]["statement"]):
+            assert sentence in email_text
+            assert sentence in " ".join(plain.split())
+    assert "DESIGNS COMPARED" in plain and "Gate" not in email_text
+
+
+def test_example_synth_leave_one_out_check_uses_the_refits(
+        example_runs: tuple[BatchResult, Path, list[dict[str, bytes]]]) -> None:
+    """KNOWN BUG (lpip_eval/methods/synth_output.py, ``_checks``): with several pilot areas
+    fitted one by one, the leave-one-out check ignores its refits (``effects = [...] if
+    len(fits) == 1] or [0.0]``), reports "effects from 0.000 to 0.000" and fails, although
+    every refit keeps the direction of the effect. Fails until that is fixed."""
+    batch = example_runs[0]
+    for result in (r for r in batch.results if r["method"] == "synth"):
+        refits = result["diagnostics"]["placebo"]["leave_one_out"]
+        sign = 1 if result["estimate"]["att"] > 0 else -1
+        assert len(refits) > 4 and all(r["att"] * sign > 0 for r in refits)  # the data
+        (check,) = [c for c in result["diagnostics"]["checks"]
+                    if c["check"].startswith("Leave-one-out")]
+        assert check["result"] != "effects from 0.000 to 0.000"
+        assert check["ok"] is True, check
+
+
+def test_tripped_gates_are_stated_in_the_report(tmp_path: Path) -> None:
+    config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "claimant_rate"\n', run="")
+    config = config.replace('report = false', 'report = "report.html"\neml = "report.eml"')
+    path = copy_example(tmp_path / "gated", config)
+    batch = run_evaluation(load_config(path), progress=False, fail_on=("evidence-below:4",))
+    assert batch.exit_code == EXIT_GATE
+    out = tmp_path / "gated" / "lpip-eval-output"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    text = Page(html).text
+    sentences = [f"Gate 'evidence-below:4' tripped for the {label} (Two-way fixed effects "
+                 "difference-in-differences): the evidence is at level 3 of 5, below the "
+                 "required level 4." for label in ("employment rate", "claimant rate")]
+    assert "Gates tripped (2)" in text
+    start = text.index("Gates tripped (2)")
+    # the box comes before the headline, and each sentence appears once (not as a warning)
+    assert all(start < text.find(s) < text.find("In short") for s in sentences)
+    assert all(text.count(s) == 1 for s in sentences)
+    plain, email_html, _ = eml_parts((out / "report.eml").read_bytes())
+    assert all(s in Page(email_html).text for s in sentences)
+    assert "GATES TRIPPED (2)" in plain
+    # the per-evaluation JSON is the estimator's result: gates live in index.json
+    result = json.loads((out / "claimant_rate-did.json").read_text())
+    assert not any("Gate" in w for w in result["warnings"])
+
+
+def test_single_command_states_its_tripped_gate_and_keeps_its_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    args = ["did", "examples/west_of_england/pilot.csv", "--comparators",
+            "examples/west_of_england/comparators.csv", "--outcome", "employment_rate",
+            "--start", "2021Q3", "--draws", "99", "--quiet",
+            "--report", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md"),
+            "--json", str(tmp_path / "r.json")]
+    done = CliRunner().invoke(app, [*args, "--fail-on", "evidence-below:4"])
+    assert done.exit_code == EXIT_GATE, done.output
+    text = Page((tmp_path / "r.html").read_text(encoding="utf-8")).text
+    sentence = ("Gate 'evidence-below:4' tripped for the employment rate (Two-way fixed "
+                "effects difference-in-differences): the evidence is at level 3 of 5, below "
+                "the required level 4.")
+    assert "Gate tripped (1)" in text and text.count(sentence) == 1
+    assert "the evidence is at level 3 of 5" not in text.replace(sentence, "")  # no warning
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert markdown.split("\n")[2].startswith("> **Gate tripped (1)**")
+    # the JSON result lists the gate among its warnings, as before
+    gated = json.loads((tmp_path / "r.json").read_text())
+    warning = "Gate tripped: the evidence is at level 3 of 5, below the required level 4"
+    assert warning in gated["warnings"]
+    # without a tripped gate: no box, and the JSON differs only by that warning
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == EXIT_OK, done.output
+    assert "tripped" not in Page((tmp_path / "r.html").read_text(encoding="utf-8")).text
+    assert "tripped" not in (tmp_path / "r.md").read_text(encoding="utf-8")
+    clean = json.loads((tmp_path / "r.json").read_text())
+    assert clean["warnings"] == [w for w in gated["warnings"] if w != warning]
+    assert clean["provenance"]["command"] != gated["provenance"]["command"]  # --fail-on
+    assert {k: v for k, v in clean.items() if k not in ("warnings", "provenance")} == \
+        {k: v for k, v in gated.items() if k not in ("warnings", "provenance")}
 
 
 def test_a_broken_outcome_is_reported_and_the_others_still_run(tmp_path: Path) -> None:

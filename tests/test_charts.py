@@ -160,8 +160,11 @@ def test_identical_bytes_in_a_fresh_process_with_other_rc_settings(
 def test_render_charts_keys_follow_sections_and_ids(results: dict[str, Any]) -> None:
     twfe, event = results["twfe"], results["event-study"]
     assert list(render_charts(build_context([twfe]))) == ["0-paths"]
-    images = render_charts(build_context([twfe, event]))
-    assert list(images) == ["0-paths", "1-paths", "1-effects"]
+    context = build_context([twfe, event])
+    images = render_charts(context)
+    # Two designs on one outcome: their forest plot comes first, as in the report.
+    assert list(images) == ["tri-0-forest", "0-paths", "1-paths", "1-effects"]
+    assert images["tri-0-forest"] == render_chart(context["triangulation"][0]["chart"])
     # The paths chart of both designs shows the same group means.
     assert images["0-paths"] == images["1-paths"]
     for png in images.values():

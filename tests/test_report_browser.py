@@ -17,6 +17,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 from report_examples import example_result, hostile_codes_result, hostile_names_result
+from report_fixtures import triangulated
 
 from lpip_eval.report.charts import render_charts
 from lpip_eval.report.context import build_context
@@ -184,6 +185,37 @@ def test_email_html_contrast_is_at_least_4_5(browser: Any, tmp_path: Path) -> No
         width = visit.page.evaluate("document.querySelector('table[width=\"600\"]')"
                                     ".getBoundingClientRect().width")
         assert width == 600
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("kind", ["report", "email"])
+def test_combined_report_with_gates_keeps_contrast(browser: Any, tmp_path: Path,
+                                                   kind: str) -> None:
+    """Designs compared (they disagree: red status) and a gates box, in both HTML forms."""
+    gates = [{"gate": "pretrend-rejected", "message": "Gate 'pretrend-rejected' tripped for "
+              "the employment rate (difference-in-differences): the pre-trend test rejected "
+              "parallel trends (p = 0.010)."}]
+    context = build_context(triangulated(), gates=gates)
+    charts = render_charts(context)
+    if kind == "report":
+        html = render_html(context, charts)
+    else:
+        cids = chart_cids(charts)
+        html = render_email_html(context, cids)
+        for key, cid in cids.items():
+            html = html.replace(f"cid:{cid}", data_uri(charts[key]))
+    path = tmp_path / f"{kind}.html"
+    path.write_text(html, encoding="utf-8")
+    visit = Visit(browser, path, width=1000 if kind == "report" else 700)
+    try:
+        assert visit.errors == [] and visit.requests == [visit.url]
+        body = visit.page.inner_text("body")
+        assert "Designs compared" in body and gates[0]["message"] in body
+        found = visit.page.evaluate(CONTRAST_JS)
+        assert any(f["text"].startswith("Gate 'pretrend-rejected'") for f in found)
+        low = [(f["text"], round(f["ratio"], 2)) for f in found if f["ratio"] < 4.5]
+        assert low == []
     finally:
         visit.close()
 

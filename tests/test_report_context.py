@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import did_event_study, did_twfe, hostile, synth
+from report_fixtures import did_event_study, did_twfe, hostile, match, synth, triangulated
 
 from lpip_eval.report.context import build_context, headline
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+GATE = {"gate": "pretrend-rejected", "message": "Gate 'pretrend-rejected' tripped for the "
+        "employment rate (Two-way fixed effects difference-in-differences): the pre-trend "
+        "test rejected parallel trends (p = 0.010)."}
 
 
 @pytest.mark.parametrize("name, make", [("did_twfe", did_twfe),
                                         ("did_event_study", did_event_study),
-                                        ("synth", synth)])
+                                        ("synth", synth),
+                                        ("triangulated", triangulated)])
 def test_context_snapshot(name: str, make: Any) -> None:
-    context = build_context([make()])
+    made = make()
+    results = made if isinstance(made, list) else [made]
+    context = build_context(results, gates=[GATE] if name == "triangulated" else None)
     text = json.dumps(context, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     path = SNAPSHOTS / f"context_{name}.json"
     if os.environ.get("LPIP_EVAL_UPDATE_SNAPSHOTS") == "1" or not path.exists():
@@ -75,3 +81,49 @@ def test_context_lists_weights_and_checks() -> None:
     weights = {a["code"]: a["weight"] for a in section["comparison"]}
     assert weights["E06000001"] == "0.700"
     assert context["evidence"]["level"] == 2  # recomputed: evidence block was empty
+
+
+def test_single_result_has_no_triangulation_and_no_gates() -> None:
+    context = build_context([did_twfe()])
+    assert context["triangulation"] == [] and context["gates"] == []
+    assert context["agreement"] is None and context["evidence"]["scope"] is None
+    # two outcomes, one design each: nothing to compare either
+    other = did_twfe()
+    other["outcome"] = "claimant_rate"
+    assert build_context([did_twfe(), other])["triangulation"] == []
+
+
+def test_several_designs_are_compared_and_the_top_rating_is_the_combined_one() -> None:
+    results = triangulated()  # did +1.23 (level 3), synth -1.50 (level 2), match +1.10
+    context = build_context(results)
+    (entry,) = context["triangulation"]
+    assert entry["agreement"]["status"] == "disagree"
+    assert context["agreement"] == entry["agreement"]["statement"]
+    # disagreement: the lowest single level, with the reasons of the design it came from
+    assert context["evidence"]["level"] == entry["evidence"]["level"] == 2
+    assert context["evidence"]["reasons"][:2] == entry["evidence"]["reasons"]
+    assert context["evidence"]["reasons"][2].startswith("Synthetic control: ")
+    assert context["evidence"]["scope"] == ("Combined rating of the 3 designs that estimate "
+                                            "the employment rate.")
+    assert [row["effect"] for row in entry["table"]] == ["+1.234", "\u22121.500", "+1.100"]
+    assert entry["range_heading"] == "95% range"
+    assert [row["evidence"] for row in entry["table"]] == ["3 of 5", "2 of 5", "3 of 5"]
+    # donors by weight, then matched areas that are not donors; names where known
+    assert entry["overlap"]["areas"] == [
+        {"code": "E06000001", "name": "Hartlepool", "weight": "0.700", "matched": True},
+        {"code": "E06000002", "name": "", "weight": "0.300", "matched": False},
+        {"code": "E06000003", "name": "", "weight": "", "matched": True}]
+
+
+def test_agreement_lifts_the_top_rating_to_the_best_design() -> None:
+    low = did_event_study()  # pre-trend test rejected: level 2 on its own
+    low["estimate"].update(att=1.2, ci_low=0.4, ci_high=2.0)
+    context = build_context([low, match()])
+    assert context["triangulation"][0]["agreement"]["status"] == "agree"
+    assert context["evidence"]["level"] == 3
+    assert "level 2" in " ".join(build_context([low])["evidence"]["reasons"])
+
+
+def test_gates_are_passed_through_as_text() -> None:
+    context = build_context([hostile()], gates=[{"gate": "x", "message": "<b>y</b>"}])
+    assert context["gates"] == [{"gate": "x", "message": "<b>y</b>"}]

@@ -24,7 +24,7 @@ from report_examples import (
     hostile_codes_result,
     hostile_names_result,
 )
-from report_fixtures import did_event_study, did_twfe, hostile, synth
+from report_fixtures import did_event_study, did_twfe, hostile, synth, triangulated
 
 from lpip_eval.report import render
 from lpip_eval.report.charts import render_charts
@@ -371,3 +371,138 @@ def test_hand_built_results_render_in_every_format(make: Any) -> None:
         assert_inert(email_html)
         assert_inert(github_html(markdown))
     assert context["subject"] and text.endswith("\n") and markdown.endswith("\n")
+
+
+# --- several designs compared, gates tripped -----------------------------------------------
+
+GATES = [{"gate": "pretrend-rejected",
+          "message": "Gate 'pretrend-rejected' tripped for the employment rate (Two-way fixed "
+                     "effects difference-in-differences): the pre-trend test rejected parallel "
+                     "trends (p = 0.010)."},
+         {"gate": "effect-crosses-zero",
+          "message": "Gate 'effect-crosses-zero' tripped for the employment rate (Matched "
+                     "comparison areas): the 95% range includes zero."}]
+
+
+@pytest.fixture(scope="module")
+def combined() -> dict[str, Any]:
+    """Three designs on one outcome (they disagree) and two tripped gates."""
+    return build_context(triangulated(), gates=GATES)
+
+
+@pytest.fixture(scope="module")
+def combined_charts(combined: dict[str, Any]) -> dict[str, bytes]:
+    return render_charts(combined)
+
+
+def test_combined_html_shows_the_designs_compared(combined: dict[str, Any],
+                                                 combined_charts: dict[str, bytes]) -> None:
+    html = render_html(combined, combined_charts)
+    doc = Markup(html)
+    text = doc.text
+    (entry,) = combined["triangulation"]
+    # the forest plot first among the images, byte for byte, with its alt text
+    images = doc.named("img")
+    assert base64.b64decode(str(images[0]["src"]).split(",", 1)[1]) == \
+        combined_charts["tri-0-forest"]
+    assert images[0]["alt"] == entry["chart"]["alt"]
+    assert [base64.b64decode(str(a["src"]).split(",", 1)[1]) for a in images] == \
+        list(combined_charts.values())  # the document shows the charts in their order
+    for row in entry["table"]:
+        assert " ".join([row["design"], row["effect"], row["range"], row["p_value"],
+                         row["evidence"]]) in text
+    assert "Designs disagree " + entry["agreement"]["statement"] in text
+    assert entry["overlap"]["statement"] in text
+    assert "Hartlepool E06000001 0.700 Yes" in text and "E06000003 not a donor Yes" in text
+    assert "Combined evidence: Level 2 of 5" in text
+    # order: gates box, headline box (with the agreement), designs compared, evidence
+    order = ["Gates tripped (2)", GATES[0]["message"], GATES[1]["message"], "In short",
+             combined["headline"], entry["agreement"]["statement"], "Designs compared",
+             "How strong is the evidence?", "Result 1:"]
+    positions = [text.find(item) for item in order]
+    assert -1 not in positions and positions == sorted(positions)
+    # accessibility: every table captioned, every header cell scoped, figures captioned
+    assert html.count("<table") == html.count("<caption")
+    assert all(a.get("scope") in ("col", "row") for a in doc.named("th"))
+    assert html.count("<figure>") == html.count("<figcaption>")
+
+
+def test_combined_email_markdown_and_text(combined: dict[str, Any],
+                                          combined_charts: dict[str, bytes]) -> None:
+    (entry,) = combined["triangulation"]
+    sentences = [entry["agreement"]["statement"], entry["overlap"]["statement"],
+                 *(g["message"] for g in GATES)]
+    cids = chart_cids(combined_charts)
+    email_doc = Markup(render_email_html(combined, cids))
+    assert email_doc.named("img")[0]["src"] == f"cid:{cids['tri-0-forest']}"
+    assert email_doc.named("img")[0]["alt"] == entry["chart"]["alt"]
+    assert all(a.get("scope") in ("col", "row") for a in email_doc.named("th"))
+    assert email_doc.text.index("Gates tripped (2)") < email_doc.text.index("Designs compared")
+    markdown = render_markdown(combined)
+    md_doc = Markup(github_html(markdown))
+    assert markdown.split("\n")[2].startswith("> **Gates tripped (2)**")
+    assert "<th>Design</th>" in github_html(markdown)
+    text = render_text(combined)
+    assert text.index("GATES TRIPPED (2)") < text.index("DESIGNS COMPARED") < \
+        text.index("HOW STRONG IS THE EVIDENCE?")
+    for line in text.splitlines():
+        assert len(line) <= 72 or " " not in line.strip(), line
+    for doc_text in (email_doc.text, md_doc.text, " ".join(text.split())):
+        assert all(sentence in doc_text for sentence in sentences)
+        assert "Combined evidence: Level 2 of 5" in doc_text
+
+
+def test_no_gates_box_and_no_comparison_for_a_single_result(context: dict[str, Any]) -> None:
+    for doc_text in (Markup(render_html(context, {})).text,
+                     Markup(render_email_html(context, {})).text,
+                     render_markdown(context), render_text(context)):
+        assert "tripped" not in doc_text.lower()
+        assert "designs compared" not in doc_text.lower()
+
+
+def _hostile_triangulated() -> list[dict[str, Any]]:
+    results = triangulated()
+    for result in results:
+        result["outcome"], result["outcome_label"] = "y<b>", SCRIPT
+        result["diagnostics"]["unit_names"] = {
+            "E06000001": IMG, "E06000002": SCRIPT + " & | `x` *y*",
+            "E06000003": "[link](http://x)"}
+    results[1]["design"] = IMG
+    return results
+
+
+def test_hostile_values_are_text_in_the_designs_compared_and_gates_box() -> None:
+    gates = [{"gate": IMG, "message": f"Gate tripped for the {SCRIPT}: {IMG}."}]
+    context = build_context(_hostile_triangulated(), gates=gates)
+    (entry,) = context["triangulation"]
+    assert IMG in entry["overlap"]["statement"]  # the shared donor's name
+    charts = {"tri-0-forest": b"\x89PNG stand-in"}
+    html_doc = assert_inert(render_html(context, charts))
+    assert f"{IMG} E06000001 0.700 Yes" in html_doc.text  # donor/matched table
+    email_html = render_email_html(context, chart_cids(charts))
+    email_doc = assert_inert(email_html)
+    # css-inline writes '<' raw in attributes; the alt text naming the outcome is re-escaped
+    assert 'alt="Chart of the estimated effect on the &lt;script&gt;alert(1)&lt;/script&gt; ' \
+        in email_html
+    assert email_doc.named("img")[0]["alt"] == entry["chart"]["alt"]
+    text = " ".join(render_text(context).split())
+    assert entry["overlap"]["statement"] in text and gates[0]["message"] in text
+    markdown = render_markdown(context)
+    outside_code = re.sub(r"^```sh\n.*?^```$", "", markdown, flags=re.S | re.M)
+    assert SCRIPT not in outside_code and "<img" not in outside_code
+    md_doc = assert_inert(github_html(markdown))
+    assert entry["overlap"]["statement"] in md_doc.text and gates[0]["message"] in md_doc.text
+    assert "<a " not in github_html(markdown)  # the [link](...) name is not a link
+
+
+def test_combined_report_files_are_identical_twice(tmp_path: Path) -> None:
+    found = []
+    for run in ("a", "b"):
+        folder = tmp_path / run
+        folder.mkdir()
+        write_reports(triangulated(), html=str(folder / "r.html"), eml=str(folder / "r.eml"),
+                      markdown=str(folder / "r.md"), gates=GATES)
+        found.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert list(found[0]) == ["r.eml", "r.html", "r.md"]
+    assert found[0] == found[1]
+    assert b"Designs compared" in found[0]["r.html"] and b"tri-0-forest." in found[0]["r.eml"]

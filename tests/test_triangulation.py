@@ -138,3 +138,38 @@ def test_two_results_of_one_design_are_told_apart() -> None:
                   result("synth", 1.3, 0.9, 1.7)])
     assert [r["name"] for r in entry["rows"]] == ["synthetic control (did)",
                                                   "synthetic control (synth)"]
+
+
+def test_the_report_context_carries_each_compared_outcome() -> None:
+    """build_context shows triangulate's entries (outcomes with two or more designs), adding
+    a table for the reader and the list of donors and matched areas."""
+    from lpip_eval.report.context import build_context
+
+    synth = result("synth", 1.4, 1.0, 1.8, weights={"C1": 0.6, "C2": 0.4})
+    match = result("match", 1.6, 1.2, 2.0, weights={"C1": 1.0, "C3": 1.0})
+    results = [result("did", 1.5, 1.2, 1.8), synth, match,
+               result("did", -0.2, -0.3, -0.1, outcome="claimant_rate")]
+    (expected,) = triangulate(results)["outcomes"]
+    (shown,) = build_context(results)["triangulation"]
+    assert {k: v for k, v in shown.items() if k in expected and k != "overlap"} == \
+        {k: v for k, v in expected.items() if k != "overlap"}
+    assert {k: v for k, v in shown["overlap"].items() if k != "areas"} == expected["overlap"]
+    assert shown["overlap"]["areas"] == [
+        {"code": "C1", "name": "Area One", "weight": "0.600", "matched": True},
+        {"code": "C2", "name": "Area Two", "weight": "0.400", "matched": False},
+        {"code": "C3", "name": "", "weight": "", "matched": True}]
+    assert [r["evidence"] for r in shown["table"]] == ["3 of 5"] * 3
+    assert shown["table"][1] == {"design": "Synthetic control", "effect": "+1.400",
+                                 "range": "1.000 to 1.800", "p_value": "0.010",
+                                 "evidence": "3 of 5"}
+
+
+def test_mixed_interval_levels_are_named_in_the_table() -> None:
+    from lpip_eval.report.context import build_context
+
+    other = result("synth", 1.3, 0.9, 1.7)
+    other["estimate"]["ci_level"] = 0.9
+    (shown,) = build_context([result("did", 1.5, 1.2, 1.8), other])["triangulation"]
+    assert shown["range_heading"] == "Range"
+    assert [r["range"] for r in shown["table"]] == ["1.200 to 1.800 (95%)",
+                                                    "0.900 to 1.700 (90%)"]

@@ -266,12 +266,16 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "than the pilot.",
         })
     if loo:
-        effects = [f.att for _, f in loo if len(fits) == 1] or [0.0]
+        # Each refit drops one donor from one pilot's fit; the headline is the pilots'
+        # average, so that refit moves it by the change in that pilot's effect / n pilots.
+        own = {f.target: f.att for f in fits}
+        effects = [att + (f.att - own.get(f.target, f.att)) / len(fits) for _, f in loo]
         same = all(np.sign(e) == np.sign(att) for e in effects)
+        n_donors = len({donor for donor, _ in loo})
         checks.append({
             "assumption": "The result does not hinge on one comparison area.",
-            "check": f"Leave-one-out: re-fitted without each of the {len(loo)} comparison "
-                     "areas with weight.",
+            "check": f"Leave-one-out: re-fitted without each of the {n_donors} comparison "
+                     f"areas with weight ({len(loo)} refits).",
             "result": f"effects from {_fmt(min(effects), 3)} to {_fmt(max(effects), 3)}",
             "ok": bool(same),
             "verdict": "Dropping any one comparison area leaves the direction of the effect "

@@ -114,8 +114,12 @@ def draw_chart(spec: dict[str, Any]) -> FigureCanvasAgg:
 
 
 def render_charts(context: dict[str, Any]) -> dict[str, bytes]:
-    """Every chart of every section: ``{f"{section_index}-{chart id}": png}``, in order."""
+    """Every chart of the report, in the order it shows them: the forest plot of each
+    compared outcome (``f"tri-{index}-{chart id}"``), then every chart of every section
+    (``f"{section_index}-{chart id}"``)."""
     images: dict[str, bytes] = {}
+    for index, entry in enumerate(context.get("triangulation", [])):
+        images[f"tri-{index}-{entry['chart']['id']}"] = render_chart(entry["chart"])
     for index, section in enumerate(context.get("sections", [])):
         for spec in section.get("charts", []):
             images[f"{index}-{spec['id']}"] = render_chart(spec)

@@ -5,11 +5,17 @@ effect over time, each assumption with its check and verdict, the caveats, the s
 evidence and where the numbers came from. Templates only lay it out; charts are described
 here (title, alt text, data) and drawn by ``charts.py``. Works from the JSON form of a result,
 so ``lpip-eval report RESULT.json`` gives the same report as the estimating command.
+
+When several designs estimate the same outcome, ``triangulation`` lays them side by side (see
+``lpip_eval.triangulation``) and the top strength-of-evidence rating is the combined one for
+the main result's outcome: it takes the designs' agreement into account. ``gates`` lists the
+``--fail-on`` gates that tripped; the caller passes them (they are not part of a result).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lpip_eval.evidence import rate_evidence
@@ -58,14 +64,19 @@ def headline(result: dict[str, Any]) -> str:
     return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
 
 
-def build_context(results: list[dict[str, Any]], *, title: str | None = None) -> dict[str, Any]:
-    """The template context for one or more results (the first is the main one)."""
+def build_context(results: list[dict[str, Any]], *, title: str | None = None,
+                  gates: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The template context for one or more results (the first is the main one).
+
+    ``gates``: the gates that tripped, each ``{gate, message}`` with ``message`` a sentence
+    for the reader (``gates.gate_sentence``); they are shown in a box at the top.
+    """
     main = results[0]
     label, unit = outcome_words(main)
-    evidence = main.get("evidence") or {}
-    if not evidence.get("level"):
-        evidence = rate_evidence(main)
     sections = [_result_section(r) for r in results]
+    triangulation = _triangulation(results)
+    combined = next((t for t in triangulation if t["outcome"] == main["outcome"]), None)
+    evidence = _evidence(main, combined, [r for r in results if r["outcome"] == main["outcome"]])
     head = headline(main)
     report_title = title or f"What the pilot did to the {label}"
     return {
@@ -73,7 +84,10 @@ def build_context(results: list[dict[str, Any]], *, title: str | None = None) ->
         "title": report_title,
         "subject": _subject(main),
         "headline": head,
+        "agreement": combined["agreement"]["statement"] if combined else None,
         "evidence": evidence,
+        "gates": [{"gate": str(g["gate"]), "message": str(g["message"])} for g in gates or ()],
+        "triangulation": triangulation,
         "sections": sections,
         "main": sections[0],
         "caveats": _caveats(main),
@@ -82,6 +96,78 @@ def build_context(results: list[dict[str, Any]], *, title: str | None = None) ->
         "outcome_label": label,
         "outcome_unit": unit,
     }
+
+
+def _evidence(main: dict[str, Any], combined: dict[str, Any] | None,
+              group: list[dict[str, Any]]) -> dict[str, Any]:
+    """The top rating: the combined one of the main outcome's designs when there are several
+    (it takes their agreement into account; its reasons are followed by those of the design
+    whose level it took), else the main result's own."""
+
+    def own(result: dict[str, Any]) -> dict[str, Any]:
+        rating = result.get("evidence") or {}
+        return rating if rating.get("level") else rate_evidence(result)
+
+    if combined is None:
+        rating = own(main)
+        return {"level": rating["level"], "label": rating["label"],
+                "reasons": list(rating.get("reasons") or []), "scope": None}
+    rating = combined["evidence"]
+    levels = [row["evidence_level"] for row in combined["rows"]]
+    basis = group[levels.index(rating["level"])]  # rows follow the results' order
+    return {"level": rating["level"], "label": rating["label"],
+            "reasons": [*rating["reasons"], *own(basis).get("reasons", [])],
+            "scope": (f"Combined rating of the {len(group)} designs that estimate the "
+                      f"{combined['outcome_label']}.")}
+
+
+def _triangulation(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outcomes estimated by two or more designs, each with a table for the reader (the
+    forest chart's numbers plus p-value and evidence) and the donor/matched area list."""
+    from lpip_eval.triangulation import triangulate
+
+    out = []
+    for entry in triangulate(results)["outcomes"]:
+        group = [r for r in results if r["outcome"] == entry["outcome"]]
+        levels = {r["ci_level"] for r in entry["rows"]}
+        same_level = len(levels) == 1 and isinstance(next(iter(levels)), float)
+        table = [{
+            "design": row["label"],
+            "effect": fmt_number(row["att"], 3, signed=True),
+            "range": (f"{fmt_number(row['ci_low'], 3)} to {fmt_number(row['ci_high'], 3)}"
+                      + ("" if same_level or not isinstance(row["ci_level"], float)
+                         else f" ({row['ci_level']:.0%})")),
+            "p_value": fmt_p(row["p_value"]),
+            "evidence": f"{row['evidence_level']} of 5",
+        } for row in entry["rows"]]
+        overlap = entry["overlap"]
+        if overlap is not None:
+            overlap = {**overlap, "areas": _overlap_areas(overlap, group)}
+        unit = entry["outcome_unit"]
+        out.append({**entry, "overlap": overlap, "table": table,
+                    "range_heading": (f"{next(iter(levels)):.0%} range" if same_level
+                                      else "Range"),
+                    "table_caption": (f"Effect on the {entry['outcome_label']}"
+                                      + (f" ({unit})" if unit else "") + " by design, with "
+                                      "each design's strength of evidence")})
+    return out
+
+
+def _overlap_areas(overlap: dict[str, Any], results: list[dict[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    """Every synthetic-control donor and matched area: name, code, donor weight, matched;
+    donors by weight (largest first), then the matched areas that are not donors."""
+    synth = next(r for r in results if r["method"] == "synth" and r.get("weights"))
+    weights = {w["unit"]: w["weight"] for w in synth["weights"]}
+    names: dict[str, str] = {}
+    for result in results:
+        names.update((result.get("diagnostics") or {}).get("unit_names", {}))
+    donors = sorted(overlap["synth_donors"], key=lambda u: (-weights[u], u))
+    matched = set(overlap["matched"])
+    others = [u for u in overlap["matched"] if u not in set(donors)]
+    return [{"code": u, "name": names.get(u, ""),
+             "weight": fmt_number(weights[u], 3) if u in set(donors) else "",
+             "matched": u in matched} for u in [*donors, *others]]
 
 
 def _subject(result: dict[str, Any]) -> str:

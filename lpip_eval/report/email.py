@@ -10,10 +10,11 @@ Structure::
 
 The bytes are deterministic: MIME boundaries, Content-IDs and the Message-ID are derived from
 a SHA-256 of the content, and there is no Date header unless one is asked for. The HTML part
-must stay under Gmail's clipping limit (102 KB); when it does not, the list of comparison
-areas is left out (with a note) and, if that is not enough, :class:`EmailTooLargeError` is
-raised. The SMTP password is read from an environment variable only, never from an option,
-and never appears in a message or log.
+must stay under Gmail's clipping limit (102 KB); when it does not, the compact form is sent:
+the list of comparison areas is left out (with a note) and each result's details become one
+line instead of a table; if that is not enough, :class:`EmailTooLargeError` is raised. The
+SMTP password is read from an environment variable only, never from an option, and never
+appears in a message or log.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def html_part_size(html: str) -> int:
 
 def email_html(context: Mapping[str, Any], cids: Mapping[str, str],
                budget: int = HTML_BUDGET) -> str:
-    """The HTML part within ``budget`` bytes: the full version, else the compact one."""
+    """The HTML part within ``budget`` bytes: the full version, else the compact one (no
+    comparison-area lists, each result's details as one line)."""
     html = render_email_html(context, cids)
     if html_part_size(html) <= budget:
         return html
@@ -73,7 +75,7 @@ def email_html(context: Mapping[str, Any], cids: Mapping[str, str],
     size = html_part_size(html)
     if size > budget:
         raise EmailTooLargeError(
-            f"the e-mail's HTML part is {size / 1024:.0f} KB even without the list of "
+            f"the e-mail's HTML part is {size / 1024:.0f} KB even without the lists of "
             f"comparison areas; mail programs such as Gmail cut messages above "
             f"{budget / 1024:.0f} KB",
             hint="send the HTML report (--report) as an attachment instead")

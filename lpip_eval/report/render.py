@@ -189,12 +189,31 @@ def render_html(context: Mapping[str, Any], charts: Mapping[str, bytes]) -> str:
     return _render(html_environment(), "report.html.j2", context, images=images)
 
 
+# A start tag as css-inline writes it: attribute values double-quoted, with no raw '"' inside
+# (but raw '<' and '>'); text never holds a raw '<', so every '<' + letter starts a tag.
+_START_TAG = re.compile(r'<[a-zA-Z][^\s/>]*(?:\s+[^\s"\'>/=]+(?:="[^"]*")?)*\s*/?>')
+_ATTRIBUTE_VALUE = re.compile(r'="([^"]*)"')
+
+
+def _escape_attribute_values(html: str) -> str:
+    """``<`` and ``>`` in attribute values as entities. css-inline serialises attributes the
+    way HTML5 did until 2025 (only ``&`` and ``"`` escaped), so a chart's alt text naming a
+    hostile outcome would carry a raw ``<script>`` into the e-mail; harmless to an HTML
+    parser, but mail filters and sanitisers are not all HTML parsers."""
+    def tag(match: re.Match[str]) -> str:
+        return _ATTRIBUTE_VALUE.sub(
+            lambda v: '="' + v.group(1).replace("<", "&lt;").replace(">", "&gt;") + '"',
+            match.group(0))
+    return _START_TAG.sub(tag, html)
+
+
 def render_email_html(context: Mapping[str, Any], cids: Mapping[str, str], *,
                       compact: bool = False) -> str:
     """The e-mail's HTML part: 600 px table layout, CSS inlined, charts as ``cid:`` images.
 
     ``cids`` maps chart keys (``"0-paths"``) to Content-IDs without angle brackets.
-    ``compact`` leaves out the list of comparison areas (for the size budget).
+    ``compact`` leaves out the lists of comparison areas and gives each result's details as
+    one line instead of a table (for the size budget).
     """
     import css_inline
 
@@ -203,7 +222,7 @@ def render_email_html(context: Mapping[str, Any], cids: Mapping[str, str], *,
                    compact=compact)
     inliner = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
                                     keep_at_rules=False, load_remote_stylesheets=False)
-    return str(inliner.inline(html))
+    return _escape_attribute_values(str(inliner.inline(html)))
 
 
 def render_markdown(context: Mapping[str, Any]) -> str:
@@ -220,9 +239,10 @@ def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str |
                   markdown: str | None, title: str | None = None,
                   sender: str | None = None, to: Sequence[str] = (),
                   chart_renderer: Callable[[dict[str, Any]], dict[str, bytes]] | None = None,
-                  ) -> None:
+                  gates: Sequence[Mapping[str, Any]] = ()) -> None:
     """Render the requested outputs of ``results`` and write them (``'-'`` = stdout).
 
+    ``gates``: the gates that tripped (``{gate, message}``), shown at the top of the report.
     The context and the charts are made once; every output is rendered before any file is
     written, so a rendering failure leaves no file behind. The ``.eml`` is marked as a draft
     (``X-Unsent: 1``) so that mail programs open it ready to send.
@@ -230,7 +250,7 @@ def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str |
     from lpip_eval.io import write_atomic
     from lpip_eval.report.context import build_context
 
-    context = build_context(results, title=title)
+    context = build_context(results, title=title, gates=gates)
     charts: dict[str, bytes] = {}
     if html or eml:
         if chart_renderer is None:
