@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -243,7 +244,9 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
 
         parse_gates(fail_on)
         panel = load_panel(spec)
-        result = estimate(method, panel, options, where=f"lpip-eval {method}")
+        with _progress_bar(quiet) as progress:
+            result = estimate(method, panel, options, where=f"lpip-eval {method}",
+                              progress=progress)
         result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
         json_out, html, eml, markdown, title = outputs
@@ -255,6 +258,25 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
             raise gate_error(tripped)
 
     _guard(run)
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich progress bar on stderr, only when stderr is a terminal (DESIGN.md)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    from lpip_eval.output import error_console
+
+    with Progress(console=error_console(), transient=True) as bar:
+        task = bar.add_task("Placebo refits", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _columns(text: str | None) -> tuple[str, ...]:

@@ -29,12 +29,15 @@ S = TypeVar("S")
 
 
 def estimate(method: str, panel: Any, options: Mapping[str, Any], *,
-             where: str = "options") -> Any:
-    """Run ``method`` on ``panel`` with ``options`` (keys = spec fields); an EffectResult."""
+             where: str = "options", progress: Any = None) -> Any:
+    """Run ``method`` on ``panel`` with ``options`` (keys = spec fields); an EffectResult.
+
+    ``progress(done, total)``, if given, is called by methods with long refit loops.
+    """
     if method not in METHODS:
         raise DataError(f"unknown method '{method}'", hint=_closest(method, list(METHODS)))
     module = importlib.import_module(METHODS[method])
-    return module.estimate_from_options(panel, dict(options), where=where)
+    return module.estimate_from_options(panel, dict(options), where=where, progress=progress)
 
 
 def spec_keys(spec_class: type) -> dict[str, Any]:

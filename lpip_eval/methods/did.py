@@ -49,7 +49,8 @@ class DidSpec:
     bootstrap_weights: str | None = None
 
 
-def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str) -> Any:
+def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
+                          progress: Any = None) -> Any:
     """The registry entry point: ``options`` are DidSpec fields (from the CLI or a config)."""
     from lpip_eval.registry import build_spec
 

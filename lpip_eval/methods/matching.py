@@ -89,7 +89,8 @@ class AreaMatch:
     matched: MatchedSet
 
 
-def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str) -> Any:
+def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
+                          progress: Any = None) -> Any:
     """The registry entry point: ``options`` are MatchSpec fields (CLI or config file)."""
     from lpip_eval.registry import build_spec
 

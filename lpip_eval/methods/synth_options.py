@@ -8,6 +8,7 @@ here, then checked against the design's spec by ``registry.build_spec``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lpip_eval.errors import DataError
@@ -19,8 +20,10 @@ _SDID_RENAMED = {"draws": "placebo_reps"}
 _SDID_SHARED = {"ci_level", "seed", "workers", "draws", "estimator"}
 
 
-def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str) -> Any:
-    """Run the synthetic control ``design`` in ``options`` on ``panel``."""
+def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
+                          progress: Callable[[int, int], None] | None = None) -> Any:
+    """Run the synthetic control ``design`` in ``options`` on ``panel``; ``progress(done,
+    total)`` is called as the placebo refits finish."""
     from lpip_eval.registry import build_spec
 
     options = dict(options)
@@ -63,7 +66,7 @@ def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str) 
             raise DataError(f"{where}: v '{v}' is neither a method nor numbers",
                             hint="use optimize, equal, regression, cv or weights like "
                             "0.5,0.3,0.2 (one per predictor)") from None
-    return estimate_synth(panel, build_spec(SynthSpec, options, where=where))
+    return estimate_synth(panel, build_spec(SynthSpec, options, where=where), progress=progress)
 
 
 def _classic_default(key: str) -> Any:
