@@ -185,6 +185,7 @@ def print_result(result: EffectResult, panel: Panel) -> None:
         for unit, weight in top:
             weights.add_row(panel.unit_names.get(unit, unit), _fmt(weight, 3))
         out.print(weights)
+    _print_matching(out, result, panel)
     effects = [e for e in result.effects_by_period
                if e.event_time is None or e.event_time >= 0 or e.se is not None
                or e.ci_low is not None]
@@ -202,6 +203,34 @@ def print_result(result: EffectResult, panel: Panel) -> None:
     err = error_console()
     for w in result.warnings:
         err.print(f"Warning: {w}", markup=False)
+
+
+def _print_matching(out: Console, result: EffectResult, panel: Panel) -> None:
+    """Matched pairs and the balance table, for results that carry them."""
+    pairs = result.diagnostics.get("matched_pairs") or []
+    if pairs:
+        table = Table(title="Matched areas", title_justify="left")
+        for col in ("pilot area", "comparison area", "distance"):
+            table.add_column(col, justify="right" if col == "distance" else "left")
+        for pair in pairs[:20]:
+            table.add_row(panel.unit_names.get(pair["treated"], pair["treated"]),
+                          panel.unit_names.get(pair["control"], pair["control"]),
+                          _fmt(pair.get("distance"), 3))
+        out.print(table)
+    unmatched = result.diagnostics.get("unmatched") or []
+    if unmatched:
+        out.print("Unmatched pilot areas (left out): "
+                  + ", ".join(panel.unit_names.get(u, u) for u in unmatched) + ".")
+    balance = result.diagnostics.get("balance") or {}
+    if balance.get("rows"):
+        table = Table(title="Balance before and after matching (|SMD| < 0.1 good, < 0.25 "
+                      "acceptable)", title_justify="left")
+        for col in ("variable", "SMD before", "SMD after", "var. ratio after", "verdict"):
+            table.add_column(col, justify="left" if col in ("variable", "verdict") else "right")
+        for row in balance["rows"]:
+            table.add_row(row["variable"], _fmt(row["smd_before"], 3), _fmt(row["smd_after"], 3),
+                          _fmt(row.get("vr_after"), 3), str(row.get("verdict", "")))
+        out.print(table)
 
 
 def _listed(names: list[str], limit: int = 12) -> str:
