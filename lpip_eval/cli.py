@@ -511,8 +511,8 @@ def run(
                 err.print(f"Error: {evaluation.outcome} x {evaluation.method}: "
                           f"{evaluation.error}", markup=False, highlight=False, soft_wrap=True)
             for gate in evaluation.gates:
-                err.print(f"Gate tripped: {gate.message}", markup=False, highlight=False,
-                          soft_wrap=True)
+                err.print(f"Gate tripped: {evaluation.outcome} x {evaluation.method}: "
+                          f"{gate.message}", markup=False, highlight=False, soft_wrap=True)
         if not quiet:
             from lpip_eval.output import console
 
