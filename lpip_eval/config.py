@@ -35,12 +35,11 @@ from lpip_eval.config_keys import (
     PANEL_COLUMNS,
     RUN_KEYS,
     TOP_LEVEL,
-    closest,
     data_keys,
     file_stem,
     method_keys,
 )
-from lpip_eval.errors import DataError
+from lpip_eval.errors import DataError, closest
 from lpip_eval.io import display_path
 
 

@@ -7,7 +7,6 @@ a new spec field is a new config key; ``[data]`` takes the PanelSpec fields.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import re
 import typing
@@ -116,14 +115,6 @@ def table_keys() -> dict[str, dict[str, Any]]:
         tables[method] = method_keys(method)
     tables.update({"output": OUTPUT_KEYS, "gates": GATES_KEYS})
     return tables
-
-
-def closest(name: str, valid: list[str]) -> str:
-    """'did you mean 'x'?' for the closest of ``valid``, else the list of valid names."""
-    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-    if match:
-        return f"did you mean '{match[0]}'?"
-    return f"valid: {', '.join(sorted(valid))}"
 
 
 def file_stem(outcome: str) -> str:

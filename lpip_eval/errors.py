@@ -57,3 +57,13 @@ def first_items(items: object, limit: int = 5) -> str:
     shown = ", ".join(repr(x) if isinstance(x, str) else str(x) for x in seq[:limit])
     rest = len(seq) - limit
     return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def closest(name: str, valid: list[str], what: str = "valid") -> str:
+    """A hint: "did you mean 'x'?" for the closest of ``valid``, else the valid names."""
+    import difflib
+
+    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    if match:
+        return f"did you mean '{match[0]}'?"
+    return f"{what}: {', '.join(sorted(valid))}"

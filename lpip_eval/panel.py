@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -156,6 +156,11 @@ class Panel:
         for name, values in self.unit_attributes.items():
             data.setdefault(name, values[self.unit_idx])
         return pd.DataFrame(data)
+
+    def shape(self) -> dict[str, Any]:
+        """The panel's size for a result's diagnostics: rows, areas, periods, frequency."""
+        return {"n_obs": len(self.y), "n_units": self.n_units, "n_periods": self.n_periods,
+                "frequency": self.frequency, "balanced": self.is_balanced}
 
     def with_outcome(self, y: np.ndarray, name: str | None = None) -> Panel:
         """The same panel with another outcome vector (used by invariance checks)."""

@@ -10,14 +10,13 @@ keys (with the closest valid one) and wrong types (with the expected type).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from lpip_eval.errors import DataError
+from lpip_eval.errors import DataError, closest
 
 METHODS: dict[str, str] = {
     "did": "lpip_eval.methods.did",
@@ -35,7 +34,7 @@ def estimate(method: str, panel: Any, options: Mapping[str, Any], *,
     ``progress(done, total)``, if given, is called by methods with long refit loops.
     """
     if method not in METHODS:
-        raise DataError(f"unknown method '{method}'", hint=_closest(method, list(METHODS)))
+        raise DataError(f"unknown method '{method}'", hint=closest(method, list(METHODS)))
     module = importlib.import_module(METHODS[method])
     return module.estimate_from_options(panel, dict(options), where=where, progress=progress)
 
@@ -56,16 +55,9 @@ def build_spec(spec_class: type[S], options: Mapping[str, Any], *, where: str) -
     for key, value in options.items():
         if key not in keys:
             raise DataError(f"{where}: unknown option '{key}'",
-                            hint=_closest(key, list(keys)))
+                            hint=closest(key, list(keys)))
         values[key] = coerce(value, keys[key], where=f"{where} '{key}'")
     return spec_class(**values)
-
-
-def _closest(name: str, options: list[str]) -> str:
-    match = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    if match:
-        return f"did you mean '{match[0]}'?"
-    return f"valid options: {', '.join(sorted(options))}"
 
 
 def type_name(annotation: Any) -> str:

@@ -345,11 +345,7 @@ def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
                     "comparison": float(means[1][1][t])} for t in range(panel.n_periods)]
     start = int(panel.first_treated[panel.is_treated_unit].min())
     diag: dict[str, Any] = {
-        "n_obs": len(panel.y),
-        "n_units": panel.n_units,
-        "n_periods": panel.n_periods,
-        "frequency": panel.frequency,
-        "balanced": panel.is_balanced,
+        **panel.shape(),
         "within_transform": _within_label(design),
         "pre_periods": int(np.sum(panel.period_ordinals < start)),
         "post_periods": int(np.sum(panel.period_ordinals >= start)),

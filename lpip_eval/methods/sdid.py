@@ -472,11 +472,7 @@ def _diagnostics(panel: Panel, y: np.ndarray, controls: list[str], t0: int, fit:
                    "much.",
     }]
     return {
-        "n_obs": len(panel.y),
-        "n_units": panel.n_units,
-        "n_periods": panel.n_periods,
-        "frequency": panel.frequency,
-        "balanced": True,
+        **panel.shape(),
         "pre_periods": t0,
         "post_periods": panel.n_periods - t0,
         "estimator": fit.estimator,

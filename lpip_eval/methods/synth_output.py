@@ -112,11 +112,7 @@ def diagnostics(panel: Panel, data: _Data, built: dict[int, _Built], fits: list[
     start = min(built)
     att = float(np.mean(path.post))
     diag: dict[str, Any] = {
-        "n_obs": len(panel.y),
-        "n_units": panel.n_units,
-        "n_periods": panel.n_periods,
-        "frequency": panel.frequency,
-        "balanced": panel.is_balanced,
+        **panel.shape(),
         "pre_periods": int(start),
         "post_periods": int(panel.n_periods - start),
         "fit_periods": [labels[int(first.problem.fit[0])], labels[int(first.problem.fit[-1])]],
