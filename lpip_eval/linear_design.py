@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class LinearDesign:
         resid = self.residualizer(nuisance)
         return fit_linear(self.y, targets, resid, n_nested=self.n_nested), resid
 
-    @property
+    @cached_property
     def n_clusters(self) -> int:
         return inf.cluster_codes(self.clusters)[1]
 
