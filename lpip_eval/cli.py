@@ -12,81 +12,56 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from lpip_eval import __version__
-from lpip_eval.errors import EXIT_OK, LpipEvalError
+from lpip_eval.cli_batch import init, report_command, run
+from lpip_eval.cli_options import (
+    DID_DESIGNS,
+    AreaCol,
+    CiLevel,
+    ClusterCol,
+    Comparators,
+    Covariates,
+    DataArg,
+    Draws,
+    EmlOut,
+    FailOn,
+    FirstTreatedCol,
+    InferenceOpt,
+    JsonOut,
+    MarkdownOut,
+    Outcome,
+    OutcomeLabel,
+    OutcomeUnit,
+    PeriodCol,
+    Quiet,
+    ReportOut,
+    Seed,
+    Start,
+    Title,
+    Treated,
+    TreatedCol,
+    TreatmentCol,
+    WeightsCol,
+    check_common,
+    guard,
+)
+from lpip_eval.errors import EXIT_OK
 
 app = typer.Typer(
     name="lpip-eval",
-    help="What-works-here evaluation of local policy pilots (difference-in-differences, "
-    "with honest inference for one or a few treated areas).",
+    help="What-works-here evaluation of local policy pilots: difference-in-differences, "
+    "synthetic control and matched comparison areas, with honest inference for one or a few "
+    "treated areas, and evidence reports.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
-T = TypeVar("T")
-
-DataArg = Annotated[Path, typer.Argument(help="Data file (CSV, Parquet or Excel), long format: "
-                                         "one row per area and period.", show_default=False,
-                                         metavar="DATA")]
-Comparators = Annotated[Path | None, typer.Option(
-    "--comparators", help="File of comparison areas (same columns); every area in DATA is "
-    "then a pilot area. Needs --start.")]
-AreaCol = Annotated[str, typer.Option("--area-col", help="Area identifier column.")]
-PeriodCol = Annotated[str, typer.Option("--period-col", help="Period column (2019, 2019Q3, "
-                                        "2019-07, 2019/20, ISO dates).")]
-Outcome = Annotated[str | None, typer.Option("--outcome", help="Outcome column (needed unless "
-                                             "the data has one numeric non-role column).")]
-Treated = Annotated[list[str] | None, typer.Option("--treated", help="A treated area "
-                                                   "(repeatable). Needs --start.")]
-Start = Annotated[str | None, typer.Option("--start", help="First treated period, e.g. 2021Q3.")]
-TreatedCol = Annotated[str | None, typer.Option("--treated-col", help="Column that is 1 for "
-                                                "treated areas in every period. Needs --start.")]
-TreatmentCol = Annotated[str | None, typer.Option("--treatment-col", help="Column that is 1 in "
-                                                  "treated area-periods (start per area).")]
-FirstTreatedCol = Annotated[str | None, typer.Option(
-    "--first-treated-col", help="Column with each area's first treated period; empty or 0 = "
-    "never treated.")]
-Covariates = Annotated[str | None, typer.Option("--covariates", help="Comma-separated "
-                                                "covariate columns (twfe, event-study).")]
-WeightsCol = Annotated[str | None, typer.Option("--weights-col", help="Analytic weights "
-                                                "column (e.g. population).")]
-ClusterCol = Annotated[str | None, typer.Option("--cluster-col", help="Cluster column for "
-                                                "cluster-robust inference (default: the area).")]
-JsonOut = Annotated[str | None, typer.Option("--json", help="Write the result as JSON to PATH "
-                                             "('-' for stdout).", metavar="PATH")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
-ReportOut = Annotated[str | None, typer.Option(
-    "--report", help="Write the evidence report as a standalone HTML file.", metavar="PATH.html")]
-EmlOut = Annotated[str | None, typer.Option(
-    "--eml", help="Write the report as a ready-to-send e-mail (.eml).", metavar="PATH.eml")]
-MarkdownOut = Annotated[str | None, typer.Option(
-    "--markdown", help="Write a Markdown summary ('-' for stdout), e.g. for CI job summaries.",
-    metavar="PATH.md")]
-OutcomeLabel = Annotated[str | None, typer.Option(
-    "--outcome-label", help="How reports name the outcome, e.g. 'employment rate'.")]
-OutcomeUnit = Annotated[str | None, typer.Option(
-    "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.")]
-Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
-
-
-DID_DESIGNS = ("2x2", "twfe", "event-study")
-INFERENCE_NAMES = ("auto", "cluster", "wild-bootstrap", "randomization")
-
-
-def _check_common(inference: str, ci_level: float) -> None:
-    """Usage errors (exit 2) for option values shared by the estimating commands."""
-    if inference not in INFERENCE_NAMES:
-        raise typer.BadParameter(f"use one of {', '.join(INFERENCE_NAMES)}",
-                                 param_hint="--inference")
-    if not 0 < ci_level < 1:
-        raise typer.BadParameter("give a level between 0 and 1, e.g. 0.95",
-                                 param_hint="--ci-level")
 
 
 def _version(value: bool) -> None:
@@ -103,15 +78,6 @@ def _main(
     """What-works-here evaluation of local policy pilots."""
 
 
-def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; user errors become one ``Error:`` line and their exit code."""
-    try:
-        return action()
-    except LpipEvalError as exc:
-        from lpip_eval.output import error_console
-
-        error_console().print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
 
 
 def _panel_spec(data: Path, comparators: Path | None, area_col: str, period_col: str,
@@ -159,19 +125,9 @@ def validate(
 
         print_validation(describe_panel(load_panel(spec)))
 
-    _guard(run)
+    guard(run)
 
 
-InferenceOpt = Annotated[str, typer.Option(
-    "--inference", help="auto, cluster (CR1), wild-bootstrap or randomization. auto never uses "
-    "clustered SEs with fewer than 10 treated areas.")]
-CiLevel = Annotated[float, typer.Option("--ci-level", help="Interval level.")]
-Draws = Annotated[int, typer.Option("--draws", help="Bootstrap / randomization / placebo draws.",
-                                    min=19)]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
-FailOn = Annotated[list[str] | None, typer.Option(
-    "--fail-on", help="Exit 5 (after writing every output) if this gate trips: "
-    "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero. Repeatable.")]
 
 
 @app.command()
@@ -213,7 +169,7 @@ def did(
     """Difference-in-differences: 2x2, two-way fixed effects or event study."""
     if design not in DID_DESIGNS:
         raise typer.BadParameter(f"use one of {', '.join(DID_DESIGNS)}", param_hint="--design")
-    _check_common(inference, ci_level)
+    check_common(inference, ci_level)
     if bootstrap_weights not in (None, "rademacher", "webb"):
         raise typer.BadParameter("use rademacher or webb", param_hint="--bootstrap-weights")
     spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,
@@ -257,7 +213,7 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
         if tripped:
             raise gate_error(tripped)
 
-    _guard(run)
+    guard(run)
 
 
 @contextmanager
@@ -335,7 +291,7 @@ def match(
     quiet: Quiet = False,
 ) -> None:
     """Matched comparison areas: choose similar areas, check balance, then DiD on them."""
-    _check_common(inference, ci_level)
+    check_common(inference, ci_level)
     if distance not in ("mahalanobis", "ivariance", "propensity"):
         raise typer.BadParameter("use mahalanobis, ivariance or propensity",
                                  param_hint="--distance")
@@ -450,99 +406,11 @@ def synth(
               fail_on=tuple(fail_on or ()))
 
 
-@app.command("report")
-def report_command(
-    results: Annotated[list[Path], typer.Argument(
-        help="Result JSON file(s) written with --json; the first is the main result.",
-        show_default=False, metavar="RESULT.json...")],
-    report: ReportOut = None,
-    eml: EmlOut = None,
-    markdown: MarkdownOut = None,
-    title: Title = None,
-    send_to: Annotated[list[str] | None, typer.Option(
-        "--send-to", help="E-mail the report to this address (repeatable).")] = None,
-    sender: Annotated[str | None, typer.Option("--from", help="Sender address.")] = None,
-    smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP server.")] = "localhost",
-    smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP port.")] = 587,
-    starttls: Annotated[bool, typer.Option("--starttls/--no-starttls",
-                                           help="Upgrade the connection with STARTTLS.")] = True,
-    smtp_user: Annotated[str | None, typer.Option(
-        "--smtp-user", help="SMTP user; the password is read from the environment variable "
-        "LPIP_EVAL_SMTP_PASSWORD, never from an option.")] = None,
-) -> None:
-    """Render saved results again (HTML, e-mail, Markdown) and optionally send the e-mail."""
-    if not (report or eml or markdown or send_to):
-        raise typer.BadParameter("give at least one of --report, --eml, --markdown, --send-to",
-                                 param_hint="outputs")
-    if send_to and not sender:
-        raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
-
-    def run() -> None:
-        from lpip_eval.output import Outputs, load_results, send_report, write_outputs
-
-        loaded = load_results(results)
-        write_outputs(loaded, Outputs(html=report, eml=eml, markdown=markdown, title=title))
-        if send_to:
-            send_report(loaded, title=title, sender=sender or "", to=send_to, host=smtp_host,
-                        port=smtp_port, starttls=starttls, user=smtp_user)
-
-    _guard(run)
 
 
-@app.command()
-def run(
-    config: Annotated[Path, typer.Argument(help="The evaluation file (TOML).",
-                                           metavar="EVALUATION.toml", show_default=False)],
-    fail_on: FailOn = None,
-    quiet: Quiet = False,
-) -> None:
-    """Run every outcome x design an evaluation file asks for, write all outputs (CI)."""
-
-    def go() -> int:
-        from lpip_eval.batch import run_evaluation
-        from lpip_eval.config import load_config
-        from lpip_eval.output import error_console
-
-        batch = run_evaluation(load_config(config), progress=not quiet,
-                               fail_on=tuple(fail_on or ()))
-        err = error_console()
-        for evaluation in batch.evaluations:
-            if evaluation.error:
-                err.print(f"Error: {evaluation.outcome} x {evaluation.method}: "
-                          f"{evaluation.error}", markup=False, highlight=False, soft_wrap=True)
-            for gate in evaluation.gates:
-                err.print(f"Gate tripped: {evaluation.outcome} x {evaluation.method}: "
-                          f"{gate.message}", markup=False, highlight=False, soft_wrap=True)
-        if not quiet:
-            from lpip_eval.output import console
-
-            console().print(batch.summary, markup=False, highlight=False, soft_wrap=True)
-        return int(batch.exit_code)
-
-    code = _guard(go)
-    if code:
-        raise typer.Exit(code)
-
-
-@app.command()
-def init(
-    data: DataArg,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Where to write the config (default: evaluation.toml beside "
-        "DATA).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented starter evaluation file for a data file."""
-
-    def go() -> None:
-        from lpip_eval.output import console
-        from lpip_eval.starter import write_starter
-
-        path = write_starter(data, output or data.with_name("evaluation.toml"), overwrite=force)
-        console().print(f"Wrote {path}: fill in the outcome and start, then run "
-                        f"`lpip-eval run {path}`.", markup=False, highlight=False)
-
-    _guard(go)
+app.command("report")(report_command)
+app.command()(run)
+app.command()(init)
 
 
 def _command_line(ctx: typer.Context) -> str:
