@@ -24,11 +24,12 @@ R's ``Matching::Match`` (Sekhon 2011), whose test suite replicates Imbens's own 
   ``s^2 = (1/2) * weighted mean over matched pairs of (tau_ij - tau)^2``. ``vce_nn = h > 0`` is
   the heteroskedasticity-robust ``vce(robust, nn(h))``: unit i is matched to its h nearest units
   *of its own group* (ties included) and ``s_i^2`` is the sample variance (divisor n - 1) of the
-  outcomes of i and those neighbours (``nnmatch``'s ``robusth(h)`` and ``Matching``'s
-  ``Var.calc = h``, checked against Matching's replication of Imbens's log). Stata's manual
-  writes the same within-group set Psi_h(i); whether ``teffects``'s ``nn(h)`` counts unit i
-  itself among the h was not checked against a ``teffects`` log, so with ``teffects``'s default
-  ``nn(2)`` compare with both ``vce_nn=2`` and ``vce_nn=1``.
+  outcomes of i and those neighbours (``nnmatch``'s ``robusth(h)``, ``Matching``'s
+  ``Var.calc = h`` and ``teffects``'s ``vce(robust, nn(h))``: the unit plus h neighbours, who
+  must also satisfy ``ematch``; checked against Matching's replication of Imbens's log and
+  against Stata 18 ``teffects`` output).
+* **which variance**: ``teffects nnmatch`` reports the population version (``population=True``,
+  the default here); the older ``nnmatch`` and ``Matching`` default to the sample version.
 
 Metrics: ``mahalanobis`` (``teffects``'s default: full-sample covariance), ``ivariance``
 (``nnmatch``'s and ``Matching``'s default) and ``euclidean``. Exact matching (``exact``: integer
@@ -84,7 +85,7 @@ def nnmatch_att(y: np.ndarray, treat: np.ndarray, X: np.ndarray, *, k: int = 1,
                 exact: np.ndarray | None = None) -> tuple[float, float]:
     """``teffects nnmatch (y X) (treat), atet``: the ATT and its Abadie-Imbens SE."""
     res = nnmatch(y, treat, X, k=k, metric=metric, estimand="att", bias_adjust=bias_adjust,
-                  vce_nn=vce_nn, exact=exact)
+                  vce_nn=vce_nn, population=True, exact=exact)
     return res.estimate, res.se
 
 
@@ -99,7 +100,7 @@ def nnmatch(
     bias_adjust: bool = False,
     bias_vars: np.ndarray | None = None,
     vce_nn: int = 2,
-    population: bool = False,
+    population: bool = True,
     exact: np.ndarray | None = None,
     dtolerance: float = 1e-5,
 ) -> NNMatchResult:
