@@ -194,7 +194,7 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
         from dataclasses import replace
 
         from lpip_eval.gates import check_gates, gate_error, parse_gates
-        from lpip_eval.output import Outputs, emit_result
+        from lpip_eval.output import Outputs, emit_result, with_provenance
         from lpip_eval.panel import load_panel
         from lpip_eval.registry import estimate
 
@@ -206,10 +206,48 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
         result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
         json_out, html, eml, markdown, title = outputs
-        emit_result(result, panel, spec, options, command=_command_line(ctx),
-                    seed=options.get("seed"),
+        result = with_provenance(result, panel, spec, options, command=_command_line(ctx),
+                                 seed=options.get("seed"))
+        emit_result(result, panel.unit_names,
                     outputs=Outputs(json=json_out, html=html, eml=eml, markdown=markdown,
                                     title=title), quiet=quiet, gates=tripped)
+        if tripped:
+            raise gate_error(tripped)
+
+    guard(run)
+
+
+def _estimate_units(ctx: typer.Context, data: Path, id_col: str, outcome: str, treated_col: str,
+                    match_on: str | None, exact: str | None, distance: str, k: int,
+                    bias_adjust: bool, vce_nn: int, ci_level: float, *,
+                    labels: tuple[str | None, str | None], outputs: tuple[str | None, ...],
+                    quiet: bool, fail_on: tuple[str, ...]) -> None:
+    """``match --design nnmatch``: unit-level matching, written and printed like the rest."""
+
+    def run() -> None:
+        from dataclasses import asdict, replace
+
+        from lpip_eval.gates import check_gates, gate_error, parse_gates
+        from lpip_eval.methods.unit_match import UnitMatchSpec, estimate_unit_match, load_units
+        from lpip_eval.output import Outputs, add_provenance, emit_result
+
+        parse_gates(fail_on)
+        spec = UnitMatchSpec(data=data, outcome=outcome, treated_col=treated_col,
+                             match_on=_columns(match_on), id_col=id_col, exact=_columns(exact),
+                             bias_adjust=bias_adjust, distance=distance, k=k, vce_nn=vce_nn,
+                             ci_level=ci_level)
+        units = load_units(spec, id_required=id_col != "area")
+        result = estimate_unit_match(spec, units)
+        result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
+        tripped = check_gates(result.to_dict(), fail_on)
+        options = {**asdict(spec), "data": str(data), "id_col": result.unit_col,
+                   "design": "nnmatch"}
+        result = add_provenance(result, [units.source], options, command=_command_line(ctx),
+                                seed=None)
+        json_out, html, eml, markdown, title = outputs
+        emit_result(result, {}, outputs=Outputs(json=json_out, html=html, eml=eml,
+                                                markdown=markdown, title=title),
+                    quiet=quiet, gates=tripped)
         if tripped:
             raise gate_error(tripped)
 
@@ -263,7 +301,8 @@ def match(
         "--outcome-trend/--no-outcome-trend",
         help="Match on the pre-period outcome trend.")] = True,
     distance: Annotated[str, typer.Option(
-        "--distance", help="mahalanobis, ivariance or propensity.")] = "mahalanobis",
+        "--distance", help="mahalanobis, ivariance or propensity (nnmatch: mahalanobis, "
+        "ivariance or euclidean).")] = "mahalanobis",
     k: Annotated[int, typer.Option("--k", help="Comparison areas per pilot area.", min=1)] = 1,
     replace: Annotated[bool, typer.Option(
         "--replace/--no-replace", help="Match with or without replacement.")] = False,
@@ -275,7 +314,16 @@ def match(
     cem_bins: Annotated[int | None, typer.Option(
         "--cem-bins", help="Bins per variable for --cem (default: Sturges' rule).")] = None,
     design: Annotated[str, typer.Option(
-        "--design", help="DiD on the matched set: twfe or 2x2.")] = "twfe",
+        "--design", help="DiD on the matched set: twfe or 2x2. nnmatch: unit-level data (one "
+        "row per person or firm, no periods): the ATT of Stata's teffects nnmatch, matching "
+        "with replacement, Abadie-Imbens standard error; the id column is --area-col if the "
+        "file has it.")] = "twfe",
+    bias_adjust: Annotated[bool, typer.Option(
+        "--bias-adjust/--no-bias-adjust",
+        help="nnmatch: Abadie-Imbens bias adjustment on the matching variables.")] = False,
+    vce_nn: Annotated[int, typer.Option(
+        "--vce-nn", min=0, help="nnmatch: own-group neighbours behind each unit's variance "
+        "(teffects vce(robust, nn(#)); 0 = one variance for all).")] = 2,
     inference: InferenceOpt = "auto",
     ci_level: CiLevel = 0.95,
     draws: Draws = 999,
@@ -292,11 +340,26 @@ def match(
 ) -> None:
     """Matched comparison areas: choose similar areas, check balance, then DiD on them."""
     check_common(inference, ci_level)
+    outputs = (json_out, report, eml, markdown, title)
+    if design == "nnmatch":
+        if caliper is not None or cem:
+            raise typer.BadParameter("nnmatch keeps every nearest match; leave out --caliper "
+                                     "and --cem", param_hint="--design")
+        if distance not in ("mahalanobis", "ivariance", "euclidean"):
+            raise typer.BadParameter("use mahalanobis, ivariance or euclidean with nnmatch",
+                                     param_hint="--distance")
+        if not (treated_col and outcome):
+            raise typer.BadParameter("nnmatch needs --treated-col (1 = treated, 0 = not) and "
+                                     "--outcome", param_hint="--design")
+        _estimate_units(ctx, data, area_col, outcome, treated_col, match_on, exact, distance,
+                        k, bias_adjust, vce_nn, ci_level, labels=(outcome_label, outcome_unit),
+                        outputs=outputs, quiet=quiet, fail_on=tuple(fail_on or ()))
+        return
     if distance not in ("mahalanobis", "ivariance", "propensity"):
         raise typer.BadParameter("use mahalanobis, ivariance or propensity",
                                  param_hint="--distance")
     if design not in ("twfe", "2x2"):
-        raise typer.BadParameter("use twfe or 2x2", param_hint="--design")
+        raise typer.BadParameter("use twfe, 2x2 or nnmatch", param_hint="--design")
     from dataclasses import replace as dc_replace
 
     spec = _panel_spec(data, comparators, area_col, period_col, outcome, treated, start,

@@ -13,9 +13,11 @@ Scale", 2016):
 4. quasi-random variation in treatment (instruments, discontinuities);
 5. random assignment.
 
-lpip-eval's designs start at level 3 and are lowered to 2 when the check behind their key
-assumption fails. Each reason is a sentence a policymaker can read. The rating works from a
-result's JSON (``EffectResult.to_dict()``), so saved results can be rated again.
+lpip-eval's area designs start at level 3 and are lowered to 2 when the check behind their key
+assumption fails; unit-level matching (``match --design nnmatch``) compares treated and
+untreated units at one point in time, so it is level 2. Each reason is a sentence a
+policymaker can read. The rating works from a result's JSON (``EffectResult.to_dict()``), so
+saved results can be rated again.
 """
 
 from __future__ import annotations
@@ -78,6 +80,12 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
         reasons.append("The synthetic comparison tracked the pilot closely before it started: "
                        "level 3.")
         return 3
+    if method == "match" and not result.get("time_col", "period"):  # unit-level matching
+        reasons.append("Matched comparison of units at one point in time: treated units are "
+                       "compared with untreated units that looked like them on the matching "
+                       "variables, but not before and after, so differences that the matching "
+                       "variables miss are not ruled out: level 2.")
+        return 2
     if method == "match":
         balance = diag.get("balance", {})
         worst = balance.get("max_abs_smd_after")
@@ -119,6 +127,7 @@ def with_evidence(result: Any) -> Any:
 
     light = {  # what the rating reads, without serialising every area's name
         "method": result.method,
+        "time_col": result.time_col,
         "diagnostics": result.diagnostics,
         "treated_units": result.treated_units,
         "comparison_units": result.comparison_units,

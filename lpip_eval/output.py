@@ -22,6 +22,7 @@ from lpip_eval.io import write_atomic
 
 if TYPE_CHECKING:
     from lpip_eval.gates import TrippedGate
+    from lpip_eval.io import InputFile
     from lpip_eval.panel import Panel, PanelSpec
     from lpip_eval.results import EffectResult
 
@@ -44,19 +45,21 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
                     options: dict[str, Any], *, command: str, seed: int | None) -> EffectResult:
     """The result with its provenance block filled in."""
-    from lpip_eval.results import Provenance, package_versions
-
     data_options = {k: (str(v) if v is not None and k in ("data", "comparators") else v)
                     for k, v in dataclasses.asdict(spec).items()}
     data_options["treated"] = list(spec.treated)
     data_options["covariates"] = list(spec.covariates)
-    prov = Provenance(
-        inputs=tuple(dataclasses.asdict(s) for s in panel.sources),
-        command=command,
-        options={**data_options, **options},
-        seed=seed,
-        packages=package_versions(),
-    )
+    return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
+                          seed=seed)
+
+
+def add_provenance(result: EffectResult, inputs: Sequence[InputFile], options: dict[str, Any],
+                   *, command: str, seed: int | None) -> EffectResult:
+    """The result with a provenance block: input files, options, command, seed, versions."""
+    from lpip_eval.results import Provenance, package_versions
+
+    prov = Provenance(inputs=tuple(dataclasses.asdict(s) for s in inputs), command=command,
+                      options=options, seed=seed, packages=package_versions())
     return dataclasses.replace(result, provenance=prov)
 
 
@@ -75,17 +78,16 @@ class Outputs:
         return "-" in (self.json, self.markdown)
 
 
-def emit_result(result: EffectResult, panel: Panel, spec: PanelSpec, options: dict[str, Any],
-                *, command: str, seed: int | None, outputs: Outputs, quiet: bool,
-                gates: Sequence[TrippedGate] = ()) -> None:
+def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs: Outputs,
+                quiet: bool, gates: Sequence[TrippedGate] = ()) -> None:
     """Write the requested files, then print the table (unless JSON goes to stdout).
 
-    ``gates`` (tripped ``--fail-on`` gates) are shown in the reports' gates box; the JSON
-    result and the terminal list them as warnings ("Gate tripped: ...").
+    ``result`` carries its provenance (:func:`with_provenance`). ``gates`` (tripped
+    ``--fail-on`` gates) are shown in the reports' gates box; the JSON result and the
+    terminal list them as warnings ("Gate tripped: ...").
     """
     from lpip_eval.gates import gate_sentence
 
-    result = with_provenance(result, panel, spec, options, command=command, seed=seed)
     shown = result
     if gates:
         shown = dataclasses.replace(result, warnings=(
@@ -97,7 +99,7 @@ def emit_result(result: EffectResult, panel: Panel, spec: PanelSpec, options: di
                   gates=[{"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
     if quiet or outputs.to_stdout:
         return
-    print_result(shown, panel)
+    print_result(shown, unit_names)
 
 
 def write_outputs(results: list[dict[str, Any]], outputs: Outputs,
@@ -150,11 +152,13 @@ def send_report(results: list[dict[str, Any]], *, title: str | None, sender: str
     send_message(message, host=host, port=port, starttls=starttls, user=user)
 
 
-def print_result(result: EffectResult, panel: Panel) -> None:
+def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
     """A Rich table of the headline estimate, per-period effects and the checks."""
     out = console()
     est = result.estimate
-    names = ", ".join(panel.unit_names.get(u, u) for u in result.treated_units[:6])
+    cross_section = not result.time_col  # unit-level matching: units, no periods
+    noun = "unit" if cross_section else "area"
+    names = ", ".join(unit_names.get(u, u) for u in result.treated_units[:6])
     if len(result.treated_units) > 6:
         names += f" and {len(result.treated_units) - 6} more"
     table = Table(title=f"{result.design}: effect on {result.outcome}", title_justify="left")
@@ -164,8 +168,13 @@ def print_result(result: EffectResult, panel: Panel) -> None:
                   f"{_fmt(est.ci_low)} to {_fmt(est.ci_high)}", _fmt(est.p_value, 3))
     out.print(table)
     n_treated = len(result.treated_units)
-    out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
-              f"{result.treatment_start}; compared with {len(result.comparison_units)} areas.")
+    if cross_section:
+        out.print(f"Treated: {n_treated} unit{'s' if n_treated != 1 else ''} ({names}); "
+                  f"matched with {len(result.comparison_units)} untreated units.")
+    else:
+        out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
+                  f"{result.treatment_start}; compared with {len(result.comparison_units)} "
+                  "areas.")
     out.print(f"Inference: {est.inference.method}: {est.inference.reason.rstrip('.')}.")
     pre = result.diagnostics.get("pretrend_test")
     if pre:
@@ -179,13 +188,13 @@ def print_result(result: EffectResult, panel: Panel) -> None:
         out.print(f"Evidence: {result.evidence.get('label')}.")
     if result.weights:
         top = sorted(result.weights, key=lambda w: -w[1])[:10]
-        weights = Table(title="Comparison areas with the most weight", title_justify="left")
-        weights.add_column("area")
+        weights = Table(title=f"Comparison {noun}s with the most weight", title_justify="left")
+        weights.add_column(noun)
         weights.add_column("weight", justify="right")
         for unit, weight in top:
-            weights.add_row(panel.unit_names.get(unit, unit), _fmt(weight, 3))
+            weights.add_row(unit_names.get(unit, unit), _fmt(weight, 3))
         out.print(weights)
-    _print_matching(out, result, panel)
+    _print_matching(out, result, unit_names)
     effects = [e for e in result.effects_by_period
                if e.event_time is None or e.event_time >= 0 or e.se is not None
                or e.ci_low is not None]
@@ -205,7 +214,7 @@ def print_result(result: EffectResult, panel: Panel) -> None:
         err.print(f"Warning: {w}", markup=False)
 
 
-def _print_matching(out: Console, result: EffectResult, panel: Panel) -> None:
+def _print_matching(out: Console, result: EffectResult, unit_names: Mapping[str, str]) -> None:
     """Matched pairs and the balance table, for results that carry them."""
     pairs = result.diagnostics.get("matched_pairs") or []
     if pairs:
@@ -213,14 +222,14 @@ def _print_matching(out: Console, result: EffectResult, panel: Panel) -> None:
         for col in ("pilot area", "comparison area", "distance"):
             table.add_column(col, justify="right" if col == "distance" else "left")
         for pair in pairs[:20]:
-            table.add_row(panel.unit_names.get(pair["treated"], pair["treated"]),
-                          panel.unit_names.get(pair["control"], pair["control"]),
+            table.add_row(unit_names.get(pair["treated"], pair["treated"]),
+                          unit_names.get(pair["control"], pair["control"]),
                           _fmt(pair.get("distance"), 3))
         out.print(table)
     unmatched = result.diagnostics.get("unmatched") or []
     if unmatched:
         out.print("Unmatched pilot areas (left out): "
-                  + ", ".join(panel.unit_names.get(u, u) for u in unmatched) + ".")
+                  + ", ".join(unit_names.get(u, u) for u in unmatched) + ".")
     balance = result.diagnostics.get("balance") or {}
     if balance.get("rows"):
         table = Table(title="Balance before and after matching (|SMD| < 0.1 good, < 0.25 "

@@ -75,6 +75,8 @@ class MatchSpec:
     ci_level: float = 0.95
     draws: int = 999
     seed: int = 20240101
+    bias_adjust: bool = False  # design nnmatch only (unit-level data, unit_match.py)
+    vce_nn: int = 2  # design nnmatch only
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,13 @@ def _effect(panel: Panel, sub: Panel, design: Any, am: AreaMatch, spec: MatchSpe
 
 
 def _check_spec(spec: MatchSpec) -> None:
+    if spec.design == "nnmatch":
+        raise DesignError("design 'nnmatch' (unit-level data, no periods) runs from the "
+                          "command line only", hint="lpip-eval match DATA --design nnmatch "
+                          "--treated-col T --outcome Y --match-on X1,X2")
+    if spec.bias_adjust or spec.vce_nn != 2:
+        raise DesignError("bias adjustment and --vce-nn belong to design nnmatch (unit-level "
+                          "data)", hint="leave them out for matched comparison areas")
     if spec.distance not in DISTANCES:
         raise DesignError(f"unknown distance '{spec.distance}'",
                           hint=f"use one of {', '.join(DISTANCES)}")

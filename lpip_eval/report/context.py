@@ -181,6 +181,11 @@ def _subject(result: dict[str, Any]) -> str:
             f"{(' ' + unit) if unit else ''}")
 
 
+def is_cross_section(result: dict[str, Any]) -> bool:
+    """Unit-level data with no periods (``match --design nnmatch``): ``time_col`` is empty."""
+    return not result.get("time_col", "period")
+
+
 def _area(code: str, names: dict[str, str]) -> dict[str, str]:
     return {"code": code, "name": names.get(code, "")}
 
@@ -192,6 +197,9 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
     weights = {w["unit"]: w["weight"] for w in result.get("weights", [])}
     label, unit = outcome_words(result)
     level = f"{est['ci_level']:.0%}"
+    cross_section = is_cross_section(result)
+    nouns = ({"treated": "treated unit", "comparison": "matched untreated unit"}
+             if cross_section else {"treated": "pilot area", "comparison": "comparison area"})
     table = [
         {"item": "Estimated effect", "value": fmt_number(est["att"], 3, signed=True)},
         {"item": f"{level} range", "value": f"{fmt_number(est['ci_low'], 3)} to "
@@ -199,13 +207,16 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         {"item": "Standard error", "value": fmt_number(est["se"], 3)},
         {"item": "p-value", "value": fmt_p(est["p_value"])},
         {"item": "Inference", "value": est["inference"]["method"]},
-        {"item": "Pilot areas", "value": str(len(result["treated_units"]))},
-        {"item": "Comparison areas", "value": str(len(result["comparison_units"]))},
-        {"item": "Start", "value": str(result.get("treatment_start"))},
+        {"item": nouns["treated"].capitalize() + "s", "value": str(len(result["treated_units"]))},
+        {"item": nouns["comparison"].capitalize() + "s",
+         "value": str(len(result["comparison_units"]))},
+        *([] if cross_section else
+          [{"item": "Start", "value": str(result.get("treatment_start"))}]),
     ]
     return {
         "method": result["method"],
-        "method_name": METHOD_NAMES.get(result["method"], result["method"]),
+        "method_name": "matched comparison of units" if cross_section else
+        METHOD_NAMES.get(result["method"], result["method"]),
         "design": result["design"],
         "outcome": result["outcome"],
         "outcome_label": label,
@@ -226,6 +237,11 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         "comparison": [dict(_area(u, names), weight=fmt_number(weights[u], 3) if u in weights
                             else "") for u in result["comparison_units"]],
         "has_weights": bool(weights),
+        "nouns": nouns,
+        "list_units": not cross_section,
+        "units_note": "Unit ids are not listed in the report (with person-level data they may "
+                      "identify people); the JSON result (--json) lists the treated units and "
+                      "the matched untreated units with their weights." if cross_section else "",
         "periods": _periods(diag, result),
         "effects_by_period": [
             {"period": e["period"], "event_time": e["event_time"],
@@ -256,7 +272,7 @@ def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
     diag = result.get("diagnostics", {})
     checks: list[dict[str, Any]] = []
     pre = diag.get("pretrend_test")
-    if result["method"] in ("did", "match"):
+    if result["method"] in ("did", "match") and not is_cross_section(result):
         if pre is None:
             checks.append({
                 "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
