@@ -114,6 +114,10 @@ def run_evaluation(config: EvaluationConfig, *, progress: bool,
     panels: dict[Any, Any] = {}  # PanelSpec -> Panel or the LpipEvalError loading it
     for outcome in config.outcomes:
         for method in config.methods:
+            if config.unit_level:  # match --design nnmatch: each job reads its units itself
+                jobs.append(_Job(outcome, method, None, config.data, command,
+                                 display_path(config.path)))
+                continue
             spec = config.panel_spec(outcome.column, method)
             if spec not in panels:
                 try:
@@ -171,16 +175,34 @@ def _run_job(job: _Job) -> EvaluationRecord:
     started = time.perf_counter()
     where = f"{job.config_name} [{method}]"
     try:
-        result = estimate(method, job.panel, job.method.options, where=where)
+        if job.panel is None:
+            result = _unit_match(job, where)
+        else:
+            result = estimate(method, job.panel, job.method.options, where=where)
+            result = with_provenance(result, job.panel, job.spec, dict(job.method.options),
+                                     command=job.command, seed=job.method.options.get("seed"))
     except LpipEvalError as exc:
         return EvaluationRecord(outcome, method, error=str(exc), exit_code=exc.exit_code,
                                 seconds=time.perf_counter() - started)
     result = dataclasses.replace(result, outcome_label=job.outcome.label,
                                  outcome_unit=job.outcome.unit)
-    result = with_provenance(result, job.panel, job.spec, dict(job.method.options),
-                             command=job.command, seed=job.method.options.get("seed"))
     return EvaluationRecord(outcome, method, file=f"{file_stem(outcome)}-{method}.json",
                             result=result.to_dict(), seconds=time.perf_counter() - started)
+
+
+def _unit_match(job: _Job, where: str) -> Any:
+    """``[match] design = "nnmatch"``: unit-level matching of one outcome, with provenance."""
+    from lpip_eval.methods.unit_match import estimate_unit_match, load_units, spec_from_options
+    from lpip_eval.output import add_provenance
+
+    data = job.spec
+    spec = spec_from_options(data.data, data.area_col, data.treated_col, job.outcome.column,
+                             dict(job.method.options), where=where)
+    units = load_units(spec, id_required=data.area_col != "area")
+    result = estimate_unit_match(spec, units)
+    options = {**dataclasses.asdict(spec), "data": str(data.data), "id_col": units.id_col,
+               "design": "nnmatch"}
+    return add_provenance(result, [units.source], options, command=job.command, seed=None)
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...]) -> int:

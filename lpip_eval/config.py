@@ -94,6 +94,7 @@ class EvaluationConfig:
     methods: tuple[MethodConfig, ...]
     output: OutputConfig
     fail_on: tuple[str, ...] = ()
+    unit_level: bool = False  # [match] design = "nnmatch": one row per unit, no periods
 
     def panel_spec(self, outcome: str, method: MethodConfig | None = None) -> Any:
         """The PanelSpec for one outcome (and design: columns its options name are added to
@@ -194,7 +195,9 @@ class _Loader:
         if "data" not in raw:
             raise DataError(f"{self.shown}: no [data] table",
                             hint="add [data] with file = \"your-data.csv\" and the treatment")
-        data = self.data(self.table(raw, "data"))
+        match = raw.get("match")
+        unit_level = isinstance(match, dict) and match.get("design") == "nnmatch"
+        data = self.data(self.table(raw, "data"), unit_level=unit_level)
         outcomes = self.outcomes(raw.get("outcome"))
         run = RunConfig(**self.values("run", self.table(raw, "run"), RUN_KEYS))
         self.check_run(run)
@@ -203,12 +206,18 @@ class _Loader:
         if not methods:
             raise DataError(f"{self.shown}: no design to run",
                             hint="add at least one of the tables [did], [synth], [match]")
+        other = next((m.name for m in methods if m.name != "match"), None)
+        if unit_level and other:
+            raise DataError(f"{self.where(other)}: [{other}] needs area-by-period data, but "
+                            "[match] design = \"nnmatch\" reads one row per unit",
+                            hint="put unit-level matching in a config file of its own")
         output = self.output(self.table(raw, "output"), title)
         gates = self.values("gates", self.table(raw, "gates"), GATES_KEYS)
         fail_on = tuple(gates.get("fail_on", ()))
         self.check_gates(fail_on)
         return EvaluationConfig(path=self.path, title=title, data=data, outcomes=outcomes,
-                                run=run, methods=methods, output=output, fail_on=fail_on)
+                                run=run, methods=methods, output=output, fail_on=fail_on,
+                                unit_level=unit_level)
 
     def table(self, raw: dict[str, Any], name: str) -> dict[str, Any]:
         value = raw.get(name, {})
@@ -230,7 +239,7 @@ class _Loader:
             out[key] = coerce(value, keys[key], where=self.where(table, key, index))
         return out
 
-    def data(self, given: dict[str, Any]) -> Any:
+    def data(self, given: dict[str, Any], *, unit_level: bool = False) -> Any:
         from lpip_eval.panel import PanelSpec
 
         keys = data_keys()
@@ -242,7 +251,10 @@ class _Loader:
         for key in ("file", "comparators"):
             if values.get(key) is not None:
                 values[key] = self.existing_file(key, values[key])
-        self.check_treatment(values)
+        if unit_level:
+            self.check_unit_treatment(values)
+        else:
+            self.check_treatment(values)
         fields = {next((f for f, k in DATA_RENAMED.items() if k == key), key): value
                   for key, value in values.items()}
         return PanelSpec(**fields)
@@ -274,6 +286,18 @@ class _Loader:
         if not needs_start and values.get("start") is not None:
             raise DataError(f"{self.where('data', 'start')}: 'start' is not used with "
                             f"'{given[0]}'", hint=f"'{given[0]}' gives the timing; drop 'start'")
+
+    def check_unit_treatment(self, values: dict[str, Any]) -> None:
+        """Unit-level matching: a 0/1 ``treated_col`` and nothing about timing."""
+        if values.get("treated_col") is None:
+            raise DataError(f"{self.where('data')}: design \"nnmatch\" needs 'treated_col'",
+                            hint="add treated_col = \"your 0/1 column\" (1 = treated)")
+        extra = [k for k in ("comparators", "treated", "start", "treatment_col",
+                             "first_treated_col") if values.get(k) not in (None, ())]
+        if extra:
+            raise DataError(f"{self.where('data', extra[0])}: '{extra[0]}' is not used with "
+                            "design \"nnmatch\" (one row per unit, no periods)",
+                            hint="keep file, treated_col and, optionally, area_col (the id)")
 
     def outcomes(self, given: Any) -> tuple[OutcomeConfig, ...]:
         if given is None:

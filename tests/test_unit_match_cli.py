@@ -158,8 +158,64 @@ def test_area_only_options_are_usage_errors(workdir: Path, monkeypatch: pytest.M
     assert "Traceback" not in err
 
 
-def test_config_files_point_to_the_command_line() -> None:
-    with pytest.raises(DesignError, match="command line"):
+def test_area_matching_refuses_the_unit_design() -> None:
+    with pytest.raises(DesignError, match="unit-level"):
         estimate_match(None, MatchSpec(design="nnmatch"))  # type: ignore[arg-type]
     with pytest.raises(DesignError, match="nnmatch"):
         estimate_match(None, MatchSpec(bias_adjust=True))  # type: ignore[arg-type]
+
+
+CONFIG = """
+[data]
+file = "units.csv"
+treated_col = "treat"
+{data_extra}
+
+[[outcome]]
+column = "re78"
+unit = "dollars"
+
+[match]
+design = "nnmatch"
+match_on = ["age", "education", "black", "hispanic", "married", "nodegree", "re74", "re75"]
+bias_adjust = true
+{match_extra}
+{other}
+[output]
+dir = "out"
+markdown = "summary.md"
+report = "report.html"
+"""
+
+
+def _config(workdir: Path, data_extra: str = "", match_extra: str = "", other: str = "") -> str:
+    (workdir / "eval.toml").write_text(CONFIG.format(data_extra=data_extra,
+                                                     match_extra=match_extra, other=other),
+                                       encoding="utf-8")
+    return "eval.toml"
+
+
+def test_config_runs_the_unit_design(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run_cli(["run", _config(workdir)], workdir, monkeypatch)
+    assert code == 0, err
+    doc = json.loads((workdir / "out" / "re78-match.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, load_schema())
+    assert doc["estimate"]["att"] == pytest.approx(568.373267898747, rel=RTOL)  # biasadj($X)
+    assert doc["estimate"]["se"] == pytest.approx(1160.307963109378, rel=RTOL)
+    assert doc["provenance"]["inputs"][0]["rows"] == 2675
+    assert "row 1956" not in (workdir / "out" / "report.html").read_text(encoding="utf-8")
+    assert "| 2 of 5 | ok |" in (workdir / "out" / "summary.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("extra", "code", "mentions"), [
+    ({"data_extra": 'start = "2020"'}, EXIT_DATA, ("'start'", "nnmatch")),
+    ({"other": '[did]\ndesign = "twfe"\n'}, EXIT_DATA, ("[did]", "one row per unit")),
+    ({"match_extra": "caliper = 0.5"}, EXIT_DESIGN, ("'caliper'", "nnmatch")),
+], ids=["start", "area-design-beside", "caliper"])
+def test_config_mistakes(workdir: Path, monkeypatch: pytest.MonkeyPatch,
+                         extra: dict[str, str], code: int, mentions: tuple[str, ...]) -> None:
+    exit_code, _, err = run_cli(["run", _config(workdir, **extra)], workdir, monkeypatch)
+    assert exit_code == code, err
+    assert "Traceback" not in err
+    for item in mentions:
+        assert item in err, err

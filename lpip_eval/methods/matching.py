@@ -199,9 +199,10 @@ def _effect(panel: Panel, sub: Panel, design: Any, am: AreaMatch, spec: MatchSpe
 
 def _check_spec(spec: MatchSpec) -> None:
     if spec.design == "nnmatch":
-        raise DesignError("design 'nnmatch' (unit-level data, no periods) runs from the "
-                          "command line only", hint="lpip-eval match DATA --design nnmatch "
-                          "--treated-col T --outcome Y --match-on X1,X2")
+        raise DesignError("design 'nnmatch' is for unit-level data (one row per unit, no "
+                          "periods), not an area panel", hint="lpip-eval match DATA --design "
+                          "nnmatch --treated-col T --outcome Y --match-on X1,X2, or [match] "
+                          "design = \"nnmatch\" in a config file of its own")
     if spec.bias_adjust or spec.vce_nn != 2:
         raise DesignError("bias adjustment and --vce-nn belong to design nnmatch (unit-level "
                           "data)", hint="leave them out for matched comparison areas")

@@ -68,6 +68,27 @@ class UnitData:
     id_col: str  # the id column, or "row" when units are named by their spreadsheet row
 
 
+def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,
+                      options: dict[str, Any], *, where: str) -> UnitMatchSpec:
+    """A UnitMatchSpec from ``[match]`` config options (MatchSpec keys); area-only keys that
+    are set are a DesignError naming ``where``."""
+    for key, unused in (("caliper", None), ("cem", False), ("cem_bins", None),
+                        ("replace", False)):
+        if options.get(key, unused) != unused:
+            raise DesignError(f"{where}: '{key}' is not used with design \"nnmatch\"",
+                              hint="nnmatch keeps every nearest match, with replacement")
+    distance = options.get("distance", "mahalanobis")
+    if distance not in UNIT_DISTANCES:
+        raise DesignError(f"{where}: distance '{distance}' is not used with design "
+                          "\"nnmatch\"", hint=f"use one of {', '.join(UNIT_DISTANCES)}")
+    return UnitMatchSpec(
+        data=data, outcome=outcome, treated_col=treated_col,
+        match_on=tuple(options.get("match_on", ())), id_col=id_col,
+        exact=tuple(options.get("exact", ())), bias_adjust=bool(options.get("bias_adjust")),
+        distance=distance, k=int(options.get("k", 1)), vce_nn=int(options.get("vce_nn", 2)),
+        ci_level=float(options.get("ci_level", 0.95)))
+
+
 def load_units(spec: UnitMatchSpec, *, id_required: bool = True) -> UnitData:
     """Read ``spec.data`` and check every column the estimator needs (DataError if not).
 
