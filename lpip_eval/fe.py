@@ -46,10 +46,16 @@ class Absorber:
             (n_units if g is unit_idx else n_times) or int(g.max()) + 1 for g in self.groups
         ]
         self.fast = balanced_sorted and weights is None and len(self.groups) == 2
-        self._group_weight = [
-            np.bincount(g, weights=weights, minlength=n).astype(float)
-            for g, n in zip(self.groups, self.sizes, strict=True)
-        ]
+        self._group_weight: list[np.ndarray] | None = None  # for alternating projections
+
+    def group_weights(self) -> list[np.ndarray]:
+        """Per grouping: total weight (or count) of each level; computed on first use."""
+        if self._group_weight is None:
+            self._group_weight = [
+                np.bincount(g, weights=self.weights, minlength=n).astype(float)
+                for g, n in zip(self.groups, self.sizes, strict=True)
+            ]
+        return self._group_weight
 
     def n_absorbed(self) -> int:
         """Number of fixed-effect parameters absorbed (levels minus redundancies)."""
@@ -73,12 +79,10 @@ class Absorber:
     def _balanced(self, mat: np.ndarray) -> np.ndarray:
         n_units, n_times = self.sizes
         cube = mat.reshape(n_units, n_times, -1)
-        out = (
-            cube
-            - cube.mean(axis=1, keepdims=True)
-            - cube.mean(axis=0, keepdims=True)
-            + cube.mean(axis=(0, 1), keepdims=True)
-        )
+        unit_means = cube.mean(axis=1, keepdims=True)
+        out = cube - unit_means
+        out -= cube.mean(axis=0, keepdims=True)
+        out += unit_means.mean(axis=0, keepdims=True)  # grand mean (balanced: mean of means)
         return out.reshape(mat.shape)
 
     def _alternating(self, mat: np.ndarray) -> np.ndarray:
@@ -87,7 +91,8 @@ class Absorber:
         scale = max(float(np.sum(out * out)), 1e-300)
         for _ in range(MAP_MAX_ITER):
             change = 0.0
-            for codes, size, gw in zip(self.groups, self.sizes, self._group_weight, strict=True):
+            for codes, size, gw in zip(self.groups, self.sizes, self.group_weights(),
+                                       strict=True):
                 weighted = out if w is None else out * w[:, None]
                 denom = np.where(gw > 0, gw, 1.0)
                 means = np.column_stack([

@@ -92,6 +92,8 @@ def cluster_codes(clusters: np.ndarray) -> tuple[np.ndarray, int]:
     """Clusters renumbered 0..G-1, and G; O(N) for non-negative integer codes (no sort)."""
     if clusters.dtype.kind in "iu" and len(clusters) and clusters.min() >= 0:
         present = np.bincount(clusters) > 0
+        if present.all():  # already 0..G-1 (e.g. area codes): no renumbering needed
+            return clusters, len(present)
         remap = np.cumsum(present) - 1
         return remap[clusters], int(present.sum())
     codes, inverse = np.unique(clusters, return_inverse=True)

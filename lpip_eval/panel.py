@@ -19,6 +19,7 @@ is a data error (exit 3); contradictory options are usage errors (exit 2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,11 +103,11 @@ class Panel:
 
     @property
     def treated_units(self) -> tuple[str, ...]:
-        return tuple(u for u, t in zip(self.units, self.is_treated_unit, strict=True) if t)
+        return tuple(compress(self.units, self.is_treated_unit.tolist()))
 
     @property
     def comparison_units(self) -> tuple[str, ...]:
-        return tuple(u for u, t in zip(self.units, self.is_treated_unit, strict=True) if not t)
+        return tuple(compress(self.units, (~self.is_treated_unit).tolist()))
 
     @property
     def start_position(self) -> np.ndarray:

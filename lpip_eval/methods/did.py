@@ -294,8 +294,7 @@ def _require_pre_periods(panel: Panel, needed: int) -> None:
     """Every treated area needs ``needed`` periods with data before its start (exit 4)."""
     before = panel.period_ordinals[panel.time_idx] < panel.first_treated[panel.unit_idx]
     counts = np.bincount(panel.unit_idx[before], minlength=panel.n_units)
-    short = [u for u, c, t in zip(panel.units, counts, panel.is_treated_unit, strict=True)
-             if t and c < needed]
+    short = [panel.units[i] for i in np.flatnonzero(panel.is_treated_unit & (counts < needed))]
     if short:
         raise DesignError(
             f"treated area {first_items(short)} has fewer than {needed} pre-period"
