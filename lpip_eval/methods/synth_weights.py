@@ -92,7 +92,8 @@ def solve_simplex_qp(
     fn = None if f is None else np.asarray(f, dtype=float) * (1.0 / scale)
     if start is not None and len(start.w) == n_cols and len(start.support):
         sup = start.support[start.w[start.support] > 0]
-        lam = start.w[sup] / start.w[sup].sum()
+        lam = start.w[sup]
+        lam = lam / lam.sum()
     else:
         vertex = norms if fn is None else norms / scale + fn
         sup, lam = np.array([int(np.argmin(vertex))]), np.ones(1)
@@ -118,8 +119,9 @@ def solve_simplex_qp(
                 rhs[:n] = -fn[sup]
             _, _, sol, info = _dgesv(m, rhs, overwrite_a=1, overwrite_b=1)
             a = sol[:n]
-            singular = info != 0 or not float(np.abs(a).max()) < 1e8
-            if not singular and a.min() > _ZERO:
+            low, high = a.min(), a.max()
+            singular = info != 0 or not (high < 1e8 and low > -1e8)
+            if not singular and low > _ZERO:
                 lam = a
                 break
             p = _null_direction(zs, None if fn is None else fn[sup]) if singular else a - lam
@@ -137,12 +139,12 @@ def solve_simplex_qp(
             grad += fn
         level = float(grad[sup] @ lam)
         j = int(grad.argmin())
-        if grad[j] >= level - tol * abs(level) - 1e-15 or bool((sup == j).any()):
+        if grad[j] >= level - tol * abs(level) - 1e-15 or j in sup:
             converged = True
             break
         sup = np.append(sup, j)
         lam = np.append(lam, 0.0)
-        zs = np.column_stack([zs, zn[:, j]])
+        zs = zn[:, sup]
     w = np.zeros(n_cols)
     w[sup] = lam
     w /= w.sum()
@@ -350,10 +352,12 @@ def search_v(
         method = (f"differential evolution ({len(pop)} members, seeded with {len(starts)} "
                   "starts)")
         if not done():
+            # Stop on the spread of the simplex's losses alone (relative 1.5e-8, R optim's
+            # default reltol): V directions that leave W unchanged keep the simplex wide.
             minimize(fun, pop[int(np.argmin(fit))], method="Nelder-Mead",
                      bounds=[(-_BOUND, _BOUND)] * k,
-                     options={"maxiter": 150 * k, "xatol": 1e-6, "fatol": 1e-11,
-                              "adaptive": k > 4})
+                     options={"maxiter": 150 * k, "xatol": math.inf,
+                              "fatol": 1.5e-8 * float(fit.min()), "adaptive": k > 4})
             method += ", then a Nelder-Mead polish"
     v_best = np.asarray(best["v"])
     v_best = v_best / v_best.sum()
