@@ -192,17 +192,12 @@ def _run_job(job: _Job) -> EvaluationRecord:
 
 def _unit_match(job: _Job, where: str) -> Any:
     """``[match] design = "nnmatch"``: unit-level matching of one outcome, with provenance."""
-    from lpip_eval.methods.unit_match import estimate_unit_match, load_units, spec_from_options
-    from lpip_eval.output import add_provenance
+    from lpip_eval.methods.unit_match import run_unit_match, spec_from_options
 
     data = job.spec
     spec = spec_from_options(data.data, data.area_col, data.treated_col, job.outcome.column,
                              dict(job.method.options), where=where)
-    units = load_units(spec, id_required=data.area_col != "area")
-    result = estimate_unit_match(spec, units)
-    options = {**dataclasses.asdict(spec), "data": str(data.data), "id_col": units.id_col,
-               "design": "nnmatch"}
-    return add_provenance(result, [units.source], options, command=job.command, seed=None)
+    return run_unit_match(spec, command=job.command)
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...]) -> int:

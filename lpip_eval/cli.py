@@ -217,33 +217,22 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
     guard(run)
 
 
-def _estimate_units(ctx: typer.Context, data: Path, id_col: str, outcome: str, treated_col: str,
-                    match_on: str | None, exact: str | None, distance: str, k: int,
-                    bias_adjust: bool, vce_nn: int, ci_level: float, *,
+def _estimate_units(ctx: typer.Context, spec: Any, *,
                     labels: tuple[str | None, str | None], outputs: tuple[str | None, ...],
                     quiet: bool, fail_on: tuple[str, ...]) -> None:
     """``match --design nnmatch``: unit-level matching, written and printed like the rest."""
 
     def run() -> None:
-        from dataclasses import asdict, replace
+        from dataclasses import replace
 
         from lpip_eval.gates import check_gates, gate_error, parse_gates
-        from lpip_eval.methods.unit_match import UnitMatchSpec, estimate_unit_match, load_units
-        from lpip_eval.output import Outputs, add_provenance, emit_result
+        from lpip_eval.methods.unit_match import run_unit_match
+        from lpip_eval.output import Outputs, emit_result
 
         parse_gates(fail_on)
-        spec = UnitMatchSpec(data=data, outcome=outcome, treated_col=treated_col,
-                             match_on=_columns(match_on), id_col=id_col, exact=_columns(exact),
-                             bias_adjust=bias_adjust, distance=distance, k=k, vce_nn=vce_nn,
-                             ci_level=ci_level)
-        units = load_units(spec, id_required=id_col != "area")
-        result = estimate_unit_match(spec, units)
+        result = run_unit_match(spec, command=_command_line(ctx))
         result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
-        options = {**asdict(spec), "data": str(data), "id_col": result.unit_col,
-                   "design": "nnmatch"}
-        result = add_provenance(result, [units.source], options, command=_command_line(ctx),
-                                seed=None)
         json_out, html, eml, markdown, title = outputs
         emit_result(result, {}, outputs=Outputs(json=json_out, html=html, eml=eml,
                                                 markdown=markdown, title=title),
@@ -351,9 +340,14 @@ def match(
         if not (treated_col and outcome):
             raise typer.BadParameter("nnmatch needs --treated-col (1 = treated, 0 = not) and "
                                      "--outcome", param_hint="--design")
-        _estimate_units(ctx, data, area_col, outcome, treated_col, match_on, exact, distance,
-                        k, bias_adjust, vce_nn, ci_level, labels=(outcome_label, outcome_unit),
-                        outputs=outputs, quiet=quiet, fail_on=tuple(fail_on or ()))
+        from lpip_eval.methods.unit_match import UnitMatchSpec
+
+        unit_spec = UnitMatchSpec(
+            data=data, outcome=outcome, treated_col=treated_col, match_on=_columns(match_on),
+            id_col=area_col, exact=_columns(exact), bias_adjust=bias_adjust, distance=distance,
+            k=k, vce_nn=vce_nn, ci_level=ci_level)
+        _estimate_units(ctx, unit_spec, labels=(outcome_label, outcome_unit), outputs=outputs,
+                        quiet=quiet, fail_on=tuple(fail_on or ()))
         return
     if distance not in ("mahalanobis", "ivariance", "propensity"):
         raise typer.BadParameter("use mahalanobis, ivariance or propensity",

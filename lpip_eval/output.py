@@ -22,7 +22,6 @@ from lpip_eval.io import write_atomic
 
 if TYPE_CHECKING:
     from lpip_eval.gates import TrippedGate
-    from lpip_eval.io import InputFile
     from lpip_eval.panel import Panel, PanelSpec
     from lpip_eval.results import EffectResult
 
@@ -49,18 +48,10 @@ def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
                     for k, v in dataclasses.asdict(spec).items()}
     data_options["treated"] = list(spec.treated)
     data_options["covariates"] = list(spec.covariates)
+    from lpip_eval.results import add_provenance
+
     return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
                           seed=seed)
-
-
-def add_provenance(result: EffectResult, inputs: Sequence[InputFile], options: dict[str, Any],
-                   *, command: str, seed: int | None) -> EffectResult:
-    """The result with a provenance block: input files, options, command, seed, versions."""
-    from lpip_eval.results import Provenance, package_versions
-
-    prov = Provenance(inputs=tuple(dataclasses.asdict(s) for s in inputs), command=command,
-                      options=options, seed=seed, packages=package_versions())
-    return dataclasses.replace(result, provenance=prov)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -152,6 +153,17 @@ def _finite(value: Any, path: str, notes: list[str]) -> Any:
         notes.append(f"{path} is null: the value is not a finite number ({value})")
         return None
     return value
+
+
+def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[str, Any], *,
+                   command: str, seed: int | None) -> EffectResult:
+    """The result with a provenance block: input files (``io.InputFile``), options, command,
+    seed and package versions."""
+    from dataclasses import asdict, replace
+
+    prov = Provenance(inputs=tuple(asdict(s) for s in inputs), command=command,
+                      options=options, seed=seed, packages=package_versions())
+    return replace(result, provenance=prov)
 
 
 def load_schema() -> dict[str, Any]:

@@ -18,7 +18,7 @@ comparison (no before-and-after), so the evidence rating is at most level 2.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ from lpip_eval.evidence import with_evidence
 from lpip_eval.io import InputFile, display_path, read_table, sha256_of
 from lpip_eval.methods.balance import balance_table, love_plot
 from lpip_eval.methods.nnmatch import nnmatch
-from lpip_eval.results import EffectResult, Estimate, InferenceInfo
+from lpip_eval.results import EffectResult, Estimate, InferenceInfo, add_provenance
 
+DEFAULT_ID_COL = "area"  # PanelSpec.area_col's default: when the file lacks it, name units by row
 UNIT_DISTANCES = {"mahalanobis": "Mahalanobis distance", "ivariance": "inverse-variance distance",
                   "euclidean": "Euclidean distance"}
 
@@ -89,14 +90,24 @@ def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,
         ci_level=float(options.get("ci_level", 0.95)))
 
 
-def load_units(spec: UnitMatchSpec, *, id_required: bool = True) -> UnitData:
+def run_unit_match(spec: UnitMatchSpec, *, command: str) -> EffectResult:
+    """Read, check and estimate; the result carries its provenance (CLI and config runs)."""
+    units = load_units(spec)
+    result = estimate_unit_match(spec, units)
+    options = {**asdict(spec), "data": str(spec.data), "id_col": units.id_col,
+               "design": "nnmatch"}
+    return add_provenance(result, [units.source], options, command=command, seed=None)
+
+
+def load_units(spec: UnitMatchSpec) -> UnitData:
     """Read ``spec.data`` and check every column the estimator needs (DataError if not).
 
-    With ``id_required=False`` a missing id column means units are named by their row.
+    An id column left at its default (``area``) that the file does not have means units are
+    named by their row; any other id column must exist.
     """
     frame = read_table(spec.data, text_columns=(spec.id_col,) if spec.id_col else ())
     rows = Rows(((display_path(spec.data), len(frame)),))
-    if spec.id_col and spec.id_col not in frame.columns and not id_required:
+    if spec.id_col == DEFAULT_ID_COL and spec.id_col not in frame.columns:
         spec = replace(spec, id_col=None)
     needed = [c for c in (spec.id_col, spec.outcome, spec.treated_col, *spec.match_on,
                           *spec.exact) if c]
