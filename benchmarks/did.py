@@ -144,8 +144,8 @@ def _version(dist: str) -> str:
 
 
 def _setup_lpip(df: Any) -> tuple[Callable[[], dict[str, Any]], str]:
+    from lpip_eval.data.panel import PanelSpec, panel_from_frame
     from lpip_eval.methods.did import DidSpec, estimate_did
-    from lpip_eval.panel import PanelSpec, panel_from_frame
 
     spec = PanelSpec(data=Path("benchmark.parquet"), outcome="y", treatment_col="D")
     did_spec = DidSpec(design="twfe", inference="cluster")
@@ -321,7 +321,7 @@ def best_of(cmd: list[str], runs: int, env: dict[str, str] | None = None
 HELP_SNIPPET = (
     "import sys\n"
     "sys.argv = ['lpip-eval'] + {args!r}\n"
-    "from lpip_eval.cli import main\n"
+    "from lpip_eval.cli.commands import main\n"
     "try:\n    main()\nexcept SystemExit:\n    pass\n"
 )
 
@@ -358,7 +358,7 @@ PROFILE_SNIPPET = (
     "sys.argv = ['lpip-eval'] + {args!r}\n"
     "prof = cProfile.Profile()\n"
     "prof.enable()\n"
-    "from lpip_eval.cli import main\n"
+    "from lpip_eval.cli.commands import main\n"
     "try:\n    main()\nexcept SystemExit:\n    pass\n"
     "prof.disable()\n"
     "stats = pstats.Stats(prof, stream=sys.stderr).sort_stats('cumulative')\n"

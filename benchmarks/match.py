@@ -11,7 +11,7 @@ What it does:
 1. Draws a seeded pool: ``--candidates`` candidate rows and ``--treated`` treated rows with
    ``--variables`` correlated matching variables (a random covariance), and an exact-matching
    stratum per row (``--strata`` levels, e.g. the 9 English regions).
-2. Times ``lpip_eval.methods.matching_distance.match_areas`` (Mahalanobis distance, k = 5,
+2. Times ``lpip_eval.methods.match.distance.match_areas`` (Mahalanobis distance, k = 5,
    exact strata) with replacement and without replacement (greedy, closest first): the first
    call ("cold") and the best of ``--repeat`` further calls ("warm"), and the peak memory the
    call allocates (``tracemalloc``, Python and NumPy allocations) and the process's peak RSS.
@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lpip_eval.methods.matching_distance import fit_metric, match_areas
+from lpip_eval.methods.match.distance import fit_metric, match_areas
 
 TARGET_S = 2.0
 SEED = 20240101

@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
-    from lpip_eval.panel import PanelSpec, panel_from_frame
+    from lpip_eval.data.panel import PanelSpec, panel_from_frame
 
     frame = make_frame(args.areas)
     if args.shuffle:

@@ -87,8 +87,8 @@ def _large_frame() -> Any:
 
 
 def _lpip(case: str, workers: int) -> dict[str, Any]:
-    from lpip_eval.methods.synth import SynthSpec, estimate_synth, parse_predictor
-    from lpip_eval.panel import PanelSpec, panel_from_frame
+    from lpip_eval.data.panel import PanelSpec, panel_from_frame
+    from lpip_eval.methods.synth.classic import SynthSpec, estimate_synth, parse_predictor
 
     if case.startswith("prop99"):
         spec = PanelSpec(data=DATA, area_col="state", period_col="year", outcome="cigsale",

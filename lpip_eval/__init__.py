@@ -28,20 +28,20 @@ _EXPORTS = {
     "DataError": "lpip_eval.errors",
     "DesignError": "lpip_eval.errors",
     "LpipEvalError": "lpip_eval.errors",
-    "Panel": "lpip_eval.panel",
-    "PanelSpec": "lpip_eval.panel",
-    "load_panel": "lpip_eval.panel",
-    "panel_from_frame": "lpip_eval.panel",
-    "EffectResult": "lpip_eval.results",
+    "Panel": "lpip_eval.data.panel",
+    "PanelSpec": "lpip_eval.data.panel",
+    "load_panel": "lpip_eval.data.panel",
+    "panel_from_frame": "lpip_eval.data.panel",
+    "EffectResult": "lpip_eval.results.result",
     "DidSpec": "lpip_eval.methods.did",
     "estimate_did": "lpip_eval.methods.did",
 }
 
 if TYPE_CHECKING:
+    from lpip_eval.data.panel import Panel, PanelSpec, load_panel, panel_from_frame
     from lpip_eval.errors import DataError, DesignError, LpipEvalError
     from lpip_eval.methods.did import DidSpec, estimate_did
-    from lpip_eval.panel import Panel, PanelSpec, load_panel, panel_from_frame
-    from lpip_eval.results import EffectResult
+    from lpip_eval.results.result import EffectResult
 
 
 def __getattr__(name: str) -> Any:

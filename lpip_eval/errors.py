@@ -33,6 +33,12 @@ class LpipEvalError(Exception):
         return self.message
 
 
+class UsageError(LpipEvalError):
+    """Options that contradict each other or are missing: exit 2, like Click's usage errors."""
+
+    exit_code = EXIT_USAGE
+
+
 class DataError(LpipEvalError):
     """The input data cannot be used as given (file, column, type, duplicate, missing): exit 3."""
 

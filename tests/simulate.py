@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lpip_eval.panel import Panel, PanelSpec, panel_from_frame
+from lpip_eval.data.panel import Panel, PanelSpec, panel_from_frame
 
 Effect = float | Callable[[np.ndarray], np.ndarray]
 

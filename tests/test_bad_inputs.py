@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lpip_eval.cli import app
+from lpip_eval.cli.commands import app
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lpip_eval.batch import BatchResult, run_evaluation
-from lpip_eval.cli import app
-from lpip_eval.config import load_config
+from lpip_eval.cli.commands import app
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_GATE, EXIT_OK
-from lpip_eval.output import load_results
 from lpip_eval.report.charts import render_chart
 from lpip_eval.report.email import HTML_BUDGET, html_part_size
+from lpip_eval.report.files import load_results
 from lpip_eval.report.render import data_uri
+from lpip_eval.runs.batch import BatchResult, run_evaluation
+from lpip_eval.runs.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "west_of_england"

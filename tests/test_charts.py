@@ -25,8 +25,8 @@ import matplotlib.text
 import numpy as np
 import pytest
 
+from lpip_eval.data.panel import PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.panel import PanelSpec, load_panel
 from lpip_eval.report import charts, charts_design
 from lpip_eval.report.charts import (
     CHART_KINDS,
@@ -319,9 +319,9 @@ DESIGN_KINDS = ["gap", "placebo", "weights", "balance", "forest"]
 @pytest.fixture(scope="module")
 def design_results() -> dict[str, dict[str, Any]]:
     """JSON form of the example evaluation by each comparison design (fast settings)."""
-    from lpip_eval.methods.matching import MatchSpec, estimate_match
-    from lpip_eval.methods.sdid import SdidSpec, estimate_sdid
-    from lpip_eval.methods.synth import SynthSpec, estimate_synth
+    from lpip_eval.methods.match.areas import MatchSpec, estimate_match
+    from lpip_eval.methods.synth.classic import SynthSpec, estimate_synth
+    from lpip_eval.methods.synth.sdid import SdidSpec, estimate_sdid
 
     panel = load_panel(PanelSpec(data=EXAMPLE / "pilot.csv",
                                  comparators=EXAMPLE / "comparators.csv",
@@ -338,7 +338,7 @@ def design_results() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def design_specs(design_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Chart specs by "method:id" from each result's report context, plus the forest plot."""
-    from lpip_eval.triangulation import triangulate
+    from lpip_eval.report.triangulation import triangulate
 
     out: dict[str, dict[str, Any]] = {}
     for method, result in design_results.items():

@@ -23,8 +23,8 @@ import pytest
 from typer.testing import CliRunner
 
 import lpip_eval
-from lpip_eval.cli import app
-from lpip_eval.results import load_schema
+from lpip_eval.cli.commands import app
+from lpip_eval.results.result import load_schema
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "west_of_england"
@@ -192,7 +192,7 @@ def test_version() -> None:
 
 HELP_PROBE = """
 import json, sys
-from lpip_eval.cli import app
+from lpip_eval.cli.commands import app
 codes = []
 for args in (["--help"], ["did", "--help"]):
     try:

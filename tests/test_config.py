@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from lpip_eval.config import load_config
-from lpip_eval.config_keys import METHOD_SPECS, method_keys, spec_class, table_keys
+from lpip_eval.data.panel import PanelSpec
 from lpip_eval.errors import EXIT_DATA, DataError
-from lpip_eval.panel import PanelSpec
-from lpip_eval.starter import (
+from lpip_eval.runs.config import load_config
+from lpip_eval.runs.keys import METHOD_SPECS, method_keys, spec_class, table_keys
+from lpip_eval.runs.starter import (
     NO_CLI,
     cli_option,
     reference_markdown,
@@ -210,7 +210,7 @@ def test_synth_design_keys(folder: Path) -> None:
 
 
 def test_every_spec_field_is_a_config_key() -> None:
-    from lpip_eval.registry import spec_keys
+    from lpip_eval.methods.registry import spec_keys
 
     tables = table_keys()
     for method, designs in METHOD_SPECS.items():
@@ -243,7 +243,7 @@ def test_docs_config_md_is_current() -> None:
 
 
 def _cli_options() -> dict[str, set[str]]:
-    from lpip_eval.cli import app
+    from lpip_eval.cli.commands import app
 
     group = typer.main.get_command(app)
     out = {}

@@ -31,11 +31,11 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from lpip_eval.fe import Absorber, Residualizer, fit_linear
-from lpip_eval.inference import cluster_robust
+from lpip_eval.data.panel import PanelSpec, panel_from_frame
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.panel import PanelSpec, panel_from_frame
-from lpip_eval.results import EffectResult
+from lpip_eval.methods.linear.absorb import Absorber, Residualizer, fit_linear
+from lpip_eval.methods.linear.inference import cluster_robust
+from lpip_eval.results.result import EffectResult
 
 MPDTA = Path(__file__).resolve().parent / "reference" / "mpdta.csv"
 

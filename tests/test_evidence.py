@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from report_fixtures import did_event_study, did_twfe, synth
 
-from lpip_eval.evidence import LABELS, rate_evidence
+from lpip_eval.results.evidence import LABELS, rate_evidence
 
 
 def test_did_with_parallel_pretrends_is_level_3() -> None:

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from simulate import simulate_panel, to_panel
 
-from lpip_eval.batch import run_evaluation
-from lpip_eval.config import load_config
 from lpip_eval.errors import EXIT_GATE, DataError
-from lpip_eval.gates import check_gates, gate_error, gate_sentence, parse_gates
-from lpip_eval.registry import estimate
+from lpip_eval.methods.registry import estimate
+from lpip_eval.results.gates import check_gates, gate_error, gate_sentence, parse_gates
+from lpip_eval.runs.batch import run_evaluation
+from lpip_eval.runs.config import load_config
 
 ALL = ("pretrend-rejected", "poor-pre-fit", "evidence-below:3", "effect-crosses-zero")
 
@@ -67,7 +67,7 @@ def test_effect_crosses_zero(did_results: dict[str, dict[str, Any]]) -> None:
 
 
 def test_poor_pre_fit_on_a_pilot_outside_the_donors_range() -> None:
-    from lpip_eval.methods.synth import SynthSpec, estimate_synth
+    from lpip_eval.methods.synth.classic import SynthSpec, estimate_synth
 
     spec = SynthSpec(seed=1, inference="none", placebo_in_time=False, leave_one_out=False)
     results = {}

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lpip_eval.data.panel import NEVER, Panel, PanelSpec, UsageError, load_panel, panel_from_frame
+from lpip_eval.data.read import read_table
 from lpip_eval.errors import DataError, LpipEvalError
-from lpip_eval.io import read_table
-from lpip_eval.panel import NEVER, Panel, PanelSpec, UsageError, load_panel, panel_from_frame
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 FUZZ = settings(max_examples=200, deadline=None,

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lpip_eval.data.panel import Panel, PanelSpec, load_panel, panel_from_frame
 from lpip_eval.errors import DataError, DesignError
-from lpip_eval.methods.balance import balance_table, weighted_var
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.methods.matching import MatchSpec, area_features, estimate_match
-from lpip_eval.methods.matching_distance import (
+from lpip_eval.methods.match.areas import MatchSpec, area_features, estimate_match
+from lpip_eval.methods.match.balance import balance_table, weighted_var
+from lpip_eval.methods.match.distance import (
     cem_strata,
     fit_metric,
     irls_logit,
@@ -41,9 +42,8 @@ from lpip_eval.methods.matching_distance import (
     match_areas,
     sturges_bins,
 )
-from lpip_eval.methods.matching_inference import PlaceboPilots
-from lpip_eval.panel import Panel, PanelSpec, load_panel, panel_from_frame
-from lpip_eval.results import load_schema
+from lpip_eval.methods.match.placebo import PlaceboPilots
+from lpip_eval.results.result import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "west_of_england"

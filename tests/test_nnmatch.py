@@ -53,8 +53,8 @@ import pytest
 from causaldata import nsw_mixtape
 
 from lpip_eval.errors import DesignError
-from lpip_eval.methods.balance import balance_table
-from lpip_eval.methods.nnmatch import nnmatch, nnmatch_att
+from lpip_eval.methods.match.balance import balance_table
+from lpip_eval.methods.match.nnmatch import nnmatch, nnmatch_att
 
 
 @pytest.fixture(scope="module")

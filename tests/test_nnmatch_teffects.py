@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpip_eval.methods.nnmatch import nnmatch
+from lpip_eval.methods.match.nnmatch import nnmatch
 
 DATA = Path(__file__).resolve().parent / "reference" / "nsw_dw_simulated.csv"
 X = ["age", "education", "black", "hispanic", "married", "nodegree", "re74", "re75"]

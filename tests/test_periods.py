@@ -1,4 +1,4 @@
-"""Tests for lpip_eval.periods: spellings, ordinals, labels, errors and gaps."""
+"""Tests for lpip_eval.data.periods: spellings, ordinals, labels, errors and gaps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lpip_eval.errors import EXIT_DATA, DataError
-from lpip_eval.periods import (
+from lpip_eval.data.periods import (
     Frequency,
     ParsedPeriods,
     missing_periods,
@@ -17,6 +16,7 @@ from lpip_eval.periods import (
     parse_periods,
     period_label,
 )
+from lpip_eval.errors import EXIT_DATA, DataError
 
 SOURCE = "pilot.csv"
 COLUMN = "period"

@@ -28,10 +28,10 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from lpip_eval.cli import app
+from lpip_eval.cli.commands import app
+from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.panel import Panel, PanelSpec, load_panel
-from lpip_eval.results import EffectResult
+from lpip_eval.results.result import EffectResult
 
 REF = Path(__file__).resolve().parent / "reference"
 MPDTA = REF / "mpdta.csv"

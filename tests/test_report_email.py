@@ -21,7 +21,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from report_examples import example_result
 from typer.testing import CliRunner
 
-from lpip_eval.cli import app
+from lpip_eval.cli.commands import app
 from lpip_eval.report.charts import render_charts
 from lpip_eval.report.context import build_context
 from lpip_eval.report.email import (

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from simulate import simulate_panel, to_panel
 
+from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.panel import Panel, PanelSpec, load_panel
-from lpip_eval.results import SCHEMA_VERSION, EffectResult, PeriodEffect, load_schema
+from lpip_eval.results.result import SCHEMA_VERSION, EffectResult, PeriodEffect, load_schema
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west_of_england"
 DRAWS = 99

@@ -34,10 +34,10 @@ import pandas as pd
 import pytest
 from simulate import simulate_panel, to_panel
 
+from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.errors import DesignError
-from lpip_eval.methods.sdid import SdidSpec, estimate_sdid, fit_sdid, placebo_estimates
-from lpip_eval.panel import Panel, PanelSpec, load_panel
-from lpip_eval.results import EffectResult, load_schema
+from lpip_eval.methods.synth.sdid import SdidSpec, estimate_sdid, fit_sdid, placebo_estimates
+from lpip_eval.results.result import EffectResult, load_schema
 
 REF = Path(__file__).resolve().parent / "reference"
 PROP99 = REF / "california_prop99_synthdid.csv"

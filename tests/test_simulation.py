@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 from simulate import simulate_panel, to_panel
 
+from lpip_eval.data.panel import Panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.panel import Panel
 
 EFFECT = 2.0
 N_UNITS, N_PERIODS, N_TREATED, START = 40, 12, 10, 7  # start: 8th of 12 periods (5 post)

@@ -33,22 +33,22 @@ import pandas as pd
 import pytest
 from scipy.optimize import nnls
 
+from lpip_eval.data.panel import Panel, PanelSpec, panel_from_frame
 from lpip_eval.errors import DataError, DesignError
-from lpip_eval.methods.synth import (
+from lpip_eval.methods.synth.classic import (
     Predictor,
     SynthSpec,
     estimate_synth,
     parse_predictor,
     parse_window,
 )
-from lpip_eval.methods.synth_weights import (
+from lpip_eval.methods.synth.weights import (
     VProblem,
     kkt_violation,
     search_v,
     solve_simplex_qp,
 )
-from lpip_eval.panel import Panel, PanelSpec, panel_from_frame
-from lpip_eval.results import EffectResult, load_schema
+from lpip_eval.results.result import EffectResult, load_schema
 
 REF = Path(__file__).resolve().parent / "reference"
 SHA256 = {

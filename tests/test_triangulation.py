@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lpip_eval.triangulation import triangulate
+from lpip_eval.report.triangulation import triangulate
 
 
 def result(method: str, att: float, low: float | None, high: float | None, *,

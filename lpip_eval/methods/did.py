@@ -22,13 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from lpip_eval import inference as inf
+from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError, first_items
-from lpip_eval.evidence import with_evidence
-from lpip_eval.fe import Absorber
-from lpip_eval.linear_design import DesignInference, LinearDesign, infer, treated_cluster_count
-from lpip_eval.panel import NEVER, Panel
-from lpip_eval.results import Estimate, PeriodEffect
+from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.linear.absorb import Absorber
+from lpip_eval.methods.linear.design import (
+    DesignInference,
+    LinearDesign,
+    infer,
+    treated_cluster_count,
+)
+from lpip_eval.results.evidence import with_evidence
+from lpip_eval.results.result import Estimate, PeriodEffect
 
 DESIGNS = {
     "2x2": "2x2 difference-in-differences (pre/post means)",
@@ -52,7 +57,7 @@ class DidSpec:
 def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
                           progress: Any = None) -> Any:
     """The registry entry point: ``options`` are DidSpec fields (from the CLI or a config)."""
-    from lpip_eval.registry import build_spec
+    from lpip_eval.methods.registry import build_spec
 
     return estimate_did(panel, build_spec(DidSpec, options, where=where))
 
@@ -69,7 +74,7 @@ def estimate_did(panel: Panel, spec: DidSpec) -> Any:
 
 
 def _estimate(panel: Panel, spec: DidSpec) -> Any:
-    from lpip_eval.results import EffectResult
+    from lpip_eval.results.result import EffectResult
 
     if panel.covariates is not None and spec.design != "2x2":
         panel = panel.complete_covariate_rows()  # covariates enter the regression

@@ -7,7 +7,7 @@ here (title, alt text, data) and drawn by ``charts.py``. Works from the JSON for
 so ``lpip-eval report RESULT.json`` gives the same report as the estimating command.
 
 When several designs estimate the same outcome, ``triangulation`` lays them side by side (see
-``lpip_eval.triangulation``) and the top strength-of-evidence rating is the combined one for
+``lpip_eval.report.triangulation``) and the top strength-of-evidence rating is the combined one for
 the main result's outcome: it takes the designs' agreement into account. ``gates`` lists the
 ``--fail-on`` gates that tripped; the caller passes them (they are not part of a result).
 """
@@ -18,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lpip_eval.evidence import rate_evidence
+from lpip_eval.results.evidence import rate_evidence
 
 METHOD_NAMES = {"did": "difference-in-differences", "synth": "synthetic control",
                 "match": "matched comparison areas"}
@@ -124,7 +124,7 @@ def _evidence(main: dict[str, Any], combined: dict[str, Any] | None,
 def _triangulation(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The outcomes estimated by two or more designs, each with a table for the reader (the
     forest chart's numbers plus p-value and evidence) and the donor/matched area list."""
-    from lpip_eval.triangulation import triangulate
+    from lpip_eval.report.triangulation import triangulate
 
     out = []
     for entry in triangulate(results)["outcomes"]:

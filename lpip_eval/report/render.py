@@ -247,7 +247,7 @@ def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str |
     written, so a rendering failure leaves no file behind. The ``.eml`` is marked as a draft
     (``X-Unsent: 1``) so that mail programs open it ready to send.
     """
-    from lpip_eval.io import write_atomic
+    from lpip_eval.files import write_atomic
     from lpip_eval.report.context import build_context
 
     context = build_context(results, title=title, gates=gates)

@@ -22,7 +22,7 @@ Output, one row per store and wave (410 stores x 2 waves):
   3 closed permanently, 0 refused);
 * ``wave`` 0 (Feb/Mar 1992, before NJ's minimum wage rise on 1 April 1992) or 1 (Nov/Dec
   1992); ``period`` the month the wave began, ``1992-02`` or ``1992-11`` (a label
-  ``lpip_eval.periods`` parses as monthly);
+  ``lpip_eval.data.periods`` parses as monthly);
 * ``fte`` (empty when missing);
 * ``balanced`` 1 when the store has FTE in both waves: the "balanced sample of stores" of
   Table 3, row 4 (384 stores: 309 NJ, 75 PA). The six permanently closed stores (status 3)

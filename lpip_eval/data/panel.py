@@ -1,0 +1,392 @@
+"""The Panel: validated area-by-period data with column roles and treatment timing.
+
+``load_panel`` reads one file (treatment given by a column or by ``--treated``) or a pilot
+file plus a comparators file, checks everything a user can get wrong, and returns a
+:class:`Panel` holding plain NumPy arrays sorted by area then period. Every estimator
+works from a Panel; nothing downstream re-validates user input. Column checks live in
+:mod:`lpip_eval.data.columns`, treatment timing in :mod:`lpip_eval.data.timing`.
+
+Every problem is one :class:`~lpip_eval.errors.LpipEvalError` line naming the file (with
+two files, the one at fault), the column, area or period, and spreadsheet rows (header =
+row 1), with a hint. Decisions: text in a numeric column ('..', 'n/a', '1,234') is an error,
+not a silent missing value; rows with a missing outcome are left out with a warning, while
+a missing covariate is kept as NaN (synthetic control averages what is there; regressions
+call :meth:`Panel.complete_covariate_rows`); ``--start`` outside the data, or with no period
+before it, is a design error (exit 4) while ``--start`` in another frequency than the data
+is a data error (exit 3); contradictory options are usage errors (exit 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from itertools import compress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lpip_eval.data import columns as col
+from lpip_eval.data.periods import Frequency, period_label
+from lpip_eval.data.read import InputFile, read_table, sha256_of
+from lpip_eval.data.spec import (
+    START_OPTIONS,
+    PanelSpec,
+    UsageError,
+    check_roles,
+    check_same_columns,
+    infer_outcome,
+    normalised,
+    require_columns,
+)
+from lpip_eval.data.timing import (
+    NEVER,
+    check_design_basics,
+    first_treated,
+    parse_period_column,
+    period_index,
+)
+from lpip_eval.errors import DataError, DesignError, LpipEvalError, first_items
+from lpip_eval.files import display_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["NEVER", "Panel", "PanelSpec", "UsageError", "load_panel", "panel_from_frame"]
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """Validated long-format panel for one outcome; rows sorted by area, then period.
+
+    Per-row arrays: ``unit_idx`` (index into ``units``), ``time_idx`` (index into
+    ``period_ordinals``), ``y`` (finite), optional ``covariates`` (rows x k; NaN where a
+    value is missing), ``weights`` and ``cluster_idx``. Per-unit: ``first_treated`` ordinal
+    (``NEVER`` for comparison areas) and ``unit_attributes`` (categorical column -> text
+    per unit). ``source`` names the input file(s), for messages that must name them.
+    """
+
+    outcome: str
+    unit_col: str
+    time_col: str
+    frequency: Frequency
+    units: tuple[str, ...]
+    period_ordinals: np.ndarray
+    unit_idx: np.ndarray
+    time_idx: np.ndarray
+    y: np.ndarray
+    first_treated: np.ndarray
+    covariate_names: tuple[str, ...] = ()
+    covariates: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    cluster_idx: np.ndarray | None = None
+    cluster_col: str | None = None
+    sources: tuple[InputFile, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    unit_names: dict[str, str] = field(default_factory=dict)
+    source: str = ""  # the file(s) as named in messages, e.g. "pilot.csv + comparators.csv"
+    unit_attributes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.units)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.period_ordinals)
+
+    @property
+    def period_labels(self) -> tuple[str, ...]:
+        return tuple(period_label(int(o), self.frequency) for o in self.period_ordinals)
+
+    @property
+    def is_treated_unit(self) -> np.ndarray:
+        return self.first_treated != NEVER
+
+    @property
+    def treated_units(self) -> tuple[str, ...]:
+        return tuple(compress(self.units, self.is_treated_unit.tolist()))
+
+    @property
+    def comparison_units(self) -> tuple[str, ...]:
+        return tuple(compress(self.units, (~self.is_treated_unit).tolist()))
+
+    @property
+    def start_position(self) -> np.ndarray:
+        """Per unit: index of the first period at or after its start (n_periods if never)."""
+        pos = np.searchsorted(self.period_ordinals, self.first_treated, side="left")
+        return np.where(self.first_treated == NEVER, self.n_periods, pos)
+
+    @property
+    def treated_now(self) -> np.ndarray:
+        """Per row: 1.0 where the area is treated in that period."""
+        return (self.time_idx >= self.start_position[self.unit_idx]).astype(float)
+
+    @property
+    def is_balanced(self) -> bool:
+        return len(self.y) == self.n_units * self.n_periods
+
+    @property
+    def common_start(self) -> int | None:
+        """The treatment start ordinal shared by all treated areas, or None if staggered."""
+        starts = np.unique(self.first_treated[self.is_treated_unit])
+        return int(starts[0]) if len(starts) == 1 else None
+
+    @property
+    def cluster_codes(self) -> np.ndarray:
+        """Per row cluster code: the user's cluster column, or the area."""
+        return self.unit_idx if self.cluster_idx is None else self.cluster_idx
+
+    def label(self, ordinal: int) -> str:
+        return period_label(int(ordinal), self.frequency)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy DataFrame copy (area, period label, outcome, covariates, treated, ...)."""
+        import pandas as pd
+
+        labels = np.array(self.period_labels, dtype=object)
+        data: dict[str, object] = {
+            self.unit_col: np.array(self.units, dtype=object)[self.unit_idx],
+            self.time_col: labels[self.time_idx],
+            self.outcome: self.y,
+            "treated": self.treated_now,
+        }
+        if self.covariates is not None:
+            for j, name in enumerate(self.covariate_names):
+                data[name] = self.covariates[:, j]
+        if self.weights is not None:
+            data["weight"] = self.weights
+        for name, values in self.unit_attributes.items():
+            data.setdefault(name, values[self.unit_idx])
+        return pd.DataFrame(data)
+
+    def shape(self) -> dict[str, Any]:
+        """The panel's size for a result's diagnostics: rows, areas, periods, frequency."""
+        return {"n_obs": len(self.y), "n_units": self.n_units, "n_periods": self.n_periods,
+                "frequency": self.frequency, "balanced": self.is_balanced}
+
+    def with_outcome(self, y: np.ndarray, name: str | None = None) -> Panel:
+        """The same panel with another outcome vector (used by invariance checks)."""
+        return replace(self, y=np.asarray(y, dtype=float), outcome=name or self.outcome)
+
+    def complete_covariate_rows(self) -> Panel:
+        """The panel restricted to rows where every covariate is present (for regressions).
+
+        Leaving rows out is said in a warning; areas or periods left without rows go too.
+        Raises DesignError when what remains cannot be estimated (e.g. no treated area).
+        """
+        if self.covariates is None:
+            return self
+        complete = ~np.isnan(self.covariates).any(axis=1)
+        if complete.all():
+            return self
+        n_left = int((~complete).sum())
+        areas = [self.units[i] for i in np.unique(self.unit_idx[~complete])]
+        if not complete.any():
+            raise DesignError(
+                f"{self.source}: every row has a missing covariate "
+                f"({first_items(self.covariate_names)})",
+                hint="fill in the covariates, or leave out the ones that are mostly empty",
+            )
+        s = n_left != 1
+        panel = self._restricted(complete, (
+            f"{n_left} row{'s' if s else ''} with a missing covariate {'were' if s else 'was'} "
+            f"left out of the regression (areas {first_items(areas)})"),
+            lost="have no row with every covariate")
+        check_design_basics(panel, self.source,
+                            after="after leaving out rows with a missing covariate, ")
+        return panel
+
+    def _restricted(self, rows: np.ndarray, warning: str, *, lost: str) -> Panel:
+        """The panel on a subset of its rows, with a warning; areas and periods left without
+        rows are dropped (areas with a second warning, '... {lost} and were left out')."""
+        unit_has = np.bincount(self.unit_idx[rows], minlength=self.n_units) > 0
+        period_has = np.bincount(self.time_idx[rows], minlength=self.n_periods) > 0
+        warnings = [*self.warnings, warning]
+        unit_idx, units = self.unit_idx[rows], self.units
+        if not unit_has.all():
+            gone = [u for u, h in zip(self.units, unit_has, strict=True) if not h]
+            warnings.append(f"areas {first_items(gone)} {lost} and were left out")
+            unit_idx = (np.cumsum(unit_has) - 1)[unit_idx]
+            units = tuple(u for u, h in zip(self.units, unit_has, strict=True) if h)
+        time_idx = self.time_idx[rows]
+        if not period_has.all():
+            time_idx = (np.cumsum(period_has) - 1)[time_idx]
+
+        def take(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[rows]
+
+        return replace(
+            self, units=units, period_ordinals=self.period_ordinals[period_has],
+            unit_idx=unit_idx, time_idx=time_idx, y=self.y[rows],
+            first_treated=self.first_treated[unit_has], covariates=take(self.covariates),
+            weights=take(self.weights), cluster_idx=take(self.cluster_idx),
+            warnings=tuple(warnings),
+            unit_names={u: self.unit_names[u] for u in units if u in self.unit_names},
+            unit_attributes={k: v[unit_has] for k, v in self.unit_attributes.items()},
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_panel(spec: PanelSpec) -> Panel:
+    """Read the file(s) named in ``spec`` and build a validated :class:`Panel`."""
+    try:
+        return _load_panel(spec)
+    except LpipEvalError as exc:
+        raise col.one_line(exc) from None
+
+
+def _load_panel(spec: PanelSpec) -> Panel:
+    import pandas as pd
+
+    option = spec.treatment_option()
+    main = read_table(spec.data, text_columns=(spec.area_col,))
+    sources = [_input_file(spec.data, len(main))]
+    source = display_path(spec.data)
+    parts = [(source, len(main))]
+    pilot_areas: set[str] = set()
+    if spec.comparators is not None:
+        comp_source = display_path(spec.comparators)
+        comp = read_table(spec.comparators, text_columns=(spec.area_col,))
+        sources.append(_input_file(spec.comparators, len(comp)))
+        check_same_columns(main, comp, source, comp_source)
+        for frame, name in ((main, source), (comp, comp_source)):
+            require_columns(frame, (spec.area_col,), name)
+        pilot_areas = set(col.distinct_text(main[spec.area_col])[1].tolist()) - {""}
+        comp_codes, comp_ids = col.distinct_text(comp[spec.area_col])
+        shared = np.array([a in pilot_areas for a in comp_ids], dtype=bool)
+        if shared.any():
+            overlap = sorted(comp_ids[shared].tolist())
+            _, where = col.Rows(((comp_source, len(comp)),)).locate(shared[comp_codes])
+            raise DataError(
+                f"{comp_source}: area{'s' if len(overlap) > 1 else ''} {first_items(overlap)} "
+                f"({where}) {'are' if len(overlap) > 1 else 'is'} also in the pilot file {source}",
+                hint="an area is either a pilot area or a comparison area: remove it from one file",
+            )
+        main = pd.concat([main, comp], ignore_index=True)
+        parts.append((comp_source, len(comp)))
+        source = f"{source} + {comp_source}"
+    return _panel_from_frame(main, spec, source=source, sources=tuple(sources),
+                             option=option, pilot_areas=pilot_areas, row_sources=tuple(parts))
+
+
+def _input_file(path: Path, rows: int) -> InputFile:
+    return InputFile(path=display_path(path), sha256=sha256_of(path), rows=rows)
+
+
+def panel_from_frame(
+    frame: pd.DataFrame,
+    spec: PanelSpec,
+    *,
+    source: str = "data",
+    sources: tuple[InputFile, ...] = (),
+    option: str | None = None,
+    pilot_areas: set[str] | None = None,
+    row_sources: tuple[tuple[str, int], ...] | None = None,
+) -> Panel:
+    """Build a Panel from an in-memory DataFrame (which is not modified).
+
+    ``row_sources`` maps row positions back to files when ``frame`` is several files
+    concatenated: (file label, rows) per file, in order. Every problem with the data is
+    raised as a one-line :class:`LpipEvalError`; nothing else escapes for any DataFrame.
+    """
+    try:
+        return _panel_from_frame(frame, spec, source=source, sources=sources, option=option,
+                                 pilot_areas=pilot_areas, row_sources=row_sources)
+    except LpipEvalError as exc:
+        raise col.one_line(exc) from None
+
+
+def _panel_from_frame(
+    frame: pd.DataFrame,
+    spec: PanelSpec,
+    *,
+    source: str,
+    sources: tuple[InputFile, ...],
+    option: str | None,
+    pilot_areas: set[str] | None,
+    row_sources: tuple[tuple[str, int], ...] | None,
+) -> Panel:
+    option = option or spec.treatment_option()
+    frame = normalised(frame, source)
+    rows = col.Rows(row_sources if row_sources and sum(n for _, n in row_sources) == len(frame)
+                    else ((source, len(frame)),))
+    check_roles(spec, spec.outcome)
+    outcome = spec.outcome or infer_outcome(frame, spec, source)
+    check_roles(spec, outcome)
+    extra = [c for c in (spec.treated_col, spec.treatment_col, spec.first_treated_col,
+                         spec.weights_col, spec.cluster_col) if c]
+    require_columns(frame, [spec.area_col, spec.period_col, outcome, *extra, *spec.covariates,
+                            *spec.categoricals], source)
+
+    area_codes, ids = col.distinct_text(frame[spec.area_col])
+    col.check_not_empty(area_codes, ids, f"column '{spec.area_col}' is empty", rows,
+                        hint="every row needs an area identifier")
+    col.check_gss_codes(area_codes, ids, spec.area_col, rows)
+    parsed = parse_period_column(frame[spec.period_col], spec.period_col, rows, source)
+    y = col.numeric_column(frame, outcome, rows, role="outcome")
+    areas = col.Areas(*col.sorted_codes(area_codes, ids))
+    period_values, time_idx = period_index(parsed)
+    n_periods = len(period_values)
+    order = col.row_order(
+        areas.idx * n_periods + time_idx, len(areas.units) * n_periods, rows,
+        describe=lambda pos: (
+            f"area '{areas.units[areas.idx[pos]]}' has more than one row for {spec.period_col} "
+            f"{period_label(int(period_values[time_idx[pos]]), parsed.frequency)}"))
+    first = first_treated(frame, spec, option, areas, parsed, rows, source, pilot_areas or set())
+
+    covariates = None
+    if spec.covariates:
+        covariates = np.column_stack(
+            [col.numeric_column(frame, c, rows, role="covariate") for c in spec.covariates])
+    weights = _weights(frame, spec.weights_col, rows) if spec.weights_col else None
+    clusters = col.cluster_codes(frame, spec.cluster_col, rows) if spec.cluster_col else None
+    attributes = col.unit_attributes(frame, spec.categoricals, areas, rows)
+
+    def sort(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
+    full = Panel(
+        outcome=outcome, unit_col=spec.area_col, time_col=spec.period_col,
+        frequency=parsed.frequency, units=areas.units, period_ordinals=period_values,
+        unit_idx=sort(areas.idx), time_idx=sort(time_idx), y=sort(y), first_treated=first,
+        covariate_names=tuple(spec.covariates),
+        covariates=None if covariates is None else sort(covariates),
+        weights=None if weights is None else sort(weights),
+        cluster_idx=None if clusters is None else sort(clusters), cluster_col=spec.cluster_col,
+        sources=sources, unit_names=col.area_names(frame, spec.area_col, areas), source=source,
+        unit_attributes=attributes,
+    )
+    # Rows with a missing outcome are left out, and said so; missing covariates stay NaN.
+    keep = np.isfinite(full.y)
+    if not keep.any():
+        raise DataError(f"{source}: outcome column '{outcome}' is empty in every row",
+                        hint="check --outcome names the column that holds the outcome")
+    panel = full
+    if not keep.all():
+        n_left = int((~keep).sum())
+        dropped = [full.units[i] for i in np.unique(full.unit_idx[~keep])]
+        panel = full._restricted(keep, (
+            f"{n_left} {'row' if n_left == 1 else 'rows'} with a missing {outcome} "
+            f"{'was' if n_left == 1 else 'were'} left out (areas {first_items(dropped)})"),
+            lost=f"have no {outcome} values")
+    check_design_basics(panel, source,
+                        start_option=f"--start {spec.start}" if option in START_OPTIONS else None,
+                        column=spec.treatment_col or spec.first_treated_col)
+    return panel
+
+
+def _weights(frame: pd.DataFrame, column: str, rows: col.Rows) -> np.ndarray:
+    """Analytic weights: positive numbers in every row."""
+    weights = col.numeric_column(frame, column, rows, role="weights")
+    bad = ~np.isfinite(weights) | (weights <= 0)
+    if bad.any():
+        file, where = rows.locate(bad)
+        first = weights[bad][0]
+        found = "empty" if np.isnan(first) else f"{first:g}"
+        raise DataError(
+            f"{file}: weights column '{column}' must be positive, found {found} in {where}",
+            hint="analytic weights (e.g. population) must be positive numbers in every row",
+        )
+    return weights

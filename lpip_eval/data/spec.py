@@ -1,0 +1,191 @@
+"""Column roles: which column plays which role (:class:`PanelSpec`), and checks on names.
+
+A column plays one role; the treatment is given one way; every named column exists (with a
+'did you mean' hint when it does not); a comparators file has the pilot file's columns.
+Contradictory options are :class:`UsageError` (exit 2), missing columns DataError (exit 3).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lpip_eval.errors import DataError, UsageError, first_items
+from lpip_eval.files import display_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+START_OPTIONS = ("--comparators", "--treated", "--treated-col")
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """Where the data is and which column plays which role (DESIGN.md, "Input data").
+
+    ``categoricals`` are text columns describing areas (region, urban/rural): each must be
+    filled in and the same in every row of an area; they become ``Panel.unit_attributes``.
+    """
+
+    data: Path
+    comparators: Path | None = None
+    area_col: str = "area"
+    period_col: str = "period"
+    outcome: str | None = None
+    treated: tuple[str, ...] = ()
+    start: str | None = None
+    treated_col: str | None = None
+    treatment_col: str | None = None
+    first_treated_col: str | None = None
+    covariates: tuple[str, ...] = ()
+    weights_col: str | None = None
+    cluster_col: str | None = None
+    categoricals: tuple[str, ...] = ()
+
+    def treatment_option(self) -> str:
+        """The single way treatment was given; raises UsageError for none or several."""
+        given = [
+            name
+            for name, present in (
+                ("--comparators", self.comparators is not None),
+                ("--treated", bool(self.treated)),
+                ("--treated-col", self.treated_col is not None),
+                ("--treatment-col", self.treatment_col is not None),
+                ("--first-treated-col", self.first_treated_col is not None),
+            )
+            if present
+        ]
+        if not given:
+            raise UsageError(
+                f"{display_path(self.data)}: no treatment given",
+                hint="use --comparators FILE --start P, --treated AREA --start P, "
+                "--treated-col COL --start P, --treatment-col COL or --first-treated-col COL",
+            )
+        if len(given) > 1:
+            raise UsageError(
+                f"treatment given twice ({' and '.join(given)})", hint="use exactly one of them"
+            )
+        option = given[0]
+        needs_start = option in START_OPTIONS
+        if needs_start and self.start is None:
+            raise UsageError(f"{option} needs --start PERIOD", hint="e.g. --start 2021Q3")
+        if not needs_start and self.start is not None:
+            raise UsageError(f"--start is not used with {option}",
+                             hint=f"{option} gives the timing; drop --start")
+        return option
+
+
+def normalised(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A new frame with text column names and positions as index (the caller's is untouched)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{source}: expected a table (DataFrame), got {type(frame).__name__}",
+                        hint="pass a pandas DataFrame")
+    names = [str(c) for c in frame.columns]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{source}: column '{name}' appears more than once",
+                            hint="rename or remove the duplicate columns")
+        seen.add(name)
+    if len(frame) == 0:
+        raise DataError(f"{source}: has no data rows",
+                        hint="check the file has data below its header")
+    return frame.set_axis(names, axis=1).reset_index(drop=True)
+
+
+def check_roles(spec: PanelSpec, outcome: str | None) -> None:
+    """Each column plays one role; two options naming the same column is a usage error."""
+    given = [("--area-col", spec.area_col), ("--period-col", spec.period_col),
+             ("--outcome", outcome), ("--treated-col", spec.treated_col),
+             ("--treatment-col", spec.treatment_col),
+             ("--first-treated-col", spec.first_treated_col),
+             ("--weights-col", spec.weights_col),
+             *(("--covariates", c) for c in spec.covariates),
+             *(("--categoricals", c) for c in spec.categoricals)]
+    seen: dict[str, str] = {}
+    for option, column in given:
+        if column is None:
+            continue
+        if column in seen:
+            raise UsageError(f"column '{column}' is given as both {seen[column]} and {option}",
+                             hint="each column plays one role")
+        seen[column] = option
+
+
+def closest(name: str, options: list[str], what: str = "columns are") -> str:
+    """A 'did you mean' hint: same name in other case, a longer name it starts, or difflib's."""
+    lower = name.lower().strip()
+    match = [o for o in options if o.lower().strip() == lower]
+    match = match or [o for o in options if lower and o.lower().startswith(lower)][:1]
+    match = match or difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    if match:
+        return f"did you mean '{match[0]}'?"
+    return f"{what}: {first_items(options, 12)}"
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str) -> None:
+    """Raise DataError for the first column the frame lacks, with a 'did you mean' hint."""
+    present = [str(c) for c in frame.columns]
+    for column in columns:
+        if column not in present:
+            if len(present) == 1 and any(d in present[0] for d in ";\t|, "):
+                sep = "spaces" if " " in present[0] and "," not in present[0] else "a delimiter"
+                raise DataError(
+                    f"{source}: found one column '{present[0][:60]}', not '{column}': the values "
+                    f"seem to be separated by {sep}",
+                    hint="save the file as CSV (comma-separated), or with ; tab or | between "
+                    "values",
+                )
+            raise DataError(f"{source}: no column '{column}'", hint=closest(column, present))
+
+
+def check_same_columns(main: pd.DataFrame, comp: pd.DataFrame, source: str,
+                       comp_source: str) -> None:
+    """The comparators file must have the pilot file's columns (renames are pointed out)."""
+    missing = [str(c) for c in main.columns if c not in comp.columns]
+    extra = [str(c) for c in comp.columns if c not in main.columns]
+    if not missing and not extra:
+        return
+    renamed = []
+    for m in list(missing):
+        match = [e for e in extra if e.lower().replace(" ", "_") == m.lower().replace(" ", "_")]
+        if match:
+            renamed.append(f"'{match[0]}' instead of '{m}'")
+            missing.remove(m)
+            extra.remove(match[0])
+    parts = renamed.copy()
+    if missing:
+        parts.append(f"no column {first_items(missing)}")
+    if extra:
+        parts.append(f"extra column {first_items(extra)}")
+    raise DataError(
+        f"{comp_source}: columns differ from the pilot file {source}: {'; '.join(parts)}",
+        hint="both files need the same columns with the same names (drop or rename columns "
+        "so that they match)",
+    )
+
+
+def infer_outcome(frame: pd.DataFrame, spec: PanelSpec, source: str) -> str:
+    """The one numeric column without a role, else a UsageError asking for --outcome."""
+    import pandas as pd
+
+    roles = {spec.area_col, spec.period_col, spec.treated_col, spec.treatment_col,
+             spec.first_treated_col, spec.weights_col, spec.cluster_col, *spec.covariates,
+             *spec.categoricals}
+    numeric = [c for c in frame.columns
+               if c not in roles and pd.api.types.is_numeric_dtype(frame[c].dtype)
+               and not pd.api.types.is_bool_dtype(frame[c].dtype)]
+    if len(numeric) == 1:
+        return str(numeric[0])
+    hint = (f"give --outcome COL; numeric columns: {first_items(numeric, 8)}" if numeric else
+            "give --outcome COL (no column holds only numbers: text such as '..' makes a "
+            "column text)")
+    raise UsageError(
+        f"{source}: --outcome is needed ({len(numeric)} numeric columns could be the outcome)",
+        hint=hint,
+    )

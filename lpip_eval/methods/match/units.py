@@ -1,0 +1,289 @@
+"""Matching for unit-level data (people, firms): the ATT of ``teffects nnmatch``, as a result.
+
+For a pilot whose data are one row per participant or non-participant rather than areas by
+period (``lpip-eval match DATA --design nnmatch``): each treated unit is matched, with
+replacement, to its ``k`` nearest untreated units on the ``match_on`` variables (ties kept),
+and the ATT is the mean difference in the outcome, optionally bias-adjusted, with the
+Abadie-Imbens standard error of the population ATT. The estimator is
+:func:`lpip_eval.methods.match.nnmatch.nnmatch`, which equals Stata 18's ``teffects nnmatch ...,
+atet`` (Abadie & Imbens 2006, 2011; see its docstring and ``tests/test_nnmatch_teffects.py``).
+
+This module reads and checks the file (one line per problem, naming the file, column and
+rows), runs the estimator, and packs an :class:`~lpip_eval.results.result.EffectResult` with the
+balance table (cobalt/MatchIt definitions for the ATT: SMD over the treated group's SD), the
+matched units and their weights, and the checks the report shows. It is a cross-sectional
+comparison (no before-and-after), so the evidence rating is at most level 2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lpip_eval.data.columns import Rows, binary_column, distinct_text, numeric_column
+from lpip_eval.data.read import InputFile, read_table, sha256_of
+from lpip_eval.errors import DataError, DesignError, closest
+from lpip_eval.files import display_path
+from lpip_eval.methods.match.balance import balance_table, love_plot
+from lpip_eval.methods.match.nnmatch import nnmatch
+from lpip_eval.results.evidence import with_evidence
+from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
+
+DEFAULT_ID_COL = "area"  # PanelSpec.area_col's default: when the file lacks it, name units by row
+UNIT_DISTANCES = {"mahalanobis": "Mahalanobis distance", "ivariance": "inverse-variance distance",
+                  "euclidean": "Euclidean distance"}
+
+
+@dataclass(frozen=True)
+class UnitMatchSpec:
+    """What to match: columns of a one-row-per-unit file and the estimator's options."""
+
+    data: Path
+    outcome: str
+    treated_col: str
+    match_on: tuple[str, ...]
+    id_col: str | None = None  # None: units are named by their spreadsheet row
+    exact: tuple[str, ...] = ()
+    bias_adjust: bool = False
+    distance: str = "mahalanobis"
+    k: int = 1
+    vce_nn: int = 2
+    ci_level: float = 0.95
+
+
+@dataclass(frozen=True)
+class UnitData:
+    """The checked columns of a unit-level file."""
+
+    ids: tuple[str, ...]
+    y: np.ndarray
+    treated: np.ndarray  # bool
+    x: np.ndarray  # (n, p) matching variables
+    exact: np.ndarray | None  # integer stratum codes
+    source: InputFile
+    id_col: str  # the id column, or "row" when units are named by their spreadsheet row
+
+
+def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,
+                      options: dict[str, Any], *, where: str) -> UnitMatchSpec:
+    """A UnitMatchSpec from ``[match]`` config options (MatchSpec keys); area-only keys that
+    are set are a DesignError naming ``where``."""
+    for key, unused in (("caliper", None), ("cem", False), ("cem_bins", None),
+                        ("replace", False)):
+        if options.get(key, unused) != unused:
+            raise DesignError(f"{where}: '{key}' is not used with design \"nnmatch\"",
+                              hint="nnmatch keeps every nearest match, with replacement")
+    distance = options.get("distance", "mahalanobis")
+    if distance not in UNIT_DISTANCES:
+        raise DesignError(f"{where}: distance '{distance}' is not used with design "
+                          "\"nnmatch\"", hint=f"use one of {', '.join(UNIT_DISTANCES)}")
+    return UnitMatchSpec(
+        data=data, outcome=outcome, treated_col=treated_col,
+        match_on=tuple(options.get("match_on", ())), id_col=id_col,
+        exact=tuple(options.get("exact", ())), bias_adjust=bool(options.get("bias_adjust")),
+        distance=distance, k=int(options.get("k", 1)), vce_nn=int(options.get("vce_nn", 2)),
+        ci_level=float(options.get("ci_level", 0.95)))
+
+
+def run_unit_match(spec: UnitMatchSpec, *, command: str) -> EffectResult:
+    """Read, check and estimate; the result carries its provenance (CLI and config runs)."""
+    units = load_units(spec)
+    result = estimate_unit_match(spec, units)
+    options = {**asdict(spec), "data": str(spec.data), "id_col": units.id_col,
+               "design": "nnmatch"}
+    return add_provenance(result, [units.source], options, command=command, seed=None)
+
+
+def load_units(spec: UnitMatchSpec) -> UnitData:
+    """Read ``spec.data`` and check every column the estimator needs (DataError if not).
+
+    An id column left at its default (``area``) that the file does not have means units are
+    named by their row; any other id column must exist.
+    """
+    frame = read_table(spec.data, text_columns=(spec.id_col,) if spec.id_col else ())
+    rows = Rows(((display_path(spec.data), len(frame)),))
+    if spec.id_col == DEFAULT_ID_COL and spec.id_col not in frame.columns:
+        spec = replace(spec, id_col=None)
+    needed = [c for c in (spec.id_col, spec.outcome, spec.treated_col, *spec.match_on,
+                          *spec.exact) if c]
+    for column in needed:
+        if column not in frame.columns:
+            raise DataError(f"{rows.file}: no column '{column}'",
+                            hint=closest(column, [str(c) for c in frame.columns], "columns"))
+    if not spec.match_on:
+        raise DataError(f"{rows.file}: no matching variables",
+                        hint="name them with --match-on, e.g. --match-on age,education")
+    treated = binary_column(frame, spec.treated_col, rows).astype(bool)
+    y = _complete(frame, spec.outcome, rows, "outcome")
+    x = np.column_stack([_complete(frame, c, rows, "matching") for c in spec.match_on])
+    ids = _ids(frame, spec.id_col, rows)
+    exact = _strata(frame, spec.exact, rows) if spec.exact else None
+    source = InputFile(path=rows.file, sha256=sha256_of(spec.data), rows=len(frame))
+    return UnitData(ids=ids, y=y, treated=treated, x=x, exact=exact, source=source,
+                    id_col=spec.id_col or "row")
+
+
+def _complete(frame: pd.DataFrame, column: str, rows: Rows, role: str) -> np.ndarray:
+    values = numeric_column(frame, column, rows, role=role)
+    missing = np.isnan(values)
+    if missing.any():
+        file, where = rows.locate(missing)
+        raise DataError(f"{file}: {role} column '{column}' is empty in {where}",
+                        hint="fill in the values, or drop those units from the file")
+    return values
+
+
+def _ids(frame: pd.DataFrame, id_col: str | None, rows: Rows) -> tuple[str, ...]:
+    if id_col is None:
+        return tuple(f"row {i + 2}" for i in range(len(frame)))
+    codes, texts = distinct_text(frame[id_col])
+    ids = texts[codes]
+    blank = ids == ""
+    if blank.any():
+        file, where = rows.locate(blank)
+        raise DataError(f"{file}: id column '{id_col}' is empty in {where}",
+                        hint="give every unit an id, or leave out the id column option")
+    repeated = pd.Series(codes).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        file, where = rows.locate(repeated)
+        raise DataError(f"{file}: id column '{id_col}' repeats ids ({ids[repeated][0]!r}) in "
+                        f"{where}", hint="unit-level matching needs one row per unit")
+    return tuple(str(v) for v in ids)
+
+
+def _strata(frame: pd.DataFrame, columns: tuple[str, ...], rows: Rows) -> np.ndarray:
+    parts = []
+    for column in columns:
+        codes, texts = distinct_text(frame[column])
+        blank = texts[codes] == ""
+        if blank.any():
+            file, where = rows.locate(blank)
+            raise DataError(f"{file}: exact-matching column '{column}' is empty in {where}",
+                            hint="fill in the values, or drop those units from the file")
+        parts.append(codes)
+    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
+
+
+def estimate_unit_match(spec: UnitMatchSpec, units: UnitData) -> EffectResult:
+    """The ATT of the treated units with its Abadie-Imbens interval, as an EffectResult."""
+    _check_design(spec, units)
+    res = nnmatch(units.y, units.treated, units.x, k=spec.k, metric=spec.distance,
+                  estimand="att", bias_adjust=spec.bias_adjust, vce_nn=spec.vce_nn,
+                  population=True, exact=units.exact)
+    z = float(stats.norm.ppf(0.5 + spec.ci_level / 2))
+    p_value = float(2 * stats.norm.sf(abs(res.estimate / res.se))) if res.se > 0 else math.nan
+    controls = ~units.treated
+    used = controls & (res.weights > 0)
+    balance = balance_table(units.x, list(spec.match_on), units.treated, controls,
+                            np.where(units.treated | used, res.weights, 0.0))
+    ids = units.ids
+    weights = tuple((ids[i], float(res.weights[i])) for i in np.flatnonzero(used))
+    reason = ("Abadie-Imbens (2006) standard error of the population ATT, as Stata's teffects "
+              f"nnmatch computes it: each unit's outcome variance from it and its {spec.vce_nn} "
+              "nearest units of its own group; normal interval"
+              if spec.vce_nn else
+              "Abadie-Imbens (2006) standard error of the population ATT with one outcome "
+              "variance for all units (teffects vce(iid)); normal interval")
+    estimate = Estimate(
+        att=res.estimate, se=res.se, ci_low=res.estimate - z * res.se,
+        ci_high=res.estimate + z * res.se, ci_level=spec.ci_level, p_value=p_value,
+        inference=InferenceInfo(method="abadie-imbens", reason=reason, details={
+            "variance": "population ATT", "vce_nn": spec.vce_nn,
+            "distribution": "normal"}),
+    )
+    result = EffectResult(
+        method="match", design=design_name(spec), outcome=spec.outcome,
+        unit_col=units.id_col, time_col="",
+        treated_units=tuple(ids[i] for i in np.flatnonzero(units.treated)),
+        comparison_units=tuple(ids[i] for i in np.flatnonzero(used)),
+        treatment_start=None, estimate=estimate, weights=weights,
+        diagnostics=_diagnostics(spec, units, res, balance),
+    )
+    return with_evidence(result)
+
+
+def design_name(spec: UnitMatchSpec) -> str:
+    """E.g. 'Matched units (1-nearest-neighbour matching on Mahalanobis distance ...)'."""
+    adjusted = ", bias-adjusted" if spec.bias_adjust else ""
+    return (f"Matched units ({spec.k}-nearest-neighbour matching on "
+            f"{UNIT_DISTANCES[spec.distance]} with replacement{adjusted}): ATT as Stata's "
+            "teffects nnmatch")
+
+
+def _check_design(spec: UnitMatchSpec, units: UnitData) -> None:
+    n1 = int(units.treated.sum())
+    n0 = len(units.treated) - n1
+    file = units.source.path
+    if n1 == 0 or n0 == 0:
+        raise DesignError(f"{file}: column '{spec.treated_col}' marks "
+                          f"{'no' if n1 == 0 else 'every'} unit as treated",
+                          hint="matching needs treated (1) and untreated (0) units")
+    if spec.k > n0:
+        raise DesignError(f"{file}: k = {spec.k} matches but only {n0} untreated units",
+                          hint="use a smaller --k")
+    if spec.vce_nn >= min(n0, n1):
+        raise DesignError(f"{file}: --vce-nn {spec.vce_nn} needs more than {spec.vce_nn} units "
+                          f"in each group ({n1} treated, {n0} untreated)",
+                          hint="use a smaller --vce-nn (0 = one variance for all units)")
+    flat = [c for c, col in zip(spec.match_on, units.x.T, strict=True) if np.ptp(col) == 0]
+    if flat:
+        raise DesignError(f"{file}: matching variable '{flat[0]}' has the same value for "
+                          "every unit", hint="leave it out of --match-on")
+    if units.exact is not None:
+        codes = units.exact
+        lonely = units.treated & ~np.isin(codes, codes[~units.treated])
+        if lonely.any():
+            first = units.ids[int(np.argmax(lonely))]
+            raise DesignError(f"{file}: {int(lonely.sum())} treated unit(s), e.g. {first}, "
+                              f"have no untreated unit with the same "
+                              f"{', '.join(spec.exact)}", hint="drop those units from the file, "
+                              "or match exactly on fewer columns")
+
+
+def _diagnostics(spec: UnitMatchSpec, units: UnitData, res: Any,
+                 balance: dict[str, Any]) -> dict[str, Any]:
+    worst = balance["max_abs_smd_after"]
+    ok = worst is not None and worst < 0.25
+    return {
+        "n_obs": len(units.y),
+        "n_treated": int(units.treated.sum()),
+        "n_controls": int((~units.treated).sum()),
+        "estimand": "att",
+        "matching": {
+            "method": "nearest neighbour, with replacement, ties kept (teffects nnmatch)",
+            "distance": spec.distance, "k": spec.k, "exact": list(spec.exact),
+            "variables": list(spec.match_on), "bias_adjusted": spec.bias_adjust,
+            "bias_adjustment": "within-group least squares on the matching variables, "
+                               "weighted by use as a match (Abadie & Imbens 2011)"
+            if spec.bias_adjust else None,
+            "covariance": "full sample, divisor n - 1" if spec.distance == "mahalanobis"
+            else None,
+            "matched_pairs_with_ties": res.n_pairs,
+            "weights": "treated units 1; an untreated unit the sum over the treated units it "
+                       "serves of 1 / (that unit's number of matches)",
+        },
+        "balance": balance,
+        "checks": [
+            {"assumption": "Comparable groups: matched untreated units looked like the "
+                           "treated units on the matching variables.",
+             "check": "Standardised mean differences after matching (treated SD as "
+                      "denominator; |SMD| < 0.1 good, < 0.25 acceptable).",
+             "result": "n/a" if worst is None else f"largest |SMD| {worst:.3f}",
+             "ok": ok if worst is not None else None,
+             "verdict": "The matched groups are balanced on the matching variables." if ok
+             else "The matched groups still differ; treat the estimate with caution."},
+            {"assumption": "No hidden differences: once matched on these variables, treated "
+                           "and untreated units would have had the same outcomes on average.",
+             "check": "Not testable from these data (no before-and-after).",
+             "result": "n/a", "ok": None,
+             "verdict": "The estimate is only as good as the matching variables: a "
+                        "difference they miss would bias it."},
+        ],
+        "charts": [love_plot(balance)],
+    }

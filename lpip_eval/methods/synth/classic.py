@@ -1,0 +1,462 @@
+"""Classic synthetic control (Abadie & Gardeazabal 2003; Abadie, Diamond & Hainmueller 2010,
+2015) with placebo inference.
+
+The pilot's outcome without the pilot is estimated by a weighted average of comparison
+areas ("donors"), with weights W >= 0 summing to 1 chosen so that the weighted donors match
+the pilot's *predictors* before the start; the predictors' importance V is chosen so that
+the weighted donors also track the pilot's outcome over a fitting window (default: every
+pre-period). The effect in each period is the gap ``pilot - synthetic``; the headline is the
+mean gap over the post-periods. The weights are solved in ``synth_weights.py``.
+
+Predictors (``Predictor`` / ``parse_predictor``): a column's mean over a window
+(``lnincome:1980-1988``), or its value in one period (``cigsale:1975``); missing values are
+skipped in means, as R's Synth does. Default: the outcome's value in every period of the
+fitting window plus the mean of each covariate over the pre-period (with all outcome lags
+the fit is the best pre-period fit possible, and V is settled exactly).
+
+Inference (``inference="placebo"``): placebo-in-space (ADH 2010, sec. 2.4): every donor in
+turn plays the pilot, with the pilot areas left out of its donor pool, and the ratio of
+post- to pre-period root mean squared gap (RMSPE) is compared; ``p = rank / (J + 1)``, the
+share of the J placebos plus the pilot whose ratio is at least the pilot's. Placebos whose
+pre-period MSPE exceeds ``placebo_mspe_cutoff`` times the pilot's can be left out (ADH 2010,
+figs. 5-7). The interval inverts the test under a constant additive effect c (Firpo &
+Possebom 2018): subtracting c from the pilot's post-period outcomes changes only the pilot's
+ratio (the placebos never use the pilot), so the set of c not rejected is an exact interval
+``mean gap +- sqrt((r * pre_RMSPE)^2 - var(post gaps))`` where r is the relevant placebo
+ratio. With several pilot areas fitted one by one, the statistic is the ratio of their
+average gap, and its reference distribution averages the gaps of randomly drawn sets of
+placebos of the same size (Cavallo, Galiani, Noy & Pantano 2013).
+
+Also: placebo-in-time (a fake start halfway through the pre-period), leave-one-out over the
+donors with weight, penalised synthetic control (Abadie & L'Hour 2021), donor pre-selection
+by pre-period outcome distance, several pilot areas fitted one by one or as their average.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+import numpy as np
+
+from lpip_eval.data.panel import Panel
+from lpip_eval.data.periods import FREQUENCIES, parse_period_value
+from lpip_eval.errors import DataError, DesignError, first_items
+from lpip_eval.methods.synth import fit as sw_fit
+from lpip_eval.methods.synth import placebo as si
+from lpip_eval.results.evidence import with_evidence
+from lpip_eval.results.result import EffectResult
+
+V_MODES = ("optimize", "equal", "regression", "cv")
+DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods
+LOO_MAX = 20
+_SPLIT = re.compile(r"\s*(?:\.\.|\bto\b|–)\s*")
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One predictor: ``column``'s mean over ``periods`` (first, last label; None = every
+    pre-period) or, with ``op="value"``, its value in the single period ``periods[0]``."""
+
+    column: str
+    periods: tuple[str, str] | None = None
+    op: Literal["mean", "value"] = "mean"
+
+    @property
+    def label(self) -> str:
+        if self.periods is None:
+            return f"{self.column} (mean, pre-period)"
+        first, last = self.periods
+        if self.op == "value" or first == last:
+            return f"{self.column} ({first})"
+        return f"{self.column} (mean {first}-{last})"
+
+
+def _is_period(text: str) -> bool:
+    for frequency in FREQUENCIES:
+        try:
+            parse_period_value(text, frequency, option="--predictor")
+            return True
+        except DataError:
+            continue
+    return False
+
+
+def parse_window(text: str, *, option: str = "--fit-periods", hint: str | None = None
+                 ) -> tuple[str, str]:
+    """A period or a range of periods as (first, last) labels: ``1975``, ``1970-1988``,
+    ``2015Q1-2016Q4``, ``2019-01..2019-12``, ``2019-07-2020-06`` (checked against the data's
+    frequency later). Raises DataError for text that is not a period or a range."""
+    window = text.strip()
+    pieces = [p for p in _SPLIT.split(window) if p]
+    if len(pieces) == 2 and all(_is_period(p) for p in pieces):
+        return pieces[0], pieces[1]
+    if _is_period(window):
+        return window, window
+    splits = [(window[:i], window[i + 1:]) for i, ch in enumerate(window) if ch == "-"]
+    found = [(a, b) for a, b in splits if _is_period(a) and _is_period(b)]
+    if not found:
+        raise DataError(f"{option}: {window!r} is not a period or a range of periods",
+                        hint=hint or f"e.g. {option} 1970-1988")
+    return found[len(found) // 2]
+
+
+def parse_predictor(text: str, *, outcome: str) -> Predictor:
+    """``COLUMN[:PERIODS][:mean|value]``, e.g. ``lnincome:1980-1988:mean``, ``cigsale:1975``,
+    ``beer:1984-1988``, ``retprice``; ``outcome`` names the outcome in hints."""
+    hint = (f"write --predictor COLUMN[:PERIODS][:mean|value], e.g. --predictor {outcome}:"
+            f"1988 (the value in one period) or --predictor {outcome}:1980-1988 (the mean)")
+    parts = [p.strip() for p in text.strip().split(":")]
+    op: str | None = None
+    if len(parts) > 1 and parts[-1].lower() in ("mean", "value"):
+        op = parts.pop().lower()
+    if not parts[0] or len(parts) > 2:
+        raise DataError(f"--predictor {text!r} is not COLUMN[:PERIODS][:mean|value]", hint=hint)
+    column = parts[0]
+    if len(parts) == 1:
+        if op == "value":
+            raise DataError(f"--predictor {text!r}: 'value' needs one period", hint=hint)
+        return Predictor(column, None, "mean")
+    first, last = parse_window(parts[1], option=f"--predictor {text}", hint=hint)
+    if op == "value" and first != last:
+        raise DataError(f"--predictor {text!r}: 'value' needs one period, not a range",
+                        hint=f"use --predictor {column}:{first}-{last}:mean for the mean over "
+                             "a range")
+    return Predictor(column, (first, last), "value" if first == last and op != "mean"
+                     else "mean")
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """Options of ``lpip-eval synth`` that are not about the data.
+
+    ``v``: "optimize" (nested search, default), "equal", "regression" (R Synth's
+    regression-based V, no search), "cv" (ADH 2015: V chosen on the earlier half of the
+    pre-period with the later half as validation, W from predictors measured in the later
+    half) or explicit weights, one per predictor. ``penalty``: lambda of Abadie & L'Hour
+    (2021) on standardised predictors. ``donors_nearest``: keep the K donors closest to the
+    pilot in pre-period outcome (RMS distance over the fitting window), for every fit.
+    ``inference``: "placebo" (or "auto", the same) or "none". ``draws``: random sets of
+    placebos for the p-value of several pilot areas fitted one by one. ``placebo_in_time``:
+    refit with a fake start halfway through the pre-period (predictors cut to the periods
+    before it). ``leave_one_out``: refit without each donor with weight (at most 20). ``seed``
+    seeds the V search (per fitted area) and the placebo sets; ``workers`` processes run the
+    refits (results do not depend on it).
+    """
+
+    predictors: tuple[Predictor, ...] = ()
+    fit_periods: tuple[str, str] | None = None
+    v: str | tuple[float, ...] = "optimize"
+    donors_nearest: int | None = None
+    penalty: float | None = None
+    inference: Literal["auto", "placebo", "none"] = "placebo"
+    placebo_mspe_cutoff: float | None = None
+    placebo_in_time: bool = True
+    leave_one_out: bool = True
+    aggregate: bool = False
+    ci_level: float = 0.95
+    draws: int = 999
+    seed: int = 20240101
+    workers: int = 1
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class _Data:
+    """Wide arrays (units x periods) of the outcome and covariates, plus the pilot rows."""
+
+    panel: Panel
+    y: np.ndarray
+    covariates: dict[str, np.ndarray]
+    names: list[str]
+    warnings: list[str]
+
+
+def _wide(panel: Panel) -> _Data:
+    shape = (panel.n_units, panel.n_periods)
+    y = np.full(shape, np.nan)
+    y[panel.unit_idx, panel.time_idx] = panel.y
+    covs: dict[str, np.ndarray] = {}
+    for j, name in enumerate(panel.covariate_names):
+        arr = np.full(shape, np.nan)
+        if panel.covariates is not None:
+            arr[panel.unit_idx, panel.time_idx] = panel.covariates[:, j]
+        covs[name] = arr
+    return _Data(panel, y, covs, list(panel.units), [])
+
+
+def _add_average(data: _Data, rows: np.ndarray) -> int:
+    """Append the average of ``rows`` as a pseudo-area (``--aggregate``); returns its row."""
+    with np.errstate(all="ignore"):
+        data.y = np.vstack([data.y, np.nanmean(data.y[rows], axis=0)])
+        for name, arr in data.covariates.items():
+            data.covariates[name] = np.vstack([arr, np.nanmean(arr[rows], axis=0)])
+    data.names.append("average of the pilot areas")
+    return len(data.names) - 1
+
+
+def _period_index(panel: Panel, label: str, option: str) -> int:
+    ordinal = parse_period_value(label, panel.frequency, option=option)
+    pos = int(np.searchsorted(panel.period_ordinals, ordinal))
+    if pos >= panel.n_periods or panel.period_ordinals[pos] != ordinal:
+        raise DataError(f"{option} {label}: the data has no period {label}",
+                        hint=f"periods run from {panel.period_labels[0]} to "
+                             f"{panel.period_labels[-1]}")
+    return pos
+
+
+def _window(panel: Panel, periods: tuple[str, str], option: str) -> np.ndarray:
+    try:
+        first = _period_index(panel, periods[0], option)
+        last = _period_index(panel, periods[1], option)
+    except DataError:
+        if periods[0] == periods[1]:
+            raise
+        joined = f"{periods[0]}-{periods[1]}"  # e.g. a financial year 2019-20
+        first = last = _period_index(panel, joined, option)
+    if last < first:
+        raise DataError(f"{option}: {periods[0]} is after {periods[1]}",
+                        hint="give the earlier period first")
+    return np.arange(first, last + 1)
+
+
+def _predictors(data: _Data, spec: SynthSpec, start: int, fit: np.ndarray,
+                window: np.ndarray | None, *, strict: bool
+                ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Raw predictor matrix (k x units), labels, and lag positions, for a start position.
+
+    ``window`` (cv halves, in-time placebo) restricts every predictor's periods; predictors
+    left without periods raise (``strict``) or are dropped.
+    """
+    panel = data.panel
+    pre = np.arange(start)
+    preds = list(spec.predictors)
+    if not preds:
+        preds = [Predictor(panel.outcome, (panel.period_labels[t],) * 2, "value") for t in fit]
+        preds += [Predictor(c, None, "mean") for c in panel.covariate_names]
+    rows, labels, lags = [], [], []
+    for pred in preds:
+        if pred.column == panel.outcome:
+            source = data.y
+        elif pred.column in data.covariates:
+            source = data.covariates[pred.column]
+        else:
+            raise DataError(f"--predictor {pred.column}: the column is neither the outcome "
+                            f"({panel.outcome}) nor a covariate",
+                            hint=f"add it with --covariates {pred.column}")
+        idx = pre if pred.periods is None else _window(panel, pred.periods, "--predictor")
+        if pred.periods is not None and idx.max() >= start:
+            raise DesignError(f"--predictor {pred.label}: it uses periods from the start "
+                              f"({panel.period_labels[start]}) on",
+                              hint="predictors must be measured before the start")
+        if window is not None:
+            idx = np.intersect1d(idx, window) if pred.periods is not None else window
+        if not len(idx):
+            if strict and window is not None:
+                raise DesignError(f"--predictor {pred.label} has no periods in the window "
+                                  f"{panel.period_labels[window[0]]}-"
+                                  f"{panel.period_labels[window[-1]]}",
+                                  hint="with --v cv use predictors averaged over windows "
+                                       "that cover both halves of the pre-period")
+            continue
+        with np.errstate(all="ignore"):
+            values = np.nanmean(source[:, idx], axis=1)
+        rows.append(values)
+        labels.append(pred.label)
+        single = pred.column == panel.outcome and len(idx) == 1 and pred.op == "value"
+        lags.append(int(idx[0]) if single and int(idx[0]) in set(fit.tolist()) else -1)
+    return np.array(rows).reshape(len(rows), -1), labels, np.array(lags, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def _check_spec(spec: SynthSpec) -> None:
+    if not 0 < spec.ci_level < 1:
+        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
+    if isinstance(spec.v, str) and spec.v not in V_MODES:
+        raise DesignError(f"unknown --v {spec.v!r}", hint=f"use one of {', '.join(V_MODES)} "
+                          "or one weight per predictor")
+    if isinstance(spec.v, tuple) and (not spec.v or min(spec.v) < 0 or sum(spec.v) <= 0):
+        raise DesignError("--v weights must be non-negative and not all 0",
+                          hint="give one weight per predictor, e.g. --v 1,1,2")
+    if spec.penalty is not None and not spec.penalty >= 0:
+        raise DesignError(f"--penalty {spec.penalty} is negative", hint="use 0 or more")
+    if spec.donors_nearest is not None and spec.donors_nearest < 2:
+        raise DesignError("--donors-nearest must be at least 2", hint="e.g. --donors-nearest 50")
+    if spec.placebo_mspe_cutoff is not None and not spec.placebo_mspe_cutoff > 0:
+        raise DesignError("--placebo-mspe-cutoff must be positive", hint="e.g. 5 (ADH 2010)")
+    if spec.inference not in ("auto", "placebo", "none"):
+        raise DesignError(f"unknown synthetic control inference {spec.inference!r}",
+                          hint="use placebo (the default; auto means the same) or none")
+
+
+@dataclass
+class _Built:
+    problem: sw_fit.SynthProblem
+    pool: np.ndarray
+    labels: list[str]
+    start: int
+
+
+def _build(data: _Data, spec: SynthSpec, start: int, candidates: np.ndarray,
+           targets: list[int], *, fake: int | None = None) -> _Built:
+    """The problem for pilots starting at position ``start`` (or an in-time placebo at
+    ``fake``): windows, predictors, and the donors with complete data."""
+    panel, labels = data.panel, data.panel.period_labels
+    pre = np.arange(start)
+    fit = pre if spec.fit_periods is None else _window(panel, spec.fit_periods, "--fit-periods")
+    if fit.max() >= start:
+        raise DesignError(f"--fit-periods {'-'.join(spec.fit_periods or ())} reaches the start "
+                          f"({labels[start]})", hint="the fitting window must end before it")
+    cv = spec.v == "cv" and fake is None
+    if fake is not None:
+        fit = fit[fit < fake] if (fit < fake).sum() >= 2 else np.arange(fake)
+        x, names, lags = _predictors(data, spec, start, fit, np.arange(fake), strict=False)
+        if not names:
+            x, names, lags = _predictors(data, SynthSpec(), start, fit, None, strict=False)
+    x_train = None
+    if fake is None and cv:
+        if not spec.predictors:
+            raise DesignError("--v cv needs predictors measured over windows",
+                              hint=f"e.g. --predictor {panel.outcome}:mean --predictor "
+                                   "COVARIATE:mean")
+        if len(fit) < 4:
+            raise DesignError("--v cv needs at least 4 pre-periods in the fitting window",
+                              hint="use --v optimize")
+        half = len(fit) // 2
+        x_train = _predictors(data, spec, start, fit, fit[:half], strict=True)[0]
+        x, names, lags = _predictors(data, spec, start, fit, fit[half:], strict=True)
+    elif fake is None:
+        x, names, lags = _predictors(data, spec, start, fit, None, strict=True)
+    if len(fit) < 2:
+        raise DesignError(f"only {len(fit)} pre-period to fit the synthetic control on",
+                          hint="synthetic control needs several periods before the start")
+    for t in targets:
+        missing = [labels[i] for i in fit if not np.isfinite(data.y[t, i])]
+        bad = [n for n, value in zip(names, x[:, t], strict=True) if not np.isfinite(value)]
+        if missing or bad:
+            what = (f"no {panel.outcome} in {first_items(missing)}" if missing else
+                    f"no data for predictor {first_items(bad)}")
+            raise DesignError(f"pilot area {data.names[t]!r} has {what}",
+                              hint="synthetic control needs the pilot's values in every "
+                                   "fitting period and for every predictor")
+    ok = np.isfinite(data.y[candidates]).all(axis=1) & np.isfinite(x[:, candidates]).all(axis=0)
+    if not ok.all() and fake is None:
+        left = first_items([data.names[c] for c in candidates[~ok]])
+        data.warnings.append(f"comparison areas {left} were left out of the donor pool: they "
+                             "miss outcome values or predictor data")
+    pool = candidates[ok]
+    if len(pool) < 2:
+        raise DesignError(f"only {len(pool)} comparison areas have complete data",
+                          hint="synthetic control needs at least 2 comparison areas with the "
+                               "outcome in every period and every predictor")
+    if isinstance(spec.v, tuple) and fake is None and len(spec.v) != len(names):
+        raise DesignError(f"--v gives {len(spec.v)} weights for {len(names)} predictors",
+                          hint=f"the predictors are {', '.join(names)}")
+    v_mode = spec.v
+    if cv or (fake is not None and (isinstance(spec.v, tuple) or spec.v == "cv")):
+        v_mode = "optimize"
+    problem = sw_fit.SynthProblem(
+        y=data.y, x=x, x_train=x_train,
+        fit=fit,
+        valid=fit[len(fit) // 2:] if cv else None,
+        pre=np.arange(fake if fake is not None else start),
+        post=np.arange(fake, start) if fake is not None else np.arange(start, data.y.shape[1]),
+        lags=lags, v=v_mode, penalty=spec.penalty or 0.0, nearest=spec.donors_nearest,
+        seed=spec.seed)
+    return _Built(problem, pool, names, start)
+
+
+# --------------------------------------------------------------------------- estimate
+
+
+def estimate_synth(panel: Panel, spec: SynthSpec, *,
+                   progress: Callable[[int, int], None] | None = None) -> EffectResult:
+    """Synthetic control estimate with placebo inference (see the module docstring).
+
+    ``progress(done, total)`` is called as the refits (placebos, in-time placebos,
+    leave-one-out) complete.
+    """
+    from lpip_eval.methods.synth import output as out
+
+    _check_spec(spec)
+    data = _wide(panel)
+    treated = np.flatnonzero(panel.is_treated_unit)
+    candidates = np.flatnonzero(~panel.is_treated_unit)
+    start_of = dict(zip(treated.tolist(), panel.start_position[treated].tolist(), strict=True))
+    if spec.aggregate and len(set(start_of.values())) > 1:
+        raise DesignError("--aggregate needs one common start, but the pilot areas start at "
+                          "different times", hint="drop --aggregate to fit each area")
+    if spec.aggregate and len(treated) > 1:
+        row = _add_average(data, treated)
+        start_of = {row: start_of[int(treated[0])]}
+    targets = list(start_of)
+    built: dict[int, _Built] = {}
+    for s in sorted(set(start_of.values())):
+        built[s] = _build(data, spec, s, candidates, [t for t in targets if start_of[t] == s])
+    order = sorted(built)
+    problems = [built[s].problem for s in order]
+    fits = [sw_fit.fit_unit(built[start_of[t]].problem, t, built[start_of[t]].pool)
+            for t in targets]
+
+    tasks: list[tuple[int, int, np.ndarray]] = []
+    kinds: list[tuple[str, int]] = []
+    if spec.inference != "none":
+        for i, s in enumerate(order):
+            tasks += [(i, int(j), built[s].pool) for j in built[s].pool]
+            kinds += [("space", s)] * len(built[s].pool)
+    if spec.placebo_in_time:
+        for t in targets[:10]:
+            s = start_of[t]
+            if s >= 4:
+                fake = _build(data, spec, s, built[s].pool, [t], fake=s // 2)
+                problems.append(fake.problem)
+                tasks.append((len(problems) - 1, t, fake.pool))
+                kinds.append(("time", t))
+    if spec.leave_one_out and len(targets) <= 10:
+        for fit in fits:
+            b = built[start_of[fit.target]]
+            heavy = np.argsort(-fit.w, kind="stable")[:LOO_MAX]
+            for j in heavy[fit.w[heavy] > 1e-6]:
+                donor = int(fit.donors[j])
+                tasks.append((order.index(b.start), fit.target, b.pool[b.pool != donor]))
+                kinds.append(("loo", donor))
+    refits = sw_fit.map_fits(partial(sw_fit.run_task, tuple(problems)), tasks,
+                             max(1, spec.workers), progress)
+    placebos = {s: [f for f, k in zip(refits, kinds, strict=True) if k == ("space", s)]
+                for s in order}
+    in_time = {k[1]: f for f, k in zip(refits, kinds, strict=True) if k[0] == "time"}
+    loo = [(k[1], f) for f, k in zip(refits, kinds, strict=True) if k[0] == "loo"]
+
+    warnings = list(dict.fromkeys([*panel.warnings, *data.warnings]))
+    n_fit = len(problems[0].fit)
+    n_donors = len(built[order[0]].pool)
+    if (n_donors > DONORS_PER_PERIOD_WARNING * n_fit and spec.penalty is None
+            and spec.donors_nearest is None):
+        warnings.append(f"{n_donors} comparison areas for {n_fit} pre-periods: with many more "
+                        "donors than periods the synthetic control can fit noise; consider "
+                        "--donors-nearest K or --penalty")
+    path = si.Paths.of(fits, start_of, panel.n_periods)
+    estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings)
+    if inf_diag:
+        inf_diag["excluded"] = [data.names[i] for i in inf_diag["excluded"]]
+    result = EffectResult(
+        method="synth", design=out.design_name(spec, len(targets), len(treated)),
+        outcome=panel.outcome, unit_col=panel.unit_col, time_col=panel.time_col,
+        treated_units=panel.treated_units,
+        comparison_units=tuple(data.names[c] for c in built[order[0]].pool),
+        treatment_start=panel.label(int(panel.first_treated[treated].min())),
+        estimate=estimate,
+        effects_by_period=out.period_effects(panel, path, len(order) == 1),
+        weights=out.weights(data, fits),
+        diagnostics=out.diagnostics(panel, data, built, fits, path, inf_diag,
+                                    {"space": placebos, "time": in_time, "loo": loo}, start_of),
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+    return with_evidence(result)

@@ -1,0 +1,291 @@
+"""Synthetic control results: effects by period, weights, diagnostics, checks and charts.
+
+Diagnostics feed the JSON, the evidence rating (``pre_fit.rmspe_to_sd``: pre-period RMSPE
+over the sample SD of the pilot's pre-period outcome, as for ``--design sdid``) and the
+report (``checks``: assumption, check, result, ok, verdict; ``charts``: chart specs of kinds
+"paths", "gap", "placebo" and "weights").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lpip_eval.data.panel import Panel
+from lpip_eval.methods.synth.fit import UnitFit
+from lpip_eval.methods.synth.placebo import Paths
+from lpip_eval.results.evidence import POOR_FIT_RATIO
+from lpip_eval.results.result import PeriodEffect
+
+if TYPE_CHECKING:
+    from lpip_eval.methods.synth.classic import SynthSpec, _Built, _Data
+
+
+def design_name(spec: SynthSpec, n_targets: int, n_treated: int) -> str:
+    name = ("Synthetic control (Abadie, Diamond & Hainmueller 2010)" if not spec.penalty else
+            f"Penalised synthetic control (Abadie & L'Hour 2021, lambda {spec.penalty:g})")
+    if n_treated > 1:
+        name += (", the pilot areas' average fitted as one area" if n_targets == 1 else
+                 f", {n_targets} pilot areas fitted one by one and averaged")
+    return name
+
+
+def period_effects(panel: Panel, path: Paths, common: bool) -> tuple[PeriodEffect, ...]:
+    """The (average) gap in every period; event time 0 is the first treated period."""
+    mean = path.mean
+    labels = panel.period_labels
+    out = []
+    for col, gap in enumerate(mean):
+        k = col - path.offset
+        if not np.isfinite(gap):
+            continue
+        label = labels[col] if common else f"t{k:+d}"
+        out.append(PeriodEffect(period=label, event_time=k, att=float(gap), se=None,
+                                ci_low=None, ci_high=None))
+    return tuple(out)
+
+
+def weights(data: _Data, fits: list[UnitFit]) -> tuple[tuple[str, float], ...]:
+    """Donor weights of the (average) synthetic control, largest first; zeros left out."""
+    total: dict[str, float] = {}
+    for fit in fits:
+        for j, w in zip(fit.donors, fit.w, strict=True):
+            name = data.names[int(j)]
+            total[name] = total.get(name, 0.0) + float(w) / len(fits)
+    rounded = [(u, round(w, 10)) for u, w in total.items()]
+    return tuple(sorted(((u, w) for u, w in rounded if w > 0), key=lambda x: (-x[1], x[0])))
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.{digits}f}".replace("-", "\u2212")
+
+
+def _balance(data: _Data, built: _Built, fit: UnitFit) -> list[dict[str, Any]]:
+    x = built.problem.x
+    return [{"predictor": name, "pilot": float(x[i, fit.target]),
+             "synthetic": float(x[i, fit.donors] @ fit.w),
+             "donor_mean": float(np.mean(x[i, built.pool]))}
+            for i, name in enumerate(built.labels)]
+
+
+def _area(data: _Data, built: _Built, fit: UnitFit) -> dict[str, Any]:
+    pre = built.problem.pre
+    spread = float(np.nanstd(data.y[fit.target, pre], ddof=1)) if len(pre) > 1 else math.nan
+    rmspe = math.sqrt(fit.pre_mspe)
+    order = np.argsort(-fit.w, kind="stable")
+    return {
+        "unit": data.names[fit.target],
+        "att": float(np.nanmean(fit.gaps[built.problem.post])),
+        "pre_fit": {"mspe": fit.pre_mspe, "rmspe": rmspe,
+                    "rmspe_to_sd": rmspe / spread if spread > 0 else None,
+                    "fit_mspe": float(np.mean(fit.gaps[built.problem.fit] ** 2))},
+        "post_pre_ratio": fit.ratio,
+        "weights": [{"unit": data.names[int(fit.donors[j])], "weight": float(fit.w[j])}
+                    for j in order if fit.w[j] > 1e-6],
+        "v": [{"predictor": n, "weight": float(v)}
+              for n, v in zip(built.labels, fit.v, strict=True)],
+        "v_search": fit.search,
+        "predictor_balance": _balance(data, built, fit),
+        "donors_used": len(fit.donors),
+    }
+
+
+def diagnostics(panel: Panel, data: _Data, built: dict[int, _Built], fits: list[UnitFit],
+                path: Paths, inference: dict[str, Any],
+                refits: dict[str, Any], start_of: dict[int, int]) -> dict[str, Any]:
+    """The ``diagnostics`` block (see the module docstring). ``refits``: "space" (start ->
+    placebo fits), "time" (target -> in-time placebo fit), "loo" ([(donor, fit)])."""
+    labels = panel.period_labels
+    first = built[min(built)]
+    areas = [_area(data, built[start_of[f.target]], f) for f in fits]
+    main = areas[0]
+    mspe = float(np.mean(path.pre ** 2))
+    rmspe = math.sqrt(mspe)
+    sds = [a["pre_fit"]["rmspe"] / a["pre_fit"]["rmspe_to_sd"] for a in areas
+           if a["pre_fit"]["rmspe_to_sd"]]
+    spread = float(np.mean(sds)) if sds else math.nan
+    common = len(built) == 1
+    start = min(built)
+    att = float(np.mean(path.post))
+    diag: dict[str, Any] = {
+        **panel.shape(),
+        "pre_periods": int(start),
+        "post_periods": int(panel.n_periods - start),
+        "fit_periods": [labels[int(first.problem.fit[0])], labels[int(first.problem.fit[-1])]],
+        "donors": len(first.pool),
+        "predictors": list(first.labels),
+        "mode": "single" if len(panel.treated_units) == 1 else
+                "aggregate" if len(fits) == 1 else "separate",
+        "pre_fit": {"mspe": mspe, "rmspe": rmspe,
+                    "rmspe_to_sd": rmspe / spread if spread > 0 else None,
+                    "fit_mspe": main["pre_fit"]["fit_mspe"] if len(fits) == 1 else None},
+        "predictor_balance": main["predictor_balance"],
+        "v": main["v"],
+        "v_search": main["v_search"],
+        "placebo": _placebo_block(data, inference, refits["time"], refits["loo"], labels),
+        "unit_names": dict(sorted(panel.unit_names.items())),
+    }
+    if len(fits) > 1:
+        diag["areas"] = areas
+    if common:
+        with np.errstate(all="ignore"):
+            pilot = np.nanmean(np.vstack([data.y[f.target] for f in fits]), axis=0)
+            comparison = np.nanmean(data.y[first.pool], axis=0)
+        synthetic = pilot - path.mean
+        diag["group_means"] = [{"period": labels[t], "treated": float(pilot[t]),
+                                "comparison": float(comparison[t])}
+                               for t in range(panel.n_periods)]
+        diag["paths"] = [{"period": labels[t], "pilot": float(pilot[t]),
+                          "synthetic": float(synthetic[t])} for t in range(panel.n_periods)]
+    diag["checks"] = _checks(diag, areas, inference, refits["time"], refits["loo"], fits, att)
+    diag["charts"] = _charts(panel, data, diag, path, fits, refits["space"].get(start, []), common,
+                             labels[start])
+    return diag
+
+
+def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: list[UnitFit],
+            placebos: list[UnitFit], common: bool, start: str) -> list[dict[str, Any]]:
+    """Pilot vs synthetic, the gap, the placebo gaps and the donor weights."""
+    label = panel.outcome.replace("_", " ")
+    charts: list[dict[str, Any]] = []
+    x = list(panel.period_labels) if common else [f"t{k - path.offset:+d}"
+                                                    for k in range(path.gaps.shape[1])]
+    gap = [float(g) for g in path.mean]
+    if common:
+        paths = diag["paths"]
+        charts.append({
+            "id": "synth_paths", "kind": "paths", "title": f"{label}: pilot vs synthetic",
+            "alt": (f"Line chart of {label} from {x[0]} to {x[-1]} for the pilot and its "
+                    f"synthetic comparison; the pilot starts at {start}."),
+            "columns": ["Period", "Pilot", "Synthetic control"],
+            "rows": [[r["period"], _fmt(r["pilot"]), _fmt(r["synthetic"])] for r in paths],
+            "series": {"x": x, "pilot": [r["pilot"] for r in paths],
+                       "comparison": [r["synthetic"] for r in paths], "start": start},
+        })
+    charts.append({
+        "id": "synth_gap", "kind": "gap", "title": f"Gap in {label}: pilot minus synthetic",
+        "alt": (f"Line chart of the gap between the pilot and its synthetic comparison from "
+                f"{x[0]} to {x[-1]}; before the start it shows the fit, after it the effect."),
+        "columns": ["Period", "Gap"],
+        "rows": [[p, _fmt(g, 3)] for p, g in zip(x, gap, strict=True)],
+        "series": {"x": x, "gap": gap, "start": start if common else "t+0"},
+    })
+    if placebos and common:
+        names = [data.names[f.target] for f in placebos]
+        charts.append({
+            "id": "synth_placebo", "kind": "placebo",
+            "title": f"Gap in {label}: pilot and placebo areas",
+            "alt": (f"Line chart of the gap for the pilot (highlighted) and for each of the "
+                    f"{len(placebos)} comparison areas re-fitted as if it had the pilot."),
+            "columns": ["Area", "Pre-period RMSPE", "Post/pre RMSPE ratio"],
+            "rows": [[n, _fmt(math.sqrt(f.pre_mspe), 3), _fmt(f.ratio, 2)]
+                     for n, f in sorted(zip(names, placebos, strict=True),
+                                        key=lambda nf: -nf[1].ratio)],
+            "series": {"x": x, "pilot": gap, "placebos": [[float(g) for g in f.gaps]
+                                                          for f in placebos],
+                       "units": names, "start": start},
+        })
+    shown = [(u, w) for u, w in weights(data, fits) if w > 1e-6]
+    charts.append({
+        "id": "synth_weights", "kind": "weights", "title": "Weights of the comparison areas",
+        "alt": "Bar chart of the weight of each comparison area in the synthetic control, "
+               "largest first.",
+        "columns": ["Comparison area", "Weight"],
+        "rows": [[data.panel.unit_names.get(u, u), _fmt(w, 3)] for u, w in shown],
+        "series": {"units": [u for u, _ in shown], "weights": [w for _, w in shown],
+                   "names": [data.panel.unit_names.get(u, u) for u, _ in shown]},
+    })
+    return charts
+
+
+def _placebo_block(data: _Data, inference: dict[str, Any], in_time: dict[int, UnitFit],
+                   loo: list[tuple[int, UnitFit]], labels: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "in_space": inference or None,
+        "in_time": [{"unit": data.names[t], "fake_start": labels[f.start],
+                     "gap_after_fake_start": f.att, "post_pre_ratio": f.ratio,
+                     "pre_rmspe": math.sqrt(f.pre_mspe)} for t, f in in_time.items()],
+        "leave_one_out": [{"unit": data.names[f.target], "left_out": data.names[donor],
+                           "att": f.att, "pre_rmspe": math.sqrt(f.pre_mspe)}
+                          for donor, f in loo],
+    }
+
+
+def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[str, Any],
+            in_time: dict[int, UnitFit], loo: list[tuple[int, UnitFit]],
+            fits: list[UnitFit], att: float) -> list[dict[str, Any]]:
+    """Each assumption with the check behind it and a verdict a policymaker can read."""
+    fit = diag["pre_fit"]
+    ratio = fit["rmspe_to_sd"]
+    ok_fit = ratio is not None and ratio <= POOR_FIT_RATIO
+    checks = [{
+        "assumption": "Without the pilot, the pilot area would have followed its synthetic "
+                      "comparison (a weighted mix of comparison areas).",
+        "check": "Pre-period fit: root mean squared gap before the start, relative to the "
+                 "spread of the pilot's outcome then.",
+        "result": f"RMSPE {_fmt(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
+                                                      if ratio is not None else ""),
+        "ok": ok_fit,
+        "verdict": "The synthetic comparison tracked the pilot closely before the start."
+        if ok_fit else "The synthetic comparison did not track the pilot well before the "
+                       "start; treat the estimate with caution.",
+    }]
+    outside = [b["predictor"] for a in areas for b in a["predictor_balance"]
+               if abs(b["synthetic"] - b["pilot"]) > 0.1 * (abs(b["pilot"]) + 1e-12)]
+    checks.append({
+        "assumption": "The comparison areas can be mixed to resemble the pilot on the "
+                      "characteristics that predict the outcome.",
+        "check": "Predictor balance: pilot against its synthetic comparison.",
+        "result": f"{len(outside)} predictor{'s' if len(outside) != 1 else ''} off by more than "
+                  "10%" if outside else "every predictor within 10%",
+        "ok": not outside,
+        "verdict": "The synthetic comparison resembles the pilot." if not outside else
+        f"The synthetic comparison differs from the pilot on {', '.join(outside[:3])}"
+        f"{' and more' if len(outside) > 3 else ''}.",
+    })
+    if in_time:
+        fakes = [f.att for f in in_time.values()]
+        worst = max(fakes, key=abs)
+        ok = all(abs(g) <= 0.5 * abs(att) for g in fakes) if att else None
+        checks.append({
+            "assumption": "The gap opens when the pilot starts, not before.",
+            "check": "In-time placebo: the method re-run as if the pilot had started halfway "
+                     "through the pre-period.",
+            "result": f"gap after the fake start {_fmt(worst, 3)} (real effect {_fmt(att, 3)})",
+            "ok": ok,
+            "verdict": "No comparable gap appears at the fake start." if ok else
+            "A gap appears at the fake start too: the estimate may reflect something other "
+            "than the pilot.",
+        })
+    if loo:
+        # Each refit drops one donor from one pilot's fit; the headline is the pilots'
+        # average, so that refit moves it by the change in that pilot's effect / n pilots.
+        own = {f.target: f.att for f in fits}
+        effects = [att + (f.att - own.get(f.target, f.att)) / len(fits) for _, f in loo]
+        same = all(np.sign(e) == np.sign(att) for e in effects)
+        n_donors = len({donor for donor, _ in loo})
+        checks.append({
+            "assumption": "The result does not hinge on one comparison area.",
+            "check": f"Leave-one-out: re-fitted without each of the {n_donors} comparison "
+                     f"areas with weight ({len(loo)} refits).",
+            "result": f"effects from {_fmt(min(effects), 3)} to {_fmt(max(effects), 3)}",
+            "ok": bool(same),
+            "verdict": "Dropping any one comparison area leaves the direction of the effect "
+                       "unchanged." if same else "Dropping one comparison area changes the "
+                       "direction of the effect: the result is fragile.",
+        })
+    if inference:
+        checks.append({
+            "assumption": "The pilot's gap after the start is unusual compared with areas that "
+                          "had no pilot.",
+            "check": "Placebo-in-space: the method re-run with each comparison area as the "
+                     "pilot (post/pre-period RMSPE ratios).",
+            "result": f"rank {inference['rank']} of {inference['placebos'] + 1}",
+            "ok": None,
+            "verdict": "This is the basis of the p-value and range above.",
+        })
+    return checks

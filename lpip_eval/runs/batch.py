@@ -1,0 +1,392 @@
+"""Batch runs: every outcome x design of an evaluation config, then every output file.
+
+:func:`run_evaluation` loads one panel per outcome, runs each design on it through
+``parallel.map_items``, checks the gates, and writes into ``[output] dir``: one JSON per
+evaluation (``<outcome>-<method>.json``), ``index.json``, the combined HTML report and .eml
+of the successful results (each outcome's designs side by side, and the gates that tripped),
+and a Markdown summary for CI job summaries. Every file is
+written atomically and is byte-identical between two runs on the same inputs and seed (no
+timestamps, no timings; key order fixed).
+
+One failing evaluation (any LpipEvalError) is recorded with its message and exit code and
+the others still run; a JSON left from an earlier run of a now failing evaluation is removed,
+so the folder never shows a stale result. The exit code is 0 when all ran and no gate
+tripped, else the highest exit code of a failed evaluation (3 or 4), else 5 when a gate
+tripped; it is returned in :class:`BatchResult`, not raised, so every output is written.
+
+``[run] workers`` is the number of evaluations run at once (processes). A design table's
+own ``workers`` key (synthetic control's placebo refits) is left to the design; when the
+table does not set it, the design gets ``workers`` only if the batch has one evaluation, so
+processes are never nested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lpip_eval.errors import EXIT_GATE, EXIT_OK, DataError, LpipEvalError
+from lpip_eval.files import display_path, write_atomic
+from lpip_eval.parallel import map_items
+from lpip_eval.results.gates import TrippedGate, check_gates, gate_sentence, parse_gates
+from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
+from lpip_eval.runs.keys import METHOD_SPECS, file_stem, method_keys
+
+INDEX_FILE = "index.json"
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """One outcome x design: its result dict, or the error that stopped it."""
+
+    outcome: str
+    method: str
+    file: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    exit_code: int = EXIT_OK
+    gates: tuple[TrippedGate, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    @property
+    def status(self) -> str:
+        return "failed" if not self.ok else "gate-tripped" if self.gates else "ok"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a run did: every evaluation, the triangulation, files written, the exit code."""
+
+    config: EvaluationConfig
+    evaluations: tuple[EvaluationRecord, ...]
+    triangulation: dict[str, Any]
+    exit_code: int
+    files: tuple[Path, ...] = ()
+    summary: str = ""
+    index: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        """The successful results, in config order."""
+        return [e.result for e in self.evaluations if e.result is not None]
+
+
+@dataclass(frozen=True)
+class _Job:
+    outcome: OutcomeConfig
+    method: MethodConfig
+    panel: Any
+    spec: Any
+    command: str
+    config_name: str
+
+
+def run_evaluation(config: EvaluationConfig, *, progress: bool,
+                   fail_on: tuple[str, ...] = ()) -> BatchResult:
+    """Run every outcome x design of ``config`` and write every output (see module doc).
+
+    ``progress``: report progress on stderr (a bar on a terminal, log lines otherwise);
+    ``fail_on``: gates added to the config's ``[gates] fail_on`` (e.g. from ``--fail-on``).
+    Unknown gate names raise DataError (exit 3) before anything runs.
+    """
+    from lpip_eval.data.panel import load_panel
+
+    gates = tuple(dict.fromkeys((*config.fail_on, *fail_on)))
+    parse_gates(gates)
+    out_dir = _output_dir(config)
+    command = shlex.join(["lpip-eval", "run", display_path(config.path),
+                          *[w for g in fail_on for w in ("--fail-on", g)]])
+    total = len(config.outcomes) * len(config.methods)
+    workers = max(1, min(config.run.workers, total))
+    bar = _Progress(total, enabled=progress)
+    records: dict[tuple[str, str], EvaluationRecord] = {}
+    jobs: list[_Job] = []
+    panels: dict[Any, Any] = {}  # PanelSpec -> Panel or the LpipEvalError loading it
+    for outcome in config.outcomes:
+        for method in config.methods:
+            if config.unit_level:  # match --design nnmatch: each job reads its units itself
+                jobs.append(_Job(outcome, method, None, config.data, command,
+                                 display_path(config.path)))
+                continue
+            spec = config.panel_spec(outcome.column, method)
+            if spec not in panels:
+                try:
+                    panels[spec] = load_panel(spec)
+                except LpipEvalError as exc:
+                    panels[spec] = exc
+            panel = panels[spec]
+            if isinstance(panel, LpipEvalError):
+                record = EvaluationRecord(outcome.column, method.name, error=str(panel),
+                                          exit_code=panel.exit_code)
+                records[(outcome.column, method.name)] = record
+                bar.done(record)
+                continue
+            jobs.append(_Job(outcome, _with_workers(method, config, total), panel, spec,
+                             command, display_path(config.path)))
+    for begin in range(0, len(jobs), workers):
+        for done in map_items(_run_job, jobs[begin:begin + workers], workers=workers):
+            record = done if done.result is None else dataclasses.replace(
+                done, gates=tuple(check_gates(done.result, gates)))
+            records[(record.outcome, record.method)] = record
+            bar.done(record)
+    bar.close()
+    ordered = tuple(records[(o.column, m.name)] for o in config.outcomes
+                    for m in config.methods)
+    return _write_all(config, ordered, out_dir, gates)
+
+
+def _output_dir(config: EvaluationConfig) -> Path:
+    out_dir = config.output.dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{display_path(config.path)}, [output] 'dir': cannot create "
+                        f"{display_path(out_dir)} ({exc.strerror})",
+                        hint="choose a folder you can write to") from None
+    return out_dir
+
+
+def _with_workers(method: MethodConfig, config: EvaluationConfig, total: int) -> MethodConfig:
+    """Give the design the batch's workers when it runs alone and the table is silent."""
+    designs = METHOD_SPECS[method.name]
+    design = method.options.get("design", "" if "" in designs else next(iter(designs)))
+    if "workers" in method.options or "workers" not in method_keys(method.name, design or None):
+        return method
+    workers = config.run.workers if total == 1 else 1
+    return dataclasses.replace(method, options={**method.options, "workers": workers})
+
+
+def _run_job(job: _Job) -> EvaluationRecord:
+    """One evaluation (runs in a worker process when workers > 1)."""
+    from lpip_eval.methods.registry import estimate
+    from lpip_eval.report.files import with_provenance
+
+    outcome, method = job.outcome.column, job.method.name
+    started = time.perf_counter()
+    where = f"{job.config_name} [{method}]"
+    try:
+        if job.panel is None:
+            result = _unit_match(job, where)
+        else:
+            result = estimate(method, job.panel, job.method.options, where=where)
+            result = with_provenance(result, job.panel, job.spec, dict(job.method.options),
+                                     command=job.command, seed=job.method.options.get("seed"))
+    except LpipEvalError as exc:
+        return EvaluationRecord(outcome, method, error=str(exc), exit_code=exc.exit_code,
+                                seconds=time.perf_counter() - started)
+    result = dataclasses.replace(result, outcome_label=job.outcome.label,
+                                 outcome_unit=job.outcome.unit)
+    return EvaluationRecord(outcome, method, file=f"{file_stem(outcome)}-{method}.json",
+                            result=result.to_dict(), seconds=time.perf_counter() - started)
+
+
+def _unit_match(job: _Job, where: str) -> Any:
+    """``[match] design = "nnmatch"``: unit-level matching of one outcome, with provenance."""
+    from lpip_eval.methods.match.units import run_unit_match, spec_from_options
+
+    data = job.spec
+    spec = spec_from_options(data.data, data.area_col, data.treated_col, job.outcome.column,
+                             dict(job.method.options), where=where)
+    return run_unit_match(spec, command=job.command)
+
+
+def exit_code_of(records: tuple[EvaluationRecord, ...]) -> int:
+    """Highest failing code; else 5 if a gate tripped; else 0."""
+    failed = [r.exit_code for r in records if not r.ok]
+    if failed:
+        return max(failed)
+    return EXIT_GATE if any(r.gates for r in records) else EXIT_OK
+
+
+def _write_all(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+               out_dir: Path, gates: tuple[str, ...]) -> BatchResult:
+    from lpip_eval.report.triangulation import triangulate
+
+    written: list[Path] = []
+
+    def write(name: str, text: str) -> None:
+        write_atomic(str(out_dir / name), text)
+        written.append(out_dir / name)
+
+    for record in records:
+        stale = out_dir / f"{file_stem(record.outcome)}-{record.method}.json"
+        if record.result is None:
+            stale.unlink(missing_ok=True)
+        elif config.output.json and record.file:
+            write(record.file, _json(record.result, sort_keys=False))
+    results = [r.result for r in records if r.result is not None]
+    triangulation = triangulate(results)
+    code = exit_code_of(records)
+    _write_reports(config, records, out_dir, written)
+    index = _index(config, records, triangulation, code, gates)
+    summary = summary_markdown(config, records, triangulation, code)
+    if config.output.markdown:
+        write(config.output.markdown, summary)
+    write(INDEX_FILE, _json(index, sort_keys=True))
+    return BatchResult(config=config, evaluations=records, triangulation=triangulation,
+                       exit_code=code, files=tuple(written), summary=summary, index=index)
+
+
+def _write_reports(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+                   out_dir: Path, written: list[Path]) -> None:
+    """The combined HTML report and e-mail of the successful results: the designs compared
+    side by side for each outcome with several, and a box naming every gate that tripped."""
+    from lpip_eval.report.files import Outputs, write_outputs
+
+    names = [n for n in (config.output.report, config.output.eml) if n]
+    shown = [r.result for r in records if r.result is not None]
+    if not shown:
+        for name in names:
+            (out_dir / name).unlink(missing_ok=True)
+        return
+    gates = [{"gate": g.gate, "message": gate_sentence(g, r.result)}
+             for r in records if r.result is not None for g in r.gates]
+    html, eml = (str(out_dir / n) if n else None for n in (config.output.report,
+                                                          config.output.eml))
+    write_outputs(shown, Outputs(html=html, eml=eml, title=config.output.title), gates=gates)
+    written.extend(out_dir / n for n in names)
+
+
+def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+           triangulation: dict[str, Any], code: int, gates: tuple[str, ...]) -> dict[str, Any]:
+    evaluations = []
+    for r in records:
+        entry: dict[str, Any] = {"outcome": r.outcome, "method": r.method, "status": r.status,
+                                 "file": r.file if r.ok and config.output.json else None,
+                                 "exit_code": r.exit_code, "error": r.error,
+                                 "gates": [g.to_dict() for g in r.gates],
+                                 "design": None, "estimate": None, "evidence_level": None}
+        if r.result is not None:
+            est = r.result["estimate"]
+            entry["design"] = r.result["design"]
+            entry["estimate"] = {k: est[k] for k in ("att", "ci_low", "ci_high", "ci_level",
+                                                     "p_value")}
+            entry["evidence_level"] = (r.result.get("evidence") or {}).get("level")
+        evaluations.append(entry)
+    out = config.output
+    return {
+        "config": display_path(config.path),
+        "title": config.title,
+        "exit_code": code,
+        "evaluations": evaluations,
+        "fail_on": list(gates),
+        "files": {"report": out.report, "eml": out.eml, "markdown": out.markdown},
+        "triangulation": triangulation,
+    }
+
+
+def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+                     triangulation: dict[str, Any], code: int) -> str:
+    """The Markdown summary: a table of every evaluation, gates, agreement, failures."""
+    from lpip_eval.report.context import METHOD_NAMES, fmt_number, fmt_p, headline
+
+    ok = [r for r in records if r.result is not None]
+    lines = [f"# {_md(config.title or 'lpip-eval evaluation')}", ""]
+    failed = len(records) - len(ok)
+    tripped = sum(len(r.gates) for r in records)
+    status = (f"All {len(records)} evaluations ran." if not failed else
+              f"{len(ok)} of {len(records)} evaluations ran; {failed} failed.")
+    if tripped:
+        status += f" {tripped} gate{'s' if tripped > 1 else ''} tripped."
+    lines += [f"**{status}** Exit code {code}.", "",
+              "| Outcome | Design | Effect | Range | p-value | Evidence | Status |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        design = METHOD_NAMES.get(r.method, r.method)
+        if r.result is None:
+            lines.append(f"| {_md(r.outcome)} | {_md(design)} | | | | | "
+                         f"failed (exit {r.exit_code}) |")
+            continue
+        est, unit = r.result["estimate"], r.result.get("outcome_unit") or ""
+        label = r.result.get("outcome_label") or r.outcome
+        evidence = (r.result.get("evidence") or {}).get("level")
+        lines.append(
+            f"| {_md(label)} | {_md(r.result['design'])} | "
+            f"{fmt_number(est['att'], 3, signed=True)}{' ' + _md(unit) if unit else ''} | "
+            f"{est['ci_level']:.0%}: {fmt_number(est['ci_low'], 3)} to "
+            f"{fmt_number(est['ci_high'], 3)} | {fmt_p(est['p_value'])} | "
+            f"{evidence if evidence is not None else 'n/a'} of 5 | "
+            f"{'gate tripped' if r.gates else 'ok'} |")
+    if ok:
+        lines += ["", "## Headlines", ""]
+        lines += [f"- {_md(r.result['design'])}: {_md(headline(r.result))}"
+                  for r in ok if r.result is not None]
+    if tripped:
+        lines += ["", "## Gates tripped", ""]
+        lines += [f"- {_md(gate_sentence(g, r.result))}" for r in ok for g in r.gates]
+    if triangulation["outcomes"]:
+        lines += ["", "## Designs compared", ""]
+        for entry in triangulation["outcomes"]:
+            ev = entry["evidence"]
+            lines.append(f"- **{_md(entry['outcome_label'].capitalize())}**: "
+                         f"{_md(entry['agreement']['statement'])}"
+                         + (f" {_md(entry['overlap']['statement'])}" if entry["overlap"]
+                            else "") + f" Combined evidence: {_md(ev['label'])}.")
+    if failed:
+        lines += ["", "## Failed evaluations", ""]
+        lines += [f"- {_md(r.outcome)} x {r.method} (exit {r.exit_code}): {_md(r.error or '')}"
+                  for r in records if r.result is None]
+    files = [f"`{r.file}`" for r in ok if r.file and config.output.json]
+    files += [f"`{n}`" for n in (config.output.report, config.output.eml) if n and ok]
+    lines += ["", f"Config: `{display_path(config.path)}`. Files: {', '.join(files) or 'none'}"
+              f", `{INDEX_FILE}`.", ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell or list item (no pipes, no line breaks)."""
+    return " ".join(str(text).split()).replace("|", "\\|").replace("<", "&lt;")
+
+
+def _json(data: Any, *, sort_keys: bool) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False,
+                      sort_keys=sort_keys) + "\n"
+
+
+class _Progress:
+    """A Rich progress bar on a terminal's stderr; plain log lines when stderr is not one."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total, self.count, self.enabled = total, 0, enabled
+        self.bar: Any = None
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), console=Console(stderr=True),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("evaluations", total=total)
+
+    def done(self, record: EvaluationRecord) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        if record.ok:
+            state = "done" + (f", gate tripped: {', '.join(g.gate for g in record.gates)}"
+                              if record.gates else "")
+        else:
+            state = f"failed (exit {record.exit_code}): {record.error}"
+        line = (f"[{self.count}/{self.total}] {record.outcome} x {record.method}: {state} "
+                f"({record.seconds:.1f} s)")
+        if self.bar is not None:
+            self.bar.console.print(line, markup=False, highlight=False)
+            self.bar.update(self.task, advance=1,
+                            description=f"{record.outcome} x {record.method}")
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
