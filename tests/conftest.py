@@ -14,3 +14,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
+
+
+import pytest  # noqa: E402
+from cli_runner import input_hashes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hashes_before() -> dict[str, str]:
+    """SHA-256 of every file in tests/bad_inputs/ before a module's tests run."""
+    return input_hashes()

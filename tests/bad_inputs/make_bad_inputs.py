@@ -101,7 +101,8 @@ def main() -> None:
     text("utf16.csv", pilot.to_csv(index=False, lineterminator="\n").encode("utf-16"))
     text("unsupported.json", pilot.to_json(orient="records"))
     (HERE / "folder.csv").mkdir(exist_ok=True)  # a folder where a file is expected
-    text("folder.csv/README.md", "A folder named like a CSV file, for tests/test_bad_inputs.py.\n")
+    text("folder.csv/README.md",
+         "A folder named like a CSV file, for tests/data/test_bad_inputs.py.\n")
     with pd.ExcelWriter(HERE / "notes_first_sheet.xlsx") as book:
         pd.DataFrame({"About this workbook": ["Source: made up", "Contact: nobody"]}).to_excel(
             book, sheet_name="Notes", index=False)

@@ -5,8 +5,8 @@ Usage (from the repository root)::
     python tests/reference/make_card_krueger.py
 
 reads ``tests/reference/card_krueger_public.dat`` and writes
-``tests/reference/card_krueger_fte.csv``; ``tests/test_reference_did.py`` checks that the CSV
-in the repository is exactly what this script produces.
+``tests/reference/card_krueger_fte.csv``; ``tests/methods/test_reference_did.py`` checks that
+the CSV in the repository is exactly what this script produces.
 
 Columns follow ``card_krueger_codebook.txt`` (1-based, inclusive); ``.`` means missing.
 Full-time-equivalent employment is ``FTE = EMPFT + NMGRS + 0.5 * EMPPT`` (Card & Krueger

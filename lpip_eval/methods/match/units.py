@@ -6,7 +6,8 @@ replacement, to its ``k`` nearest untreated units on the ``match_on`` variables 
 and the ATT is the mean difference in the outcome, optionally bias-adjusted, with the
 Abadie-Imbens standard error of the population ATT. The estimator is
 :func:`lpip_eval.methods.match.nnmatch.nnmatch`, which equals Stata 18's ``teffects nnmatch ...,
-atet`` (Abadie & Imbens 2006, 2011; see its docstring and ``tests/test_nnmatch_teffects.py``).
+atet`` (Abadie & Imbens 2006, 2011; see its docstring and
+``tests/methods/test_nnmatch_teffects.py``).
 
 This module reads and checks the file (one line per problem, naming the file, column and
 rows), runs the estimator, and packs an :class:`~lpip_eval.results.result.EffectResult` with the

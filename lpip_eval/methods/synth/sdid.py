@@ -28,7 +28,7 @@ areas, the weights are solved again (started from the fitted ones, with the same
 constants) and the placebo effect recorded; ``se = sqrt((r - 1) / r) * sd(placebo effects)``.
 The interval is ``tau +- z se`` and the p-value is from the normal distribution. The draws
 come from NumPy's seeded generator, so the SE equals R's only up to simulation noise; fed
-R's own permutations, :func:`placebo_estimates` gives R's SEs (tests/test_sdid.py).
+R's own permutations, :func:`placebo_estimates` gives R's SEs (tests/methods/test_sdid.py).
 
 The Frank-Wolfe iterations run on Gram matrices and are vectorised over replications, so
 200 placebo refits cost about as much as a few single fits; chunks go through

@@ -42,7 +42,7 @@ from lpip_eval.report.charts import (
 )
 from lpip_eval.report.context import build_context
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "west_of_england"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SIZE_BUDGET = 40_000  # bytes per chart for 40 periods (e-mail friendly)

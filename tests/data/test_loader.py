@@ -22,7 +22,7 @@ from lpip_eval.data.panel import NEVER, Panel, PanelSpec, UsageError, load_panel
 from lpip_eval.data.read import read_table
 from lpip_eval.errors import DataError, LpipEvalError
 
-BAD = Path(__file__).resolve().parent / "bad_inputs"
+BAD = Path(__file__).resolve().parents[1] / "bad_inputs"
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -21,7 +21,7 @@ from lpip_eval.runs.starter import (
     write_starter,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "west_of_england"
 BASE = """\
 title = "Test"

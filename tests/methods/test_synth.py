@@ -50,7 +50,7 @@ from lpip_eval.methods.synth.weights import (
 )
 from lpip_eval.results.result import EffectResult, load_schema
 
-REF = Path(__file__).resolve().parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 SHA256 = {
     "prop99_smoking.csv": "94654ea941b4b3a56dee87161be229bbe1023c1a9e5076ce3127b0fb4b3de21f",
     "basque.csv": "7f7f90d7a01984a33a2ea3efc311ce826c05b61234a52c27445adacc6f52bf70",

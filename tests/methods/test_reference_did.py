@@ -33,7 +33,7 @@ from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
 from lpip_eval.results.result import EffectResult
 
-REF = Path(__file__).resolve().parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 MPDTA = REF / "mpdta.csv"
 CK_CSV = REF / "card_krueger_fte.csv"
 

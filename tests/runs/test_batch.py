@@ -24,7 +24,7 @@ from lpip_eval.report.render import data_uri
 from lpip_eval.runs.batch import BatchResult, run_evaluation
 from lpip_eval.runs.config import load_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "west_of_england"
 DID_ONLY = """\
 title = "Batch test"

@@ -1,7 +1,7 @@
 """The report context (pure): headline wording and snapshots per design.
 
 Snapshots live in tests/snapshots/; after an intended change, regenerate them with
-``LPIP_EVAL_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_report_context.py`` and review
+``LPIP_EVAL_UPDATE_SNAPSHOTS=1 python -m pytest tests/report/test_report_context.py`` and review
 the diff.
 """
 
@@ -17,7 +17,7 @@ from report_fixtures import did_event_study, did_twfe, hostile, match, synth, tr
 
 from lpip_eval.report.context import build_context, headline
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOTS = Path(__file__).parents[1] / "snapshots"
 GATE = {"gate": "pretrend-rejected", "message": "Gate 'pretrend-rejected' tripped for the "
         "employment rate (Two-way fixed effects difference-in-differences): the pre-trend "
         "test rejected parallel trends (p = 0.010)."}

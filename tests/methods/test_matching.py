@@ -45,7 +45,7 @@ from lpip_eval.methods.match.distance import (
 from lpip_eval.methods.match.placebo import PlaceboPilots
 from lpip_eval.results.result import load_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "west_of_england"
 
 

@@ -39,7 +39,7 @@ from lpip_eval.errors import DesignError
 from lpip_eval.methods.synth.sdid import SdidSpec, estimate_sdid, fit_sdid, placebo_estimates
 from lpip_eval.results.result import EffectResult, load_schema
 
-REF = Path(__file__).resolve().parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 PROP99 = REF / "california_prop99_synthdid.csv"
 PROP99_SHA256 = "550d24c2f743507d097692d181bdbbf36c6168a39a0b6fc831cc89d98082f7de"
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
-from test_bad_inputs import check_error_line, run_cli
+from cli_runner import check_error_line, run_cli
 
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_USAGE, DesignError
 from lpip_eval.methods.match.areas import MatchSpec, estimate_match
 from lpip_eval.results.result import load_schema
 
-REF = Path(__file__).resolve().parent / "reference" / "nsw_dw_simulated.csv"
+REF = Path(__file__).resolve().parents[1] / "reference" / "nsw_dw_simulated.csv"
 X = "age,education,black,hispanic,married,nodegree,re74,re75"
 BASE = ["match", "units.csv", "--design", "nnmatch", "--treated-col", "treat",
         "--outcome", "re78", "--match-on", X]

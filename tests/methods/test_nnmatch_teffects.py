@@ -32,7 +32,7 @@ import pytest
 
 from lpip_eval.methods.match.nnmatch import nnmatch
 
-DATA = Path(__file__).resolve().parent / "reference" / "nsw_dw_simulated.csv"
+DATA = Path(__file__).resolve().parents[1] / "reference" / "nsw_dw_simulated.csv"
 X = ["age", "education", "black", "hispanic", "married", "nodegree", "re74", "re75"]
 RTOL = 1e-10
 

@@ -19,7 +19,7 @@ from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
 from lpip_eval.results.result import SCHEMA_VERSION, EffectResult, PeriodEffect, load_schema
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west_of_england"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "west_of_england"
 DRAWS = 99
 INFERENCE = ("auto", "cluster", "wild-bootstrap", "randomization")
 

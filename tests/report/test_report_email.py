@@ -40,7 +40,7 @@ from lpip_eval.report.render import render_email_html
 SENDER = "evaluation@example.org"
 TO = ["policy@example.org", "analyst@example.org"]
 PASSWORD = "s3cret-Pa55"
-REFERENCE = Path(__file__).resolve().parent / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CERT, KEY = REFERENCE / "smtp_test_cert.pem", REFERENCE / "smtp_test_key.pem"  # SOURCE.md
 
 

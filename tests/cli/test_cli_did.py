@@ -26,7 +26,7 @@ import lpip_eval
 from lpip_eval.cli.commands import app
 from lpip_eval.results.result import load_schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "west_of_england"
 # The command in examples/west_of_england/README.md ("Example command"), run from the repo root.
 README_ARGS = ["did", "examples/west_of_england/pilot.csv",

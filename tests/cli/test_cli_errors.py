@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_bad_inputs import BAD, check_error_line, input_hashes, run_cli
+from cli_runner import BAD, check_error_line, input_hashes, run_cli
 
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_USAGE
 

@@ -37,7 +37,7 @@ from lpip_eval.methods.linear.absorb import Absorber, Residualizer, fit_linear
 from lpip_eval.methods.linear.inference import cluster_robust
 from lpip_eval.results.result import EffectResult
 
-MPDTA = Path(__file__).resolve().parent / "reference" / "mpdta.csv"
+MPDTA = Path(__file__).resolve().parents[1] / "reference" / "mpdta.csv"
 
 
 @pytest.fixture(scope="module")
