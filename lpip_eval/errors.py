@@ -1,7 +1,7 @@
 """Errors a user can cause, and the process exit codes they map to.
 
 Library code raises these; only the CLI turns them into an ``Error:`` line and an exit code
-(DESIGN.md, "Exit codes").
+(docs/design.md, "Exit codes").
 """
 
 from __future__ import annotations

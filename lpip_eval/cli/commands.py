@@ -2,7 +2,8 @@
 
 Heavy modules (pandas, NumPy, statsmodels) are imported inside the commands so that
 ``lpip-eval --help`` starts instantly. Errors a user can cause print one ``Error:`` line
-and exit 3 or 4 (DESIGN.md, "Exit codes"); anything else is a bug and shows a traceback.
+and exit with the error's code: 2 usage, 3 data, 4 design, 5 gate (docs/design.md, "Exit
+codes"); anything else is a bug (exit 1) and shows a traceback.
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def _estimate_units(ctx: typer.Context, spec: Any, *,
 
 @contextmanager
 def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A Rich progress bar on stderr, only when stderr is a terminal (DESIGN.md)."""
+    """A Rich progress bar on stderr, only on a terminal (docs/design.md, "Command line")."""
     if quiet or not sys.stderr.isatty():
         yield None
         return

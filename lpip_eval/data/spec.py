@@ -24,7 +24,7 @@ START_OPTIONS = ("--comparators", "--treated", "--treated-col")
 
 @dataclass(frozen=True)
 class PanelSpec:
-    """Where the data is and which column plays which role (DESIGN.md, "Input data").
+    """Where the data is and which column plays which role (docs/design.md, "Input data").
 
     ``categoricals`` are text columns describing areas (region, urban/rural): each must be
     filled in and the same in every row of an area; they become ``Panel.unit_attributes``.

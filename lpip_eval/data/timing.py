@@ -1,6 +1,6 @@
 """Treatment timing: periods of the data, each area's first treated period, design basics.
 
-Timing comes from one of five options (DESIGN.md, "Input data"): ``--comparators``,
+Timing comes from one of five options (docs/design.md, "Input data"): ``--comparators``,
 ``--treated`` or ``--treated-col`` with ``--start``, or per area from ``--treatment-col``
 (0/1 per area-period, staying on once started) or ``--first-treated-col``. The result is one
 ordinal per area, :data:`NEVER` for comparison areas.

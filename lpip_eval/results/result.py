@@ -1,9 +1,9 @@
-"""EffectResult: the one result type every method returns, and its JSON (DESIGN.md).
+"""EffectResult: the one result type every method returns, and its JSON.
 
-``to_dict`` gives the documented JSON object; numbers are plain floats and NaN/inf become
-``null`` with a sentence in ``warnings`` saying which field and why. The JSON Schema lives
-in ``lpip_eval/schema/result.schema.json`` and ``SCHEMA_VERSION`` is bumped on any breaking
-change.
+``to_dict`` gives the documented JSON object (docs/design.md, "JSON result"); numbers are
+plain floats and NaN/inf become ``null`` with a sentence in ``warnings`` saying which field
+and why. The JSON Schema lives in ``lpip_eval/results/schema/result.schema.json`` and
+``SCHEMA_VERSION`` is bumped on any breaking change.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class EffectResult:
     outcome_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of DESIGN.md (non-finite numbers become null, with a warning)."""
+        """The JSON object of docs/design.md, "JSON result" (non-finite numbers become null)."""
         from lpip_eval import __version__
 
         notes: list[str] = []

@@ -1,6 +1,6 @@
 """Evaluation config files (``evaluation.toml``): read, validate up front, resolve paths.
 
-One file declares an evaluation (DESIGN.md, "Command line": ``lpip-eval run``): the data and
+One file declares an evaluation (docs/design.md, "Command line": ``lpip-eval run``): the data and
 column roles (``[data]``, the PanelSpec fields), the outcomes (``[[outcome]]``), the designs
 to run (``[did]``, ``[synth]``, ``[match]``: presence means "run it"; their keys are the
 method's spec fields), defaults shared by the designs (``[run]``), the outputs (``[output]``)

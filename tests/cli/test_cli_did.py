@@ -32,7 +32,7 @@ EXAMPLE = REPO / "examples" / "west_of_england"
 README_ARGS = ["did", "examples/west_of_england/pilot.csv",
                "--comparators", "examples/west_of_england/comparators.csv",
                "--outcome", "employment_rate", "--start", "2021Q3"]
-HEAVY = ("pandas", "statsmodels", "matplotlib", "numpy", "scipy")  # cli.py: imported lazily
+HEAVY = ("pandas", "statsmodels", "matplotlib", "numpy", "scipy")  # imported lazily by the CLI
 
 
 def _script() -> str:
@@ -204,7 +204,7 @@ print(json.dumps({"codes": codes, "loaded": sorted(m for m in sys.argv[1:] if m 
 
 
 def test_help_imports_no_heavy_modules() -> None:
-    """``lpip-eval --help`` must be instant: DESIGN.md ("Habits") and cli.py's docstring."""
+    """``lpip-eval --help`` must be instant: docs/design.md ("Habits"), cli/commands.py."""
     proc = subprocess.run([sys.executable, "-c", HELP_PROBE, *HEAVY], capture_output=True,
                           text=True, timeout=60, check=False, cwd=REPO)
     assert proc.returncode == 0, proc.stderr

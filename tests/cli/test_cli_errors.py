@@ -1,6 +1,6 @@
 """Command-line errors on good files, usage errors, and ``lpip-eval validate`` on good data.
 
-Bad options on good data get the same contract as bad files (DESIGN.md, "Exit codes"):
+Bad options on good data get the same contract as bad files (docs/design.md, "Exit codes"):
 one ``Error:`` line on stderr with a hint, exit 2 / 3 / 4, no traceback, no output file.
 """
 

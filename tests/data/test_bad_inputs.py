@@ -2,7 +2,7 @@
 
 Each case runs ``lpip-eval did`` (and a few ``lpip-eval validate``) on a file in
 tests/bad_inputs/ (written by tests/bad_inputs/make_bad_inputs.py) and checks the contract
-of DESIGN.md, "Exit codes": exit 3 (unusable data) or 4 (valid data the design cannot
+of docs/design.md, "Exit codes": exit 3 (unusable data) or 4 (valid data the design cannot
 estimate); stderr is exactly one line starting with ``Error:`` that names the file and the
 column, area or period concerned and gives a hint; no traceback; no output file; and the
 input files are left unchanged.

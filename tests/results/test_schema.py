@@ -1,4 +1,4 @@
-"""The JSON result contract (DESIGN.md, "JSON result"): every result validates against the
+"""The JSON result contract (docs/design.md, "JSON result"): every result validates against the
 published JSON Schema (Draft 2020-12), holds no NaN, and serialises deterministically."""
 
 from __future__ import annotations
