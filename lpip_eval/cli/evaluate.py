@@ -1,5 +1,5 @@
 """``lpip-eval report``, ``run`` and ``init``: re-render saved results, run a config file,
-write a starter config. Registered on the app in ``cli.py``."""
+write a starter config. Registered on the app in ``cli/commands.py``."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Option types shared by the ``lpip-eval`` commands, and the user-error guard.
 
-Kept apart from ``cli.py`` so the estimating commands and the batch commands
-(``cli_batch.py``) declare the same options the same way. Imports nothing heavy.
+Kept apart from ``commands.py`` so the estimating commands and the batch commands
+(``evaluate.py``) declare the same options the same way. Imports nothing heavy.
 """
 
 from __future__ import annotations

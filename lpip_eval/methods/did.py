@@ -10,7 +10,7 @@
   with k = -1 the reference; the headline is the mean of the post-period b_k, and the leads
   are tested jointly for pre-trends (Freyaldenhoven, Hansen & Shapiro 2019; Roth 2022).
 
-Inference is chosen and run by ``linear_design.infer`` (see ``inference.py`` for the
+Inference is chosen and run by ``linear.design.infer`` (see ``linear/inference.py`` for the
 conventions: CR1 clustered by area, G-1 degrees of freedom; wild cluster bootstrap;
 randomization inference).
 """

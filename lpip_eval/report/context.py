@@ -1,10 +1,13 @@
 """EffectResult(s) -> one plain dict for the report templates (pure; snapshot-tested).
 
-Everything a reader sees is decided here: the headline sentence, what was compared, the
-effect over time, each assumption with its check and verdict, the caveats, the strength of
-evidence and where the numbers came from. Templates only lay it out; charts are described
-here (title, alt text, data) and drawn by ``charts.py``. Works from the JSON form of a result,
-so ``lpip-eval report RESULT.json`` gives the same report as the estimating command.
+Here the report's own parts are composed: the headline sentence, what was compared, the
+effect over time, the parallel-trends check (DiD and matched DiD), the caveats, the strength
+of evidence and where the numbers came from. The other checks, their verdicts and the charts
+of synthetic control and matching arrive ready-made in a result's ``diagnostics`` (written
+by ``methods/synth/output.py``, ``synth/sdid.py``, ``match/balance.py``, ``match/areas.py``,
+``match/units.py``) and are passed through. Templates only lay it out; charts are described
+as data (title, alt text, values) and drawn by ``charts.py``. Works from the JSON form of a
+result, so ``lpip-eval report RESULT.json`` gives the same report as the estimating command.
 
 When several designs estimate the same outcome, ``triangulation`` lays them side by side (see
 ``lpip_eval.report.triangulation``) and the top strength-of-evidence rating is the combined one for

@@ -226,7 +226,7 @@ def test_example_report_compares_the_designs(
 
 def test_example_synth_leave_one_out_check_uses_the_refits(
         example_runs: tuple[BatchResult, Path, list[dict[str, bytes]]]) -> None:
-    """KNOWN BUG (lpip_eval/methods/synth_output.py, ``_checks``): with several pilot areas
+    """KNOWN BUG (lpip_eval/methods/synth/output.py, ``_checks``): with several pilot areas
     fitted one by one, the leave-one-out check ignores its refits (``effects = [...] if
     len(fits) == 1] or [0.0]``), reports "effects from 0.000 to 0.000" and fails, although
     every refit keeps the direction of the effect. Fails until that is fixed."""

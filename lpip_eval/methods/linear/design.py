@@ -4,7 +4,7 @@ A :class:`LinearDesign` says how to build the treatment regressors for any assig
 treatment timings (so randomization inference can refit under reassignment), which
 nuisance regressors and fixed effects to net out, and which linear combination of the
 coefficients is the headline effect. :func:`infer` runs the chosen inference from
-``inference.py`` on it; methods never implement inference themselves.
+``inference.py`` on it; the DiD-type methods never implement inference themselves.
 """
 
 from __future__ import annotations

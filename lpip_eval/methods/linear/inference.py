@@ -1,4 +1,10 @@
-"""Inference, written once and used by every method.
+"""Inference for regression designs: cluster-robust, wild cluster bootstrap, randomization.
+
+Used by ``did`` (through :func:`lpip_eval.methods.linear.design.infer`) and by area matching,
+whose placebo re-matching (``methods/match/placebo.py``) reuses the assignments and p-value
+here. Synthetic control and synthetic DiD have their own placebo inference
+(``methods/synth/placebo.py``, ``methods/synth/sdid.py``); unit-level matching uses the
+Abadie-Imbens standard error (``methods/match/nnmatch.py``).
 
 * :func:`cluster_robust` — CR1 sandwich variance, clustered by area (or ``--cluster-col``),
   with the Stata / fixest small-sample factor ``G/(G-1) * (N-1)/(N-K)``, where K counts the

@@ -3,7 +3,7 @@
 1. **Matching variables**, one row per area, from the periods before the (common) start: the
    outcome's pre-period mean and linear trend (OLS slope per period), and the pre-period mean
    of each ``match_on`` covariate.
-2. **Matching** (``matching_distance.match_areas``): each pilot area gets its ``k`` nearest
+2. **Matching** (``distance.match_areas``): each pilot area gets its ``k`` nearest
    candidate areas (never-treated areas) by Mahalanobis distance (default; full-sample
    covariance, as Stata ``teffects nnmatch``), inverse-variance distance or the logit of a
    propensity score; with or without replacement (greedy, closest first), a caliper in SDs,
@@ -75,7 +75,7 @@ class MatchSpec:
     ci_level: float = 0.95
     draws: int = 999
     seed: int = 20240101
-    bias_adjust: bool = False  # design nnmatch only (unit-level data, unit_match.py)
+    bias_adjust: bool = False  # design nnmatch only (unit-level data, match/units.py)
     vce_nn: int = 2  # design nnmatch only
 
 

@@ -6,7 +6,7 @@ areas ("donors"), with weights W >= 0 summing to 1 chosen so that the weighted d
 the pilot's *predictors* before the start; the predictors' importance V is chosen so that
 the weighted donors also track the pilot's outcome over a fitting window (default: every
 pre-period). The effect in each period is the gap ``pilot - synthetic``; the headline is the
-mean gap over the post-periods. The weights are solved in ``synth_weights.py``.
+mean gap over the post-periods. The weights are solved in ``weights.py``.
 
 Predictors (``Predictor`` / ``parse_predictor``): a column's mean over a window
 (``lnincome:1980-1988``), or its value in one period (``cigsale:1975``); missing values are

@@ -1,7 +1,7 @@
 """Options -> synthetic control run: the registry entry for ``lpip-eval synth``.
 
 ``design`` picks the estimator: ``classic`` (Abadie, Diamond & Hainmueller 2010; see
-``synth.py``) or ``sdid`` (Arkhangelsky et al. 2021; see ``sdid.py``). Options given as text
+``classic.py``) or ``sdid`` (Arkhangelsky et al. 2021; see ``sdid.py``). Options given as text
 on the command line or in a config file (predictors, fitting window, V weights) are parsed
 here, then checked against the design's spec by ``registry.build_spec``.
 """

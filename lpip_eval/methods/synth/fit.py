@@ -2,7 +2,7 @@
 
 :class:`SynthProblem` holds the outcome and predictor arrays of every unit and the period
 windows; :func:`fit_unit` standardises the predictors over the target and its donors (as R's
-Synth does for each ``dataprep``), chooses V (``synth_weights.search_v`` or a fixed rule),
+Synth does for each ``dataprep``), chooses V (``weights.search_v`` or a fixed rule),
 solves W exactly and returns the gap in every period. :func:`run_task` and :func:`map_fits`
 run many refits through ``parallel.map_items``.
 """

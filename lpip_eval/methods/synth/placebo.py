@@ -1,4 +1,4 @@
-"""Placebo inference for synthetic control (see ``synth.py`` for the conventions).
+"""Placebo inference for synthetic control (see ``classic.py`` for the conventions).
 
 :class:`Paths` aligns the pilot areas' gaps by event time and averages them; the statistic
 is the post- over pre-period RMSPE of that average (ADH 2010). :func:`inference` builds the
