@@ -27,6 +27,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lpip_eval.numbers import fmt_number
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -249,10 +251,8 @@ def _tick_texts(values: Sequence[float]) -> list[str]:
         decimals += 1  # a step of 2.5 or 0.25 needs one decimal more than its magnitude
     texts = []
     for value in values:
-        shown = f"{value:,.{decimals}f}"
-        if float(shown.replace(",", "")) == 0:
-            shown = f"{0:.{decimals}f}"  # no "-0"
-        texts.append(shown.replace("-", "\u2212"))
+        texts.append(fmt_number(0.0 if round(value, decimals) == 0 else value, decimals))
+        # (a tick that rounds to zero is written without a minus sign)
     return texts
 
 

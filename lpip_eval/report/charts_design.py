@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lpip_eval.numbers import fmt_number
 from lpip_eval.report.charts import (
     CHART_KINDS,
     COMPARISON_COLOUR,
@@ -101,13 +102,6 @@ def _measure(fig: Figure, size: float) -> Measure:
 def _plain(text: str) -> str:
     """Text shown literally: a '$' would otherwise start matplotlib's mathtext."""
     return text.replace("$", r"\$")
-
-
-def _number(value: float, decimals: int, signed: bool = False) -> str:
-    if math.isnan(value):
-        return "n/a"
-    text = f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
-    return text.replace("-", "\u2212")
 
 
 def _decimals(values: Sequence[float]) -> int:
@@ -246,8 +240,8 @@ def draw_weights(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
         span = (high - low) or 1.0
         ax.set_xlim(low - (0.02 * span if low < 0 else 0.0), high + 0.16 * span)
     for y, (_, value, most) in zip(ys, bars, strict=True):
-        text = _number(value, 3) if most is None else (
-            f"{_number(value, 3)} in total, each {_number(most, 3)} or less")
+        text = fmt_number(value, 3) if most is None else (
+            f"{fmt_number(value, 3)} in total, each {fmt_number(most, 3)} or less")
         ax.annotate(text, xy=(0.0 if math.isnan(value) or most is not None else
                               max(value, 0.0), y),
                     xytext=(4, 0), textcoords="offset points", va="center", ha="left",
@@ -366,8 +360,8 @@ def draw_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     short = without_brackets(names)
     for y in range(n):
         rng = ("no range" if math.isnan(low[y]) or math.isnan(high[y]) else
-               f"{_number(low[y], decimals)} to {_number(high[y], decimals)}")
-        value = f"{_number(att[y], decimals, signed=True)} ({rng})"
+               f"{fmt_number(low[y], decimals)} to {fmt_number(high[y], decimals)}")
+        value = f"{fmt_number(att[y], decimals, signed=True)} ({rng})"
         name = names[y] if measure(names[y]) <= room - measure(value) else short[y]
         for text, x, align in ((fit_text(name, room - measure(value), measure), 0.0, "left"),
                                (value, 1.0, "right")):

@@ -21,24 +21,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import rate_evidence
 
 METHOD_NAMES = {"did": "difference-in-differences", "synth": "synthetic control",
                 "match": "matched comparison areas"}
-
-
-def fmt_number(value: float | None, digits: int = 2, signed: bool = False) -> str:
-    """A number for prose and tables: fixed decimals, a real minus sign, '-' if missing."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace("-", "\u2212")
-
-
-def fmt_p(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def outcome_words(result: dict[str, Any]) -> tuple[str, str]:

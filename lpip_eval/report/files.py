@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from lpip_eval.errors import DataError
 from lpip_eval.files import write_atomic
+from lpip_eval.numbers import fmt_number
 
 if TYPE_CHECKING:
     from lpip_eval.data.panel import Panel, PanelSpec
@@ -35,10 +35,7 @@ def error_console() -> Console:
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.{digits}g}" if abs(value) >= 1e4 or (0 < abs(value) < 1e-3) else \
-        f"{value:.{digits}f}"
+    return fmt_number(value, digits, console=True)
 
 
 def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lpip_eval.numbers import fmt_p
+
 LABELS = {
     1: "Level 1 of 5: correlation or before-and-after only",
     2: "Level 2 of 5: comparison without a credible control",
@@ -60,12 +62,12 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
             return 3
         if pre.get("rejected_at_5pct"):
             reasons.append(f"Before the pilot, the pilot and comparison areas were already "
-                           f"moving differently (pre-trend test p = {_p(pre['p_value'])}), so "
+                           f"moving differently (pre-trend test p = {fmt_p(pre['p_value'])}), so "
                            "the comparison may not show what would have happened: lowered to "
                            "level 2.")
             return 2
         reasons.append(f"Before the pilot, pilot and comparison areas moved in parallel (pre-trend "
-                       f"test p = {_p(pre['p_value'])}): level 3.")
+                       f"test p = {fmt_p(pre['p_value'])}): level 3.")
         return 3
     if method == "synth":
         fit = diag.get("pre_fit", {})
@@ -113,12 +115,6 @@ def _caveats(result: dict[str, Any], reasons: list[str]) -> None:
     if pre_periods is not None and pre_periods < SHORT_PRE_PERIOD:
         reasons.append(f"Short pre-period ({pre_periods} period{'s' if pre_periods != 1 else ''} "
                        "before the start): trends before the pilot are hard to judge.")
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def with_evidence(result: Any) -> Any:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lpip_eval.errors import DataError, GateError
+from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 
 Check = Callable[[dict[str, Any], int | None], str | None]
@@ -44,8 +45,7 @@ def _pretrend(result: dict[str, Any], _: int | None) -> str | None:
     if not pre or not pre.get("rejected_at_5pct"):
         return None
     p = pre.get("p_value")
-    shown = "n/a" if p is None else "< 0.001" if p < 0.001 else f"{p:.3f}"
-    return (f"the pre-trend test rejected parallel trends (p = {shown}): before the pilot, "
+    return (f"the pre-trend test rejected parallel trends (p = {fmt_p(p)}): before the pilot, "
             "the pilot and comparison areas were already moving differently")
 
 
@@ -78,12 +78,8 @@ def _crosses_zero(result: dict[str, Any], _: int | None) -> str | None:
         return f"no {shown}range could be computed, so the effect cannot be told apart from zero"
     if not low <= 0 <= high:
         return None
-    return (f"the {shown}range ({_num(low)} to {_num(high)}) includes zero: the effect cannot "
-            "be told apart from no effect")
-
-
-def _num(value: float) -> str:
-    return f"{value:,.3f}".replace("-", "\u2212")
+    return (f"the {shown}range ({fmt_number(low, 3)} to {fmt_number(high, 3)}) includes zero: "
+            "the effect cannot be told apart from no effect")
 
 
 GATES: dict[str, Check] = {

@@ -16,6 +16,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.methods.synth.fit import UnitFit
 from lpip_eval.methods.synth.placebo import Paths
+from lpip_eval.numbers import fmt_number
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import PeriodEffect
 
@@ -56,12 +57,6 @@ def weights(data: _Data, fits: list[UnitFit]) -> tuple[tuple[str, float], ...]:
             total[name] = total.get(name, 0.0) + float(w) / len(fits)
     rounded = [(u, round(w, 10)) for u, w in total.items()]
     return tuple(sorted(((u, w) for u, w in rounded if w > 0), key=lambda x: (-x[1], x[0])))
-
-
-def _fmt(value: float, digits: int = 2) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:,.{digits}f}".replace("-", "\u2212")
 
 
 def _balance(data: _Data, built: _Built, fit: UnitFit) -> list[dict[str, Any]]:
@@ -162,7 +157,8 @@ def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: 
             "alt": (f"Line chart of {label} from {x[0]} to {x[-1]} for the pilot and its "
                     f"synthetic comparison; the pilot starts at {start}."),
             "columns": ["Period", "Pilot", "Synthetic control"],
-            "rows": [[r["period"], _fmt(r["pilot"]), _fmt(r["synthetic"])] for r in paths],
+            "rows": [[r["period"], fmt_number(r["pilot"]), fmt_number(r["synthetic"])]
+                     for r in paths],
             "series": {"x": x, "pilot": [r["pilot"] for r in paths],
                        "comparison": [r["synthetic"] for r in paths], "start": start},
         })
@@ -171,7 +167,7 @@ def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: 
         "alt": (f"Line chart of the gap between the pilot and its synthetic comparison from "
                 f"{x[0]} to {x[-1]}; before the start it shows the fit, after it the effect."),
         "columns": ["Period", "Gap"],
-        "rows": [[p, _fmt(g, 3)] for p, g in zip(x, gap, strict=True)],
+        "rows": [[p, fmt_number(g, 3)] for p, g in zip(x, gap, strict=True)],
         "series": {"x": x, "gap": gap, "start": start if common else "t+0"},
     })
     if placebos and common:
@@ -182,7 +178,7 @@ def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: 
             "alt": (f"Line chart of the gap for the pilot (highlighted) and for each of the "
                     f"{len(placebos)} comparison areas re-fitted as if it had the pilot."),
             "columns": ["Area", "Pre-period RMSPE", "Post/pre RMSPE ratio"],
-            "rows": [[n, _fmt(math.sqrt(f.pre_mspe), 3), _fmt(f.ratio, 2)]
+            "rows": [[n, fmt_number(math.sqrt(f.pre_mspe), 3), fmt_number(f.ratio, 2)]
                      for n, f in sorted(zip(names, placebos, strict=True),
                                         key=lambda nf: -nf[1].ratio)],
             "series": {"x": x, "pilot": gap, "placebos": [[float(g) for g in f.gaps]
@@ -195,7 +191,7 @@ def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: 
         "alt": "Bar chart of the weight of each comparison area in the synthetic control, "
                "largest first.",
         "columns": ["Comparison area", "Weight"],
-        "rows": [[data.panel.unit_names.get(u, u), _fmt(w, 3)] for u, w in shown],
+        "rows": [[data.panel.unit_names.get(u, u), fmt_number(w, 3)] for u, w in shown],
         "series": {"units": [u for u, _ in shown], "weights": [w for _, w in shown],
                    "names": [data.panel.unit_names.get(u, u) for u, _ in shown]},
     })
@@ -227,7 +223,7 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
                       "comparison (a weighted mix of comparison areas).",
         "check": "Pre-period fit: root mean squared gap before the start, relative to the "
                  "spread of the pilot's outcome then.",
-        "result": f"RMSPE {_fmt(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
+        "result": f"RMSPE {fmt_number(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
                                                       if ratio is not None else ""),
         "ok": ok_fit,
         "verdict": "The synthetic comparison tracked the pilot closely before the start."
@@ -255,7 +251,8 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "assumption": "The gap opens when the pilot starts, not before.",
             "check": "In-time placebo: the method re-run as if the pilot had started halfway "
                      "through the pre-period.",
-            "result": f"gap after the fake start {_fmt(worst, 3)} (real effect {_fmt(att, 3)})",
+            "result": (f"gap after the fake start {fmt_number(worst, 3)} "
+                       f"(real effect {fmt_number(att, 3)})"),
             "ok": ok,
             "verdict": "No comparable gap appears at the fake start." if ok else
             "A gap appears at the fake start too: the estimate may reflect something other "
@@ -272,7 +269,8 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "assumption": "The result does not hinge on one comparison area.",
             "check": f"Leave-one-out: re-fitted without each of the {n_donors} comparison "
                      f"areas with weight ({len(loo)} refits).",
-            "result": f"effects from {_fmt(min(effects), 3)} to {_fmt(max(effects), 3)}",
+            "result": (f"effects from {fmt_number(min(effects), 3)} "
+                       f"to {fmt_number(max(effects), 3)}"),
             "ok": bool(same),
             "verdict": "Dropping any one comparison area leaves the direction of the effect "
                        "unchanged." if same else "Dropping one comparison area changes the "

@@ -47,6 +47,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
+from lpip_eval.numbers import fmt_number
 from lpip_eval.parallel import map_items
 from lpip_eval.results.evidence import POOR_FIT_RATIO, with_evidence
 from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
@@ -410,7 +411,7 @@ def _charts(panel: Panel, labels: tuple[str, ...], paths: _Paths, t0: int, contr
                 "areas and the weighted comparison areas (shifted to the pilot's level just "
                 f"before the start); the pilot starts at {start}."),
         "columns": ["Period", "Pilot areas", "Weighted comparison"],
-        "rows": [[labels[t], _fmt(paths.pilot[t]), _fmt(paths.synthetic[t])]
+        "rows": [[labels[t], fmt_number(paths.pilot[t]), fmt_number(paths.synthetic[t])]
                  for t in range(len(labels))],
         "series": {"x": list(labels), "pilot": [float(v) for v in paths.pilot],
                    "comparison": [float(v) for v in paths.synthetic], "start": start},
@@ -421,14 +422,10 @@ def _charts(panel: Panel, labels: tuple[str, ...], paths: _Paths, t0: int, contr
         "alt": (f"Bar chart of the weights of the {len(shown)} comparison areas (of "
                 f"{len(controls)}) with positive weight, largest first."),
         "columns": ["Comparison area", "Weight"],
-        "rows": [[name, _fmt(omega[i], 3)] for name, i in zip(names, shown, strict=True)],
+        "rows": [[name, fmt_number(omega[i], 3)] for name, i in zip(names, shown, strict=True)],
         "series": {"units": [controls[i] for i in shown],
                    "weights": [float(omega[i]) for i in shown]},
     }]
-
-
-def _fmt(value: float, digits: int = 2) -> str:
-    return f"{value:,.{digits}f}".replace("-", "\u2212")
 
 
 def _normal_quantile(p: float) -> float:
