@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from lpip_eval.errors import DataError, closest
+from lpip_eval.parallel import local_workers, workers_notice
 
 METHODS: dict[str, str] = {
     "did": "lpip_eval.methods.did",
@@ -31,12 +32,22 @@ def estimate(method: str, panel: Any, options: Mapping[str, Any], *,
              where: str = "options", progress: Any = None) -> Any:
     """Run ``method`` on ``panel`` with ``options`` (keys = spec fields); an EffectResult.
 
-    ``progress(done, total)``, if given, is called by methods with long refit loops.
+    ``progress(done, total)``, if given, is called by methods with long refit loops. A
+    ``workers`` option above the CPU count is capped (``parallel.local_workers``) and the
+    result says so in its warnings.
     """
     if method not in METHODS:
         raise DataError(f"unknown method '{method}'", hint=closest(method, list(METHODS)))
     module = importlib.import_module(METHODS[method])
-    return module.estimate_from_options(panel, dict(options), where=where, progress=progress)
+    options = dict(options)
+    notice = None
+    if isinstance(options.get("workers"), int) and not isinstance(options["workers"], bool):
+        notice = workers_notice(options["workers"])
+        options["workers"] = local_workers(options["workers"])
+    result = module.estimate_from_options(panel, options, where=where, progress=progress)
+    if notice is not None:
+        result = dataclasses.replace(result, warnings=(*result.warnings, notice))
+    return result
 
 
 def spec_keys(spec_class: type) -> dict[str, Any]:

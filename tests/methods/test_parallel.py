@@ -1,0 +1,69 @@
+"""Local process pools are capped at the CPUs the process may use (issue 10, item 15)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from lpip_eval import parallel
+from lpip_eval.data.panel import PanelSpec, load_panel
+from lpip_eval.methods.registry import estimate
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "west_of_england"
+
+
+class _SerialPool:
+    """Stands in for ProcessPoolExecutor: records ``max_workers``, runs in this process."""
+
+    started: ClassVar[list[int]] = []
+
+    def __init__(self, max_workers: int) -> None:
+        self.started.append(max_workers)
+
+    def __enter__(self) -> _SerialPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1
+            ) -> Iterable[Any]:
+        return [fn(item) for item in items]
+
+
+def _cpus(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(n)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: n)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _SerialPool)
+    _SerialPool.started = []
+
+
+def test_pool_has_at_most_one_process_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cpus(monkeypatch, 2)
+    assert parallel.map_items(abs, [-3, 1, -2], workers=16) == [3, 1, 2]
+    assert _SerialPool.started == [2]
+
+
+def test_one_cpu_runs_serially(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cpus(monkeypatch, 1)
+    assert parallel.map_items(abs, [-1, -2], workers=4) == [1, 2]
+    assert _SerialPool.started == []
+
+
+def test_capped_workers_are_noted_in_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    _cpus(monkeypatch, 2)
+    panel = load_panel(PanelSpec(data=EXAMPLES / "pilot.csv",
+                                 comparators=EXAMPLES / "comparators.csv",
+                                 outcome="employment_rate", start="2021Q3"))
+    result = estimate("synth", panel, {"workers": 16, "seed": 1})
+    assert max(_SerialPool.started) <= 2
+    notes = [w for w in result.warnings if "workers = 16" in w]
+    assert len(notes) == 1 and "capped at 2" in notes[0], result.warnings
+    uncapped = estimate("synth", panel, {"workers": 2, "seed": 1})
+    assert not any("capped" in w for w in uncapped.warnings)
