@@ -63,6 +63,9 @@ def run(
                                            metavar="EVALUATION.toml", show_default=False)],
     fail_on: FailOn = None,
     quiet: Quiet = False,
+    allow_outside: Annotated[bool, typer.Option(
+        "--allow-outside", help="Let the config file read and write files outside its own "
+        "folder and the working directory (only for config files you trust).")] = False,
 ) -> None:
     """Run every outcome x design an evaluation file asks for, write all outputs (CI)."""
 
@@ -71,7 +74,8 @@ def run(
         from lpip_eval.runs.batch import run_evaluation
         from lpip_eval.runs.config import load_config
 
-        batch = run_evaluation(load_config(config), progress=not quiet,
+        batch = run_evaluation(load_config(config, allow_outside=allow_outside),
+                               progress=not quiet,
                                fail_on=tuple(fail_on or ()))
         err = error_console()
         for evaluation in batch.evaluations:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lpip_eval.errors import DataError, closest
+from lpip_eval.errors import DataError, UsageError, closest
 from lpip_eval.files import display_path
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
@@ -114,8 +114,13 @@ class EvaluationConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def load_config(path: Path | str) -> EvaluationConfig:
-    """Read and validate ``path``; any problem is a DataError (exit 3) naming file and key."""
+def load_config(path: Path | str, *, allow_outside: bool = False) -> EvaluationConfig:
+    """Read and validate ``path``; any problem is a DataError (exit 3) naming file and key.
+
+    A config file is trusted less than the person running it: the files it reads and the
+    folder it writes must lie inside the config's folder or the working directory, unless
+    ``allow_outside`` (``lpip-eval run --allow-outside``).
+    """
     path = Path(path)
     shown = display_path(path)
     try:
@@ -134,17 +139,37 @@ def load_config(path: Path | str) -> EvaluationConfig:
         raise DataError(f"{shown}: not valid TOML: {exc}",
                         hint="text values need quotes, lists are [a, b], tables are [name]"
                         ) from None
-    return _Loader(path, text).load(raw)
+    except RecursionError:
+        raise DataError(f"{shown}: nested too deeply to read",
+                        hint="an evaluation file needs lists and tables a few levels deep"
+                        ) from None
+    roots = None if allow_outside else (path.parent, Path.cwd())
+    return _Loader(path, text, roots).load(raw)
 
 
 class _Loader:
     """Validation of one parsed file; ``where`` builds 'file, line N, [table] 'key'' names."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, roots: tuple[Path, ...] | None = None) -> None:
         self.path = path
         self.shown = display_path(path)
         self.lines = text.splitlines()
         self.folder = path.parent
+        self.roots = None if roots is None else tuple(r.resolve() for r in roots)
+
+    def inside(self, table: str, key: str, target: Path) -> Path:
+        """``target`` if it lies inside the config's folder or the working directory (after
+        resolving ``..`` and links); else a UsageError, so that a config file can neither
+        read nor write files elsewhere (``--allow-outside`` lifts the rule)."""
+        if self.roots is None:
+            return target
+        real = target.resolve()
+        if any(real.is_relative_to(root) for root in self.roots):
+            return target
+        raise UsageError(
+            f"{self.where(table, key)}: {display_path(target)} is outside the config file's "
+            f"folder ({display_path(self.folder)}) and the working directory",
+            hint="move it inside, or run with --allow-outside if you trust this config file")
 
     # ---- names and lines
 
@@ -260,7 +285,7 @@ class _Loader:
         return PanelSpec(**fields)
 
     def existing_file(self, key: str, name: str) -> Path:
-        resolved = self.folder / name
+        resolved = self.inside("data", key, self.folder / name)
         if not resolved.is_file():
             state = "is a folder" if resolved.is_dir() else "not found"
             raise DataError(f"{self.where('data', key)}: {display_path(resolved)} {state}",
@@ -373,7 +398,7 @@ class _Loader:
                                 hint="give a plain file name; the folder is [output] dir")
         if values["title"] is None:
             values["title"] = title
-        values["dir"] = self.folder / values["dir"]
+        values["dir"] = self.inside("output", "dir", self.folder / values["dir"])
         return OutputConfig(**values)
 
     def check_gates(self, names: tuple[str, ...]) -> None:

@@ -306,7 +306,9 @@ def test_starter_for_the_example_guesses_roles_and_loads_once_filled(folder: Pat
     assert [m.name for m in config.methods] == ["did"]
 
 
-def test_starter_with_a_treatment_column_and_gss_codes(tmp_path: Path) -> None:
+def test_starter_with_a_treatment_column_and_gss_codes(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # as a user would: `lpip-eval init jobs.csv -o config/...`
     rows = ["LAD23CD,year,treat,jobs"]
     for i, code in enumerate(("E06000001", "E06000002", "E06000003")):
         for year in (2018, 2019, 2020, 2021):
