@@ -157,7 +157,7 @@ def _finite(value: Any, path: str, notes: list[str]) -> Any:
 
 def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[str, Any], *,
                    command: str, seed: int | None) -> EffectResult:
-    """The result with a provenance block: input files (``io.InputFile``), options, command,
+    """The result with a provenance block: input files (``data.read.InputFile``), options, command,
     seed and package versions."""
     from dataclasses import asdict, replace
 
