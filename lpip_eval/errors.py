@@ -6,6 +6,9 @@ Library code raises these; only the CLI turns them into an ``Error:`` line and a
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_USAGE = 2
@@ -65,11 +68,25 @@ def first_items(items: object, limit: int = 5) -> str:
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
-def closest(name: str, valid: list[str], what: str = "valid") -> str:
-    """A hint: "did you mean 'x'?" for the closest of ``valid``, else the valid names."""
-    import difflib
+def nearest(name: str, valid: Sequence[str]) -> str | None:
+    """The name in ``valid`` a user most likely meant by ``name``, or None: the same name in
+    another case, else the first longer name it starts, else difflib's closest match (ratio
+    at least 0.5; Python's ``difflib.get_close_matches``)."""
+    lower = name.lower().strip()
+    same = [v for v in valid if v.lower().strip() == lower]
+    same = same or [v for v in valid if lower and v.lower().startswith(lower)][:1]
+    same = same or difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return same[0] if same else None
 
-    match = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-    if match:
-        return f"did you mean '{match[0]}'?"
-    return f"{what}: {', '.join(sorted(valid))}"
+
+def closest(name: str, valid: Sequence[str], what: str = "valid", *,
+            limit: int | None = None) -> str:
+    """A hint: "did you mean 'x'?" for the :func:`nearest` of ``valid``, else ``what`` and the
+    valid names: all of them sorted (``limit`` None, for keys and option values), or the first
+    ``limit`` in their order, quoted (for names from the user's data: columns, areas)."""
+    match = nearest(name, valid)
+    if match is not None:
+        return f"did you mean '{match}'?"
+    if limit is None:
+        return f"{what}: {', '.join(sorted(valid))}"
+    return f"{what}: {first_items(valid, limit)}"

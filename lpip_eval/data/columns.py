@@ -18,14 +18,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lpip_eval.data.read import MISSING_MARKERS
 from lpip_eval.errors import DataError, LpipEvalError, first_items
 
+# An ONS GSS area code (E06000023): the one pattern, also used to guess an area column.
 GSS_PATTERN = re.compile(r"^[EKNSW]\d{8}$")
-GSS_LIKE = re.compile(r"^[EKNSWeknsw]\d{6,9}$")
+# Near misses of a GSS code (lower case, a lost or extra digit): columns mostly of these are
+# checked code by code, so a typo gets its own message.
+GSS_LOOKALIKE = re.compile(r"^[EKNSWeknsw]\d{6,9}$")
 _LINES_GSS = re.compile(GSS_PATTERN.pattern, re.MULTILINE)
-_LINES_LIKE = re.compile(GSS_LIKE.pattern, re.MULTILINE)
+_LINES_LOOKALIKE = re.compile(GSS_LOOKALIKE.pattern, re.MULTILINE)
 NAME_COLUMNS = ("area_name", "name", "areanm", "LAD_name")
-_BLANK = ("", "NA", "NaN", "nan")
 _BINARY = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0}
 # Object columns of these kinds factorize safely: pandas' hash table treats 1, 1.0 and True
 # as one value, so other object columns are turned into text before they are factorized.
@@ -167,11 +170,11 @@ def check_gss_codes(codes: np.ndarray, ids: np.ndarray, column: str, rows: Rows)
     """Where most ids look like ONS GSS codes (E06000023), every id must be one."""
     lines = "\n".join(ids)
     if lines.count("\n") == len(ids) - 1:  # one id per line: count matches in one C-level scan
-        if len(_LINES_LIKE.findall(lines)) < len(ids) / 2:
+        if len(_LINES_LOOKALIKE.findall(lines)) < len(ids) / 2:
             return
         if len(_LINES_GSS.findall(lines)) == len(ids):
             return
-    looks = np.fromiter((GSS_LIKE.match(s) is not None for s in ids), bool, len(ids))
+    looks = np.fromiter((GSS_LOOKALIKE.match(s) is not None for s in ids), bool, len(ids))
     if not len(looks) or looks.mean() < 0.5:
         return
     bad = [k for k, s in enumerate(ids) if not GSS_PATTERN.match(s)]
@@ -179,7 +182,7 @@ def check_gss_codes(codes: np.ndarray, ids: np.ndarray, column: str, rows: Rows)
         first = str(ids[bad[0]])
         file, where = rows.locate(codes == bad[0])
         problem = ("lower case" if GSS_PATTERN.match(first.upper()) else
-                   f"{len(first) - 1} digits" if GSS_LIKE.match(first) else "not a GSS code")
+                   f"{len(first) - 1} digits" if GSS_LOOKALIKE.match(first) else "not a GSS code")
         others = f" (also {first_items([ids[k] for k in bad[1:]], 3)})" if len(bad) > 1 else ""
         raise DataError(
             f"{file}: column '{column}' holds ONS GSS codes, but {first!r} in {where} is "
@@ -314,7 +317,7 @@ def numeric_column(frame: pd.DataFrame, column: str, rows: Rows, *, role: str) -
         numbers = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
     else:
         codes, texts = distinct_text(values)
-        blank = np.isin(texts, _BLANK)
+        blank = np.isin(texts, MISSING_MARKERS)
         text = pd.Series(texts, dtype="string")
         converted = pd.to_numeric(text.mask(blank), errors="coerce")
         table = np.asarray(converted.to_numpy(dtype=float, na_value=np.nan), dtype=float)

@@ -23,8 +23,9 @@ CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 DELIMITERS = (",", ";", "\t", "|")
-# Cells read as missing: empty, and what R (NA) and Python (NaN, nan) write for missing.
-MISSING_MARKERS = ["", "NA", "NaN", "nan"]
+# Cells read as missing, by the readers and by text columns parsed as numbers: empty, and what
+# R (NA) and Python (NaN, nan) write for missing.
+MISSING_MARKERS = ("", "NA", "NaN", "nan")
 
 
 @dataclass(frozen=True)

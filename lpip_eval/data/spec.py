@@ -7,13 +7,12 @@ Contradictory options are :class:`UsageError` (exit 2), missing columns DataErro
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lpip_eval.errors import DataError, UsageError, first_items
+from lpip_eval.errors import DataError, UsageError, closest, first_items
 from lpip_eval.files import display_path
 
 if TYPE_CHECKING:
@@ -117,17 +116,6 @@ def check_roles(spec: PanelSpec, outcome: str | None) -> None:
         seen[column] = option
 
 
-def closest(name: str, options: list[str], what: str = "columns are") -> str:
-    """A 'did you mean' hint: same name in other case, a longer name it starts, or difflib's."""
-    lower = name.lower().strip()
-    match = [o for o in options if o.lower().strip() == lower]
-    match = match or [o for o in options if lower and o.lower().startswith(lower)][:1]
-    match = match or difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    if match:
-        return f"did you mean '{match[0]}'?"
-    return f"{what}: {first_items(options, 12)}"
-
-
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str) -> None:
     """Raise DataError for the first column the frame lacks, with a 'did you mean' hint."""
     present = [str(c) for c in frame.columns]
@@ -141,7 +129,8 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str) ->
                     hint="save the file as CSV (comma-separated), or with ; tab or | between "
                     "values",
                 )
-            raise DataError(f"{source}: no column '{column}'", hint=closest(column, present))
+            raise DataError(f"{source}: no column '{column}'",
+                            hint=closest(column, present, "columns are", limit=12))
 
 
 def check_same_columns(main: pd.DataFrame, comp: pd.DataFrame, source: str,

@@ -27,8 +27,8 @@ from lpip_eval.data.periods import (
     parse_periods,
     period_label,
 )
-from lpip_eval.data.spec import START_OPTIONS, closest
-from lpip_eval.errors import DataError, DesignError, first_items
+from lpip_eval.data.spec import START_OPTIONS
+from lpip_eval.errors import DataError, DesignError, closest, first_items
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +98,7 @@ def first_treated(frame: pd.DataFrame, spec: PanelSpec, option: str, areas: Area
                 raise DataError(
                     f"{source}: treated area {first_items(unknown)} is not in column "
                     f"'{spec.area_col}'",
-                    hint=closest(unknown[0], list(areas.units), what="areas include"),
+                    hint=closest(unknown[0], list(areas.units), "areas include", limit=12),
                 )
             treated = [position[a] for a in names]
         else:

@@ -16,13 +16,12 @@ demand checks a design lacks (use ``evidence-below:N`` for that).
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lpip_eval.errors import DataError, GateError
+from lpip_eval.errors import DataError, GateError, nearest
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 
@@ -105,8 +104,8 @@ def parse_gates(names: Iterable[str]) -> tuple[tuple[str, int | None], ...]:
     for raw in names:
         name, _, arg = str(raw).strip().partition(":")
         if name not in GATES:
-            near = difflib.get_close_matches(name, list(GATES), n=1, cutoff=0.5)
-            guess = f"did you mean '{near[0]}'? " if near else ""
+            near = nearest(name, list(GATES))
+            guess = f"did you mean '{near}'? " if near else ""
             raise DataError(f"unknown gate '{raw}'", hint=f"{guess}gates: {valid}")
         level: int | None = None
         if name in NEEDS_LEVEL:

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from lpip_eval.data.columns import GSS_PATTERN
 from lpip_eval.data.read import CSV_SUFFIXES, read_table
 from lpip_eval.files import display_path
 from lpip_eval.runs.keys import (
@@ -39,7 +40,6 @@ PERIOD_NAMES = ("period", "quarter", "year", "date", "month", "time", "time_peri
 WEIGHT_NAMES = re.compile(r"^(pop|population|weight|weights)(_.*)?$|_(pop|population|weight)$",
                           re.IGNORECASE)
 FIRST_TREATED_NAMES = ("first_treated", "first_treat", "cohort", "gname", "first_period")
-GSS_LIKE = re.compile(r"^[EKNSW]\d{8}$")
 
 # Config key -> command-line option, where it is not "--" + key with dashes.
 CLI_NAMES: dict[tuple[str, str], str] = {
@@ -396,7 +396,7 @@ def _guess_area(frame: Any) -> str:
             return str(lower[name])
     for column in columns:
         values = frame[column].dropna().astype(str).head(200)
-        if len(values) and values.str.match(GSS_LIKE).mean() > 0.9:
+        if len(values) and values.str.match(GSS_PATTERN).mean() > 0.9:
             return str(column)
     for column in columns:
         if re.search(r"(_code|code|cd)$", column, re.IGNORECASE):

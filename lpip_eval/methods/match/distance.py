@@ -246,10 +246,6 @@ class MatchedSet:
     metric: MatchMetric | None
 
     @property
-    def matched_treated(self) -> np.ndarray:
-        return self.treated[~np.isin(self.treated, self.unmatched)]
-
-    @property
     def matched_controls(self) -> np.ndarray:
         return np.unique(self.pair_control)
 

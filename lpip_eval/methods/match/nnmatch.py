@@ -74,11 +74,6 @@ class NNMatchResult:
     n_pairs: int  # matched pairs including ties
     weights: np.ndarray  # per unit: 1 for units in the estimand's group, K(j) for matches
 
-    @property
-    def ci95(self) -> tuple[float, float]:
-        return self.estimate - 1.959963984540054 * self.se, \
-            self.estimate + 1.959963984540054 * self.se
-
 
 def nnmatch_att(y: np.ndarray, treat: np.ndarray, X: np.ndarray, *, k: int = 1,
                 metric: str = "mahalanobis", bias_adjust: bool = False, vce_nn: int = 2,
