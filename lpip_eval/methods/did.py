@@ -333,6 +333,8 @@ def _within_label(design: LinearDesign) -> str:
         return "none (regression on each area's pre- and post-period means)"
     if design.absorber.fast:
         return "exact two-way demeaning (balanced panel)"
+    if design.absorber.exact:
+        return "exact two-way demeaning (normal equations: gaps or weights)"
     return "alternating projections"
 
 
