@@ -9,7 +9,9 @@ something is wrong.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -302,8 +304,11 @@ def _is_real_number_dtype(dtype: Any) -> bool:
         not pd.api.types.is_complex_dtype(dtype)
 
 
-def numeric_column(frame: pd.DataFrame, column: str, rows: Rows, *, role: str) -> np.ndarray:
-    """A column as a new float64 array (NaN where empty); text, dates, infinities raise."""
+def numeric_column(frame: pd.DataFrame, column: str, rows: Rows, *, role: str,
+                   describe: Callable[[int], str] | None = None) -> np.ndarray:
+    """A column as a new float64 array (NaN where empty); text, dates, infinities and values
+    too large to compute with (:func:`check_magnitude`) raise. ``describe(pos)`` names the
+    area and period of the row at ``pos`` for messages."""
     values = frame[column]
     dtype = values.dtype
     what = f"{role} column '{column}'"
@@ -338,7 +343,40 @@ def numeric_column(frame: pd.DataFrame, column: str, rows: Rows, *, role: str) -
         file, where = rows.locate(infinite)
         raise DataError(f"{file}: {what} has infinite values in {where}",
                         hint="replace them by the true value, or leave the cells empty")
+    check_magnitude(numbers, what, rows, describe)
     return numbers
+
+
+def magnitude_limit(n_values: int) -> float:
+    """The largest |x| an estimator can take among ``n_values``: sqrt(float max) / n.
+
+    Below it, every square, every product of two values, every sum of squares over the
+    panel and every squared sum stays a finite float64 with a factor n to spare (Higham
+    2002, ch. 2: overflow, unlike rounding, destroys a result outright).
+    """
+    return math.sqrt(sys.float_info.max) / max(n_values, 1)
+
+
+def check_magnitude(numbers: np.ndarray, what: str, rows: Rows,
+                    describe: Callable[[int], str] | None = None) -> None:
+    """Raise DataError naming the first cell whose size would overflow the arithmetic."""
+    limit = magnitude_limit(len(numbers))
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(numbers) > limit  # NaN compares False
+    if not huge.any():
+        return
+    pos = int(np.argmax(huge))
+    file, where = rows.at(pos)
+    cell = f"{describe(pos)} " if describe is not None else ""
+    n_huge = int(huge.sum())
+    if n_huge > 1:
+        where += f"; {n_huge} such cells in all, {rows.locate(huge)[1]}"
+    raise DataError(
+        f"{file}: {what} has a value too large to compute with, {numbers[pos]:.4g}, for "
+        f"{cell}({where})",
+        hint=f"with {len(numbers):,} rows, values must stay within ±{limit:.3g}; check the "
+        "cell for a typing error or a placeholder, or rescale the column (e.g. millions)",
+    )
 
 
 def binary_column(frame: pd.DataFrame, column: str, rows: Rows) -> np.ndarray:

@@ -18,6 +18,7 @@ is a data error (exit 3); contradictory options are usage errors (exit 2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import compress
 from pathlib import Path
@@ -325,10 +326,15 @@ def _panel_from_frame(
                         hint="every row needs an area identifier")
     col.check_gss_codes(area_codes, ids, spec.area_col, rows)
     parsed = parse_period_column(frame[spec.period_col], spec.period_col, rows, source)
-    y = col.numeric_column(frame, outcome, rows, role="outcome")
     areas = col.Areas(*col.sorted_codes(area_codes, ids))
     period_values, time_idx = period_index(parsed)
     n_periods = len(period_values)
+
+    def cell(pos: int) -> str:
+        period = period_label(int(period_values[time_idx[pos]]), parsed.frequency)
+        return f"area '{areas.units[areas.idx[pos]]}' in {period}"
+
+    y = col.numeric_column(frame, outcome, rows, role="outcome", describe=cell)
     order = col.row_order(
         areas.idx * n_periods + time_idx, len(areas.units) * n_periods, rows,
         describe=lambda pos: (
@@ -339,8 +345,9 @@ def _panel_from_frame(
     covariates = None
     if spec.covariates:
         covariates = np.column_stack(
-            [col.numeric_column(frame, c, rows, role="covariate") for c in spec.covariates])
-    weights = _weights(frame, spec.weights_col, rows) if spec.weights_col else None
+            [col.numeric_column(frame, c, rows, role="covariate", describe=cell)
+             for c in spec.covariates])
+    weights = _weights(frame, spec.weights_col, rows, cell) if spec.weights_col else None
     clusters = col.cluster_codes(frame, spec.cluster_col, rows) if spec.cluster_col else None
     attributes = col.unit_attributes(frame, spec.categoricals, areas, rows)
 
@@ -377,9 +384,10 @@ def _panel_from_frame(
     return panel
 
 
-def _weights(frame: pd.DataFrame, column: str, rows: col.Rows) -> np.ndarray:
+def _weights(frame: pd.DataFrame, column: str, rows: col.Rows,
+             cell: Callable[[int], str]) -> np.ndarray:
     """Analytic weights: positive numbers in every row."""
-    weights = col.numeric_column(frame, column, rows, role="weights")
+    weights = col.numeric_column(frame, column, rows, role="weights", describe=cell)
     bad = ~np.isfinite(weights) | (weights <= 0)
     if bad.any():
         file, where = rows.locate(bad)

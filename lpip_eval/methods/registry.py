@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from lpip_eval.errors import DataError, closest
 from lpip_eval.parallel import local_workers, workers_notice
+from lpip_eval.results.result import check_finite
 
 METHODS: dict[str, str] = {
     "did": "lpip_eval.methods.did",
@@ -47,7 +48,7 @@ def estimate(method: str, panel: Any, options: Mapping[str, Any], *,
     result = module.estimate_from_options(panel, options, where=where, progress=progress)
     if notice is not None:
         result = dataclasses.replace(result, warnings=(*result.warnings, notice))
-    return result
+    return check_finite(result)
 
 
 def spec_keys(spec_class: type) -> dict[str, Any]:

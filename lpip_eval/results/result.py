@@ -138,6 +138,27 @@ class EffectResult:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def check_finite(result: EffectResult) -> EffectResult:
+    """The result, or a DesignError (exit 4) if its effect or standard error is NaN or
+    infinite, or its p-value is infinite: such a number is an overflow or a degenerate fit,
+    never an answer. An interval end may be infinite (unbounded) or NaN (none): the JSON
+    says so."""
+    from lpip_eval.errors import DesignError
+
+    est = result.estimate
+    for name, value in (("effect", est.att), ("standard error", est.se),
+                        ("p-value", est.p_value)):
+        if value is None or (name == "p-value" and math.isnan(value)):
+            continue
+        if not math.isfinite(value):
+            raise DesignError(
+                f"{result.method}: the estimated {name} is not a finite number ({value}) for "
+                f"{result.outcome}; the arithmetic overflowed or the fit is degenerate",
+                hint="check the outcome and covariates for extreme values, and that pilot "
+                "and comparison areas both have data before and after the start")
+    return result
+
+
 def _finite(value: Any, path: str, notes: list[str]) -> Any:
     """Replace NaN/inf by None (recording the field), convert NumPy scalars to Python."""
     if isinstance(value, dict):
