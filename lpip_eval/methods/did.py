@@ -286,7 +286,7 @@ def _pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
     factor = (np.arange(n_pre) - (n_pre - 1)).astype(float)[:, None]
     fitted = infer(_panel_design(sub, build, np.array([1.0]), factor), choice,
                    level=spec.ci_level,
-                   draws=spec.draws, seed=spec.seed)
+                   draws=spec.draws, seed=spec.seed, strict=False)
     p_value = fitted.interval.p_value
     return {"test": f"differential linear pre-trend ({choice.method} inference)",
             "statistic": fitted.headline, "df": None, "p_value": p_value,

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from lpip_eval.errors import DesignError
 from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.linear.absorb import (
     Absorber,
@@ -87,10 +88,13 @@ def infer(
     draws: int,
     seed: int,
     pre_coefs: np.ndarray | None = None,
+    strict: bool = True,
 ) -> DesignInference:
     """Fit, then compute the headline and per-coefficient intervals with ``choice``.
 
     ``pre_coefs`` indexes the lead coefficients of an event study for the joint pre-trend test.
+    A headline standard error that is zero up to rounding (``inference.ZERO_SE``) raises
+    DesignError saying why; with ``strict=False`` (diagnostics) the interval is left empty.
     """
     fit, resid = design.fit()
     coef = fit.coef
@@ -109,9 +113,10 @@ def infer(
 
     if choice.method == "cluster":
         se = math.sqrt(max(float(design.contrast @ vcov @ design.contrast), 0.0))
-        interval = inf.t_interval(headline, se, df, level)
-        per_coef = [inf.t_interval(float(coef[j]), math.sqrt(max(vcov[j, j], 0.0)), df, level)
-                    for j in range(p)]
+        scales = _se_scales(fit, design.contrast)
+        interval = inf.t_interval(headline, se, df, level, scales[0])
+        per_coef = [inf.t_interval(float(coef[j]), math.sqrt(max(vcov[j, j], 0.0)), df, level,
+                                   scales[1 + j]) for j in range(p)]
         details = {"se_type": "CR1", "df": df, "clusters": design.n_clusters,
                    "small_sample": "G/(G-1)*(N-1)/(N-K), nested fixed effects not in K"}
     elif choice.method == "wild-bootstrap":
@@ -128,12 +133,43 @@ def infer(
     else:
         raise ValueError(f"unknown inference {choice.method!r}")
 
+    if strict and interval.details.get("degenerate"):
+        raise _degenerate(design, fit, choice, interval)
     pre_test = None
     if pre_coefs is not None and len(pre_coefs):
         pre_test = _pretrend(coef, vcov, df, pre_coefs, ri_stats, plan, p)
     info = InferenceInfo(method=choice.method, reason=choice.reason, details=details)
     return DesignInference(coef=coef, headline=headline, interval=interval, per_coef=per_coef,
                            info=info, fit=fit, pre_test=pre_test)
+
+
+def _se_scales(fit: LinearFit, contrast: np.ndarray) -> list[float]:
+    """What a standard error is measured against: the SE the outcome net of fixed effects
+    would give as residuals, for the contrast and then each coefficient."""
+    bread = np.linalg.pinv(fit.xt.T @ fit.xt)
+    yy = float(fit.yt @ fit.yt)
+    return [math.sqrt(max(yy * float(c @ bread @ c), 0.0))
+            for c in (contrast, *np.eye(len(contrast)))]
+
+
+def _degenerate(design: LinearDesign, fit: LinearFit, choice: inf.InferenceChoice,
+                interval: inf.Interval) -> DesignError:
+    """Why the headline standard error is zero up to rounding, as a DesignError."""
+    if float(fit.resid @ fit.resid) <= inf.ZERO_SE ** 2 * float(fit.yt @ fit.yt):
+        return DesignError(
+            "the regression fits the outcome exactly (its residuals are zero up to rounding), "
+            f"so {choice.method} inference has no variation to measure uncertainty from",
+            hint="check the outcome column: values computed from the area and period, or "
+            "copied between areas, cannot be evaluated")
+    se = interval.details.get("se")
+    shown = f" ({se:.2g})" if isinstance(se, float) and math.isfinite(se) else ""
+    treated = treated_cluster_count(design)
+    return DesignError(
+        f"the effect's standard error is zero up to rounding{shown}: with "
+        f"{design.n_clusters} clusters ({treated} treated) the clustered scores cancel, so "
+        f"{choice.method} inference cannot measure uncertainty",
+        hint="add comparison areas: clustered inference needs several clusters besides the "
+        "treated ones")
 
 
 def _few_treated(design: LinearDesign) -> bool:

@@ -37,6 +37,11 @@ FEW_CLUSTERS = 30
 MIN_RI_ASSIGNMENTS = 20
 EXACT_LIMIT = 5_000
 INFERENCE_METHODS = ("auto", "cluster", "wild-bootstrap", "randomization")
+# A standard error below sqrt(machine epsilon) times its scale (the SE the outcome net of
+# fixed effects would give as residuals) is rounding noise, not uncertainty: the fit is
+# exact, or the cluster scores cancel (two clusters, one treated). Such an interval is
+# marked ``degenerate`` instead of being computed from noise (issue 10, item 7).
+ZERO_SE = math.sqrt(float(np.finfo(float).eps))
 
 
 @dataclass(frozen=True)
@@ -131,10 +136,20 @@ def cluster_robust(
     return factor * bread @ meat @ bread, n_clusters - 1
 
 
-def t_interval(estimate: float, se: float, df: int, level: float) -> Interval:
-    """Interval and two-sided p-value from Student's t with ``df`` degrees of freedom."""
-    if not np.isfinite(se) or se <= 0:
-        return Interval(se=None, ci_low=math.nan, ci_high=math.nan, p_value=math.nan)
+def degenerate(se: float, scale: float) -> Interval:
+    """No interval: the standard error ``se`` is zero up to rounding against ``scale``."""
+    return Interval(se=None, ci_low=math.nan, ci_high=math.nan, p_value=math.nan,
+                    details={"degenerate": True, "se": se, "scale": scale})
+
+
+def t_interval(estimate: float, se: float, df: int, level: float,
+               scale: float = 0.0) -> Interval:
+    """Interval and two-sided p-value from Student's t with ``df`` degrees of freedom.
+
+    ``se`` at or below ``ZERO_SE * scale`` (or not positive) gives :func:`degenerate`.
+    """
+    if not np.isfinite(se) or se <= ZERO_SE * scale:
+        return degenerate(se, scale)
     from scipy import special  # imported here: scipy.stats would add ~1 s to start-up
 
     q = float(special.stdtrit(df, 0.5 + level / 2))
@@ -184,11 +199,16 @@ def wild_cluster_bootstrap(
     """
     g, n_clusters = cluster_codes(clusters)
     xx = float(x @ x)
+    if not xx > 0:
+        return degenerate(math.nan, 0.0)
     beta = float(x @ yt) / xx
     resid = yt - x * beta
     factor = cr1_factor(len(x), n_params, n_clusters)
     score = np.bincount(g, weights=x * resid, minlength=n_clusters)
     se_hat = math.sqrt(factor * float(score @ score)) / xx
+    scale = math.sqrt(float(yt @ yt) / xx)
+    if not se_hat > ZERO_SE * scale:  # also NaN: t statistics would divide noise by noise
+        return degenerate(se_hat, scale)
 
     v_canonical, exact = bootstrap_weights(n_clusters, draws, weights, seed)
     # Draws are tied to a data-derived cluster order, so renaming areas changes nothing.
