@@ -192,7 +192,7 @@ def _wide(panel: Panel) -> _Data:
 
 def _add_average(data: _Data, rows: np.ndarray) -> int:
     """Append the average of ``rows`` as a pseudo-area (``--aggregate``); returns its row."""
-    with np.errstate(all="ignore"):
+    with sw_fit.missing_allowed():
         data.y = np.vstack([data.y, np.nanmean(data.y[rows], axis=0)])
         for name, arr in data.covariates.items():
             data.covariates[name] = np.vstack([arr, np.nanmean(arr[rows], axis=0)])
@@ -264,7 +264,7 @@ def _predictors(data: _Data, spec: SynthSpec, start: int, fit: np.ndarray,
                                   hint="with --v cv use predictors averaged over windows "
                                        "that cover both halves of the pre-period")
             continue
-        with np.errstate(all="ignore"):
+        with sw_fit.missing_allowed():  # an area with no value is NaN, checked later
             values = np.nanmean(source[:, idx], axis=1)
         rows.append(values)
         labels.append(pred.label)

@@ -10,13 +10,28 @@ run many refits through ``parallel.map_items``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from lpip_eval.methods.synth.weights import VProblem, regression_v, search_v, standardise
+
+
+@contextmanager
+def missing_allowed() -> Iterator[None]:
+    """NaN for means over all-missing slices, without NumPy's RuntimeWarnings.
+
+    ``np.errstate`` alone does not silence ``nanmean``'s "Mean of empty slice" (a Python
+    warning, not a floating-point flag), which reached users' terminals (issue 10, item 11).
+    """
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Degrees of freedom <= 0", RuntimeWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -130,7 +145,7 @@ def fit_unit(p: SynthProblem, target: int, donors: np.ndarray) -> UnitFit:
         w = _matrices(p, p.x, target, donors, p.fit).prob.solve_w(v, warm=False).w
     gaps = p.y[target] - w @ p.y[donors]
     post = gaps[p.post]
-    with np.errstate(all="ignore"):
+    with missing_allowed():
         post_mspe = float(np.nanmean(post ** 2)) if np.isfinite(post).any() else math.nan
     return UnitFit(target=int(target), donors=donors, w=w, v=v, gaps=gaps,
                    pre_mspe=float(np.nanmean(gaps[p.pre] ** 2)), post_mspe=post_mspe,

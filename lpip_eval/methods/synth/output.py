@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lpip_eval.data.panel import Panel
-from lpip_eval.methods.synth.fit import UnitFit
+from lpip_eval.methods.synth.fit import UnitFit, missing_allowed
 from lpip_eval.methods.synth.placebo import Paths
 from lpip_eval.numbers import fmt_number
 from lpip_eval.results.evidence import POOR_FIT_RATIO
@@ -127,7 +127,7 @@ def diagnostics(panel: Panel, data: _Data, built: dict[int, _Built], fits: list[
     if len(fits) > 1:
         diag["areas"] = areas
     if common:
-        with np.errstate(all="ignore"):
+        with missing_allowed():
             pilot = np.nanmean(np.vstack([data.y[f.target] for f in fits]), axis=0)
             comparison = np.nanmean(data.y[first.pool], axis=0)
         synthetic = pilot - path.mean

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lpip_eval.methods.synth.fit import UnitFit
+from lpip_eval.methods.synth.fit import UnitFit, missing_allowed
 from lpip_eval.results.result import Estimate, InferenceInfo
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class Paths:
 
     @property
     def mean(self) -> np.ndarray:
-        with np.errstate(all="ignore"):
+        with missing_allowed():
             return np.asarray(np.nanmean(self.gaps, axis=0))
 
     @property
