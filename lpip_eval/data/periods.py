@@ -38,8 +38,9 @@ _PLURAL: dict[Frequency, str] = {
 _SPELLINGS = (
     "write periods as years (2019), quarters (2019Q3, Q3 2019), months (2019-07, Jul 2019, "
     "2019M07), ISO dates (2019-07-15) or UK financial years (2019/20, FY2019-20; the second "
-    "year must follow the first)"
+    "year must follow the first), with years from 1000 to 9999"
 )
+_FIRST_YEAR = 1000  # as for numeric year columns: earlier years are typing errors
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 _MAX_SHOWN = 5
 
@@ -74,7 +75,19 @@ class ParsedPeriods:
 
 
 def _parse_text(text: str) -> dict[Frequency, int]:
-    """Candidate readings of one spelling: empty if unreadable, two if month-or-FY."""
+    """Candidate readings of one spelling: empty if unreadable, two if month-or-FY.
+
+    Years before 1000 are unreadable, as in numeric year columns: '0001-01' is a typing
+    error, and its label would not have four digits (issue 10, item 12).
+    """
+    readings = _readings(text)
+    first = {"year": _FIRST_YEAR, "financial-year": _FIRST_YEAR, "quarter": 4 * _FIRST_YEAR,
+             "month": 12 * _FIRST_YEAR,
+             "date": dt.date(_FIRST_YEAR, 1, 1).toordinal() - _EPOCH}
+    return {f: o for f, o in readings.items() if o >= first[f]}
+
+
+def _readings(text: str) -> dict[Frequency, int]:
     s = text.strip().lower()
     if m := _YEAR.fullmatch(s):
         return {"year": int(m[1])}

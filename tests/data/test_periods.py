@@ -410,3 +410,21 @@ def test_missing_periods_two_dates_define_their_own_spacing() -> None:
 def test_missing_periods_irregular_dates_report_no_gaps() -> None:
     dates = parse(["2019-01-01", "2019-01-04", "2019-01-09", "2019-01-20"]).ordinals
     assert missing_periods(dates, "date") == []
+
+
+@pytest.mark.parametrize("value", ["0001-01", "0999Q4", "0001", "0099/00", "0500-06-30",
+                                   "Jan 0001"])
+def test_years_before_1000_are_rejected_as_in_numeric_columns(value: str) -> None:
+    """Issue 10, item 12: '0001-01' used to load, then synth failed with "--predictor '1-01'
+    is not a period" though no predictor was given. The cell itself is what is wrong."""
+    message = error_text(["2019-01", "2019-02", value])
+    assert f"row 4: {value!r}" in message
+    assert "1000" in message.split("hint:")[1]
+
+
+@pytest.mark.parametrize("frequency", ["year", "quarter", "month"])
+def test_labels_of_the_first_and_last_readable_years_round_trip(frequency: Frequency) -> None:
+    per_year = {"quarter": 4, "month": 12}.get(frequency, 1)
+    for ordinal in (1000 * per_year, 10000 * per_year - 1):
+        label = period_label(ordinal, frequency)
+        assert parse_one(label) == (frequency, ordinal), label
