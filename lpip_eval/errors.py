@@ -15,6 +15,7 @@ EXIT_USAGE = 2
 EXIT_DATA = 3
 EXIT_DESIGN = 4
 EXIT_GATE = 5
+EXIT_DELIVERY = 6
 
 
 class LpipEvalError(Exception):
@@ -58,6 +59,30 @@ class GateError(LpipEvalError):
     """A gate the user asked for with ``--fail-on`` tripped: exit 5."""
 
     exit_code = EXIT_GATE
+
+
+class DeliveryError(LpipEvalError):
+    """The report could not be e-mailed (connection, TLS, login or the server refused it):
+    exit 6. Every file output was written before sending."""
+
+    exit_code = EXIT_DELIVERY
+
+
+LINE_BREAKS = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits on
+
+
+def has_line_break(text: str) -> bool:
+    """Whether ``text`` spans more than one line (CR, LF or another line separator)."""
+    return any(ch in text for ch in LINE_BREAKS)
+
+
+def one_line(value: str, what: str) -> str:
+    """``value`` unchanged, or a UsageError (exit 2) naming ``what`` when it holds a line
+    break: such values become e-mail headers (RFC 5322 2.2) and single report lines."""
+    if has_line_break(value):
+        raise UsageError(f"{what} {value!r} contains a line break",
+                         hint="give it on one line")
+    return value
 
 
 def first_items(items: object, limit: int = 5) -> str:

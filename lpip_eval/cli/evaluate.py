@@ -18,6 +18,7 @@ from lpip_eval.cli.options import (
     Title,
     guard,
 )
+from lpip_eval.errors import UsageError
 
 
 def report_command(
@@ -29,17 +30,30 @@ def report_command(
     markdown: MarkdownOut = None,
     title: Title = None,
     send_to: Annotated[list[str] | None, typer.Option(
-        "--send-to", help="E-mail the report to this address (repeatable).")] = None,
+        "--send-to", help="E-mail the report to this address (repeatable; a display name "
+        "with a comma needs quotes: '\"Doe, John\" <john@example.com>'). The e-mail is "
+        "sent after the files are written; exit 6 when it cannot be delivered.")] = None,
     sender: Annotated[str | None, typer.Option("--from", help="Sender address.")] = None,
     smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP server.")] = "localhost",
     smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP port.")] = 587,
     starttls: Annotated[bool, typer.Option("--starttls/--no-starttls",
                                            help="Upgrade the connection with STARTTLS.")] = True,
+    smtp_ca_file: Annotated[str | None, typer.Option(
+        "--smtp-ca-file", help="Trust the SMTP server's certificate if this PEM file's "
+        "authority signed it (a private CA), instead of the system's authorities.",
+        metavar="PATH.pem")] = None,
+    smtp_timeout: Annotated[float, typer.Option(
+        "--smtp-timeout", help="Seconds to wait for the SMTP server at each step.",
+        min=0.1)] = 30.0,
     smtp_user: Annotated[str | None, typer.Option(
         "--smtp-user", help="SMTP user; the password is read from the environment variable "
         "LPIP_EVAL_SMTP_PASSWORD, never from an option.")] = None,
 ) -> None:
-    """Render saved results again (HTML, e-mail, Markdown) and optionally send the e-mail."""
+    """Render saved results again (HTML, e-mail, Markdown) and optionally send the e-mail.
+
+    Exit codes: 2 usage (e.g. an invalid address), 3 a file that is not a result, exit 6
+    when the e-mail cannot be delivered (connection, TLS, login or the server refused it).
+    """
     if not (report or eml or markdown or send_to):
         raise typer.BadParameter("give at least one of --report, --eml, --markdown, --send-to",
                                  param_hint="outputs")
@@ -47,13 +61,33 @@ def report_command(
         raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
 
     def run() -> None:
-        from lpip_eval.report.files import Outputs, load_results, send_report, write_outputs
+        from lpip_eval.report.email import parse_addresses, tls_client_context
+        from lpip_eval.report.files import (
+            Outputs,
+            error_console,
+            load_results,
+            send_report,
+            write_outputs,
+        )
 
+        if send_to:  # checked before anything is written
+            to = parse_addresses(send_to, "--send-to")
+            from_ = parse_addresses([sender or ""], "--from")
+            if len(from_) != 1:
+                raise UsageError(f"--from {sender!r} must be one address",
+                                 hint="give the one sender address")
+            tls = tls_client_context(smtp_ca_file) if starttls else None
         loaded = load_results(results)
         write_outputs(loaded, Outputs(html=report, eml=eml, markdown=markdown, title=title))
         if send_to:
-            send_report(loaded, title=title, sender=sender or "", to=send_to, host=smtp_host,
-                        port=smtp_port, starttls=starttls, user=smtp_user)
+            if smtp_user and not starttls:
+                error_console().print(
+                    f"Warning: the password for '{smtp_user}' travels to {smtp_host} without "
+                    "TLS (--no-starttls); anyone on the network path can read it",
+                    markup=False, highlight=False, soft_wrap=True)
+            send_report(loaded, title=title, sender=from_[0], to=to, host=smtp_host,
+                        port=smtp_port, starttls=starttls, user=smtp_user,
+                        timeout=smtp_timeout, tls_context=tls)
 
     guard(run)
 

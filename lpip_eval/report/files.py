@@ -128,16 +128,17 @@ def load_results(paths: list[Path]) -> list[dict[str, Any]]:
     return loaded
 
 
-def send_report(results: list[dict[str, Any]], *, title: str | None, sender: str,
-                to: list[str], host: str, port: int, starttls: bool, user: str | None) -> None:
-    """Build the e-mail for ``results`` and send it over SMTP."""
+def send_report(results: list[dict[str, Any]], *, title: str | None, sender: Any,
+                to: Sequence[Any], **smtp: Any) -> None:
+    """Build the e-mail for ``results`` and send it over SMTP (``smtp``: the keyword
+    arguments of :func:`lpip_eval.report.email.send_message`)."""
     from lpip_eval.report.charts import render_charts
     from lpip_eval.report.context import build_context
     from lpip_eval.report.email import build_message, send_message
 
     context = build_context(results, title=title)
     message = build_message(context, render_charts(context), sender=sender, to=to)
-    send_message(message, host=host, port=port, starttls=starttls, user=user)
+    send_message(message, **smtp)
 
 
 def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:

@@ -77,7 +77,9 @@ HELP: dict[tuple[str, str], str] = {
     ("output", "dir"): "Output folder, relative to the config file.",
     ("output", "json"): "Write one JSON result per evaluation (`<outcome>-<method>.json`).",
     ("output", "report"): "HTML report of all results (file name in `dir`; false = none).",
-    ("output", "eml"): "The report as a ready-to-send e-mail (file name; false = none).",
+    ("output", "eml"): "The report as a ready-to-send e-mail (file name; false = none). A "
+                       "run never sends it; `lpip-eval report RESULT.json --send-to` does "
+                       "(exit 6 when delivery fails).",
     ("output", "markdown"): "Markdown summary for CI job summaries (file name; false = none).",
     ("output", "title"): "Report title (default: the top-level `title`).",
     ("gates", "fail_on"): "Gates that make the run exit 5 after writing every output: "

@@ -22,6 +22,7 @@ from report_examples import example_result
 from typer.testing import CliRunner
 
 from lpip_eval.cli.commands import app
+from lpip_eval.errors import UsageError
 from lpip_eval.report.charts import render_charts
 from lpip_eval.report.context import build_context
 from lpip_eval.report.email import (
@@ -42,6 +43,15 @@ TO = ["policy@example.org", "analyst@example.org"]
 PASSWORD = "s3cret-Pa55"
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 CERT, KEY = REFERENCE / "smtp_test_cert.pem", REFERENCE / "smtp_test_key.pem"  # SOURCE.md
+
+
+def without_stamp(data: bytes) -> bytes:
+    """A message without its Date and Message-ID header lines: the only lines sending
+    changes (the saved .eml has a content-hash Message-ID, the sent copy a fresh one)."""
+    head, body = data.split(b"\r\n\r\n", 1)
+    kept = [line for line in head.split(b"\r\n")
+            if not line.startswith((b"Date: ", b"Message-ID: "))]
+    return b"\r\n".join(kept) + b"\r\n\r\n" + body
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -216,11 +226,12 @@ def test_smtp_server_receives_the_message_intact(smtp_server: tuple[Inbox, int],
                                                  charts: dict[str, bytes]) -> None:
     inbox, port = smtp_server
     msg = build_message(context, charts, sender=SENDER, to=TO)
-    send_message(msg, host="127.0.0.1", port=port, starttls=False)
+    sent = send_message(msg, host="127.0.0.1", port=port, starttls=False)
     assert len(inbox.received) == 1
     mail_from, rcpt_tos, content = inbox.received[0]
     assert mail_from == SENDER and rcpt_tos == TO
-    assert content == message_bytes(msg)  # byte for byte
+    assert content == message_bytes(sent)  # byte for byte
+    assert without_stamp(content) == without_stamp(message_bytes(msg))  # only those differ
     got, sent = parse(content), parse(message_bytes(msg))
     assert [p.get_content_type() for p in got.walk()] == \
         [p.get_content_type() for p in sent.walk()]
@@ -239,7 +250,7 @@ def test_smtp_login_with_password_from_environment(smtp_server: tuple[Inbox, int
     with pytest.raises(SendError, match=f"via 127.0.0.1:{port}: login as 'reporter' refused"):
         send_message(msg, host="127.0.0.1", port=port, starttls=False, user="reporter")
     monkeypatch.delenv("LPIP_EVAL_SMTP_PASSWORD")
-    with pytest.raises(SendError, match="LPIP_EVAL_SMTP_PASSWORD is not set"):
+    with pytest.raises(UsageError, match="LPIP_EVAL_SMTP_PASSWORD is not set"):
         send_message(msg, host="127.0.0.1", port=port, starttls=False, user="reporter")
     assert len(inbox.received) == 1
 
@@ -255,7 +266,7 @@ def test_smtp_failures_are_one_line_errors_naming_the_server(
     with pytest.raises(SendError, match=f"via 127.0.0.1:{closed}: ") as info:
         send_message(msg, host="127.0.0.1", port=closed, starttls=False, timeout=5)
     assert "\n" not in str(info.value)
-    with pytest.raises(SendError, match="needs a sender and at least one recipient"):
+    with pytest.raises(UsageError, match="needs a sender and at least one recipient"):
         send_message(build_message(context, {}, sender=None, to=[]), host="127.0.0.1",
                      port=port, starttls=False)
 
@@ -282,11 +293,11 @@ def test_starttls_encrypts_then_logs_in(tls_server: tuple[Inbox, int], context: 
     msg = build_message(context, {}, sender=SENDER, to=TO)
     monkeypatch.setenv("LPIP_EVAL_SMTP_PASSWORD", PASSWORD)
     trust_test_cert = ssl.create_default_context(cafile=str(CERT))
-    send_message(msg, host="127.0.0.1", port=port, starttls=True, user="reporter",
-                 tls_context=trust_test_cert)
-    assert [content for _, _, content in inbox.received] == [message_bytes(msg)]
+    sent = send_message(msg, host="127.0.0.1", port=port, starttls=True, user="reporter",
+                        tls_context=trust_test_cert)
+    assert [content for _, _, content in inbox.received] == [message_bytes(sent)]
     # By default the certificate must be trusted by the system: a self-signed one is refused.
-    with pytest.raises(SendError, match=f"via 127.0.0.1:{port}: .*certificate verify failed"):
+    with pytest.raises(SendError, match=f"via 127.0.0.1:{port}: TLS failed: .*not trusted"):
         send_message(msg, host="127.0.0.1", port=port, starttls=True, user="reporter")
     assert len(inbox.received) == 1
 
@@ -308,4 +319,5 @@ def test_cli_send_to_delivers_the_same_message(smtp_server: tuple[Inbox, int],
     context = build_context([json.loads(path.read_text(encoding="utf-8"))])
     expected = message_bytes(build_message(context, render_charts(context), sender=SENDER,
                                            to=TO))
-    assert inbox.received == [(SENDER, TO, expected)]
+    assert [(f, t, without_stamp(c)) for f, t, c in inbox.received] == \
+        [(SENDER, TO, without_stamp(expected))]
