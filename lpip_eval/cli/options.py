@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lpip_eval.errors import LpipEvalError
+from lpip_eval.errors import LpipEvalError, UsageError, one_line
 
 T = TypeVar("T")
 
@@ -53,10 +53,29 @@ EmlOut = Annotated[str | None, typer.Option(
 MarkdownOut = Annotated[str | None, typer.Option(
     "--markdown", help="Write a Markdown summary ('-' for stdout), e.g. for CI job summaries.",
     metavar="PATH.md")]
+class OneLineError(typer.BadParameter):
+    """A bad option value shown as one ``Error:`` line (no usage block), exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        typer.echo(f"Error: {self.message}", err=True)
+
+
+def one_line_option(value: str | None, param: typer.CallbackParam) -> str | None:
+    """Option callback: refuse a value with a line break (it becomes an e-mail header)."""
+    if value is not None:
+        try:
+            one_line(value, (param.opts or [str(param.name)])[0])
+        except UsageError as exc:
+            raise OneLineError(str(exc)) from None
+    return value
+
+
 OutcomeLabel = Annotated[str | None, typer.Option(
-    "--outcome-label", help="How reports name the outcome, e.g. 'employment rate'.")]
+    "--outcome-label", help="How reports name the outcome, e.g. 'employment rate'.",
+    callback=one_line_option)]
 OutcomeUnit = Annotated[str | None, typer.Option(
-    "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.")]
+    "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.",
+    callback=one_line_option)]
 Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
 
 

@@ -161,6 +161,12 @@ def _overlap_areas(overlap: dict[str, Any], results: list[dict[str, Any]]
 
 
 def _subject(result: dict[str, Any]) -> str:
+    """The e-mail's Subject, on one line (a column name may hold a line break; labels and
+    units were refused with one at the edge)."""
+    return " ".join(_subject_words(result).splitlines())
+
+
+def _subject_words(result: dict[str, Any]) -> str:
     est = result["estimate"]
     label, unit = outcome_words(result)
     low, high = est["ci_low"], est["ci_high"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lpip_eval.errors import DataError, UsageError, closest
+from lpip_eval.errors import DataError, UsageError, closest, has_line_break
 from lpip_eval.files import display_path
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
@@ -338,6 +338,11 @@ class _Loader:
                 raise DataError(f"{self.where('outcome')}: expected [[outcome]] tables",
                                 hint="[[outcome]] then column = \"...\"")
             values = self.values("outcome", table, OUTCOME_KEYS, index)
+            for key in ("label", "unit"):  # the e-mail's Subject holds them: one line
+                if has_line_break(values.get(key) or ""):
+                    raise DataError(f"{self.where('outcome', key, index)}: {key} "
+                                    f"{values[key]!r} contains a line break",
+                                    hint="give it on one line")
             if "column" not in values:
                 raise DataError(f"{self.where('outcome', None, index)}: no 'column'",
                                 hint="add column = \"the outcome column\"")
