@@ -7,6 +7,7 @@ tests in tests/report/test_email_delivery.py."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,16 +52,18 @@ def test_label_options_with_a_line_break_are_one_usage_error(
 @pytest.mark.parametrize("key", ["label", "unit"])
 def test_config_label_with_a_line_break_names_the_file_and_key(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    for name in ("pilot.csv", "comparators.csv"):
+        shutil.copy(EXAMPLE / name, tmp_path / name)
     config = tmp_path / "evaluation.toml"
     config.write_text(
-        f'[data]\nfile = "{EXAMPLE / "pilot.csv"}"\n'
-        f'comparators = "{EXAMPLE / "comparators.csv"}"\nstart = "2021Q3"\n\n'
+        '[data]\nfile = "pilot.csv"\ncomparators = "comparators.csv"\nstart = "2021Q3"\n\n'
         f'[[outcome]]\ncolumn = "employment_rate"\n{key} = "emp\\r\\nBcc: x@example.com"\n\n'
         '[did]\n\n[output]\neml = "report.eml"\n', encoding="utf-8")
     code, _, stderr = run_cli(["run", str(config), "--quiet"], tmp_path, monkeypatch)
     assert code == EXIT_DATA, stderr
     only_error_line(stderr, "evaluation.toml", key, "line break")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["comparators.csv",
+                                                          "evaluation.toml", "pilot.csv"]
 
 
 def test_result_json_with_a_multi_line_label_is_not_a_result(
