@@ -17,7 +17,7 @@ randomization inference).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from lpip_eval.methods.linear.design import (
     infer,
     treated_cluster_count,
 )
+from lpip_eval.methods.specs import DidSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import Estimate, PeriodEffect
 
@@ -42,27 +43,7 @@ DESIGNS = {
 }
 
 
-@dataclass(frozen=True)
-class DidSpec:
-    """Options of ``lpip-eval did`` that are not about the data."""
-
-    design: str = "twfe"
-    inference: str = "auto"
-    ci_level: float = 0.95
-    draws: int = 999
-    seed: int = 20240101
-    bootstrap_weights: str | None = None
-
-
-def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
-                          progress: Any = None) -> Any:
-    """The registry entry point: ``options`` are DidSpec fields (from the CLI or a config)."""
-    from lpip_eval.methods.registry import build_spec
-
-    return estimate_did(panel, build_spec(DidSpec, options, where=where))
-
-
-def estimate_did(panel: Panel, spec: DidSpec) -> Any:
+def estimate_did(panel: Panel, spec: DidSpec, progress: Any = None) -> Any:
     """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
     try:
         return _estimate(panel, spec)
@@ -79,11 +60,6 @@ def _estimate(panel: Panel, spec: DidSpec) -> Any:
     if panel.covariates is not None and spec.design != "2x2":
         panel = panel.complete_covariate_rows()  # covariates enter the regression
 
-    if spec.design not in DESIGNS:
-        raise DesignError(f"unknown DiD design '{spec.design}'",
-                          hint=f"use one of {', '.join(DESIGNS)}")
-    if not 0 < spec.ci_level < 1:
-        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
     warnings = list(panel.warnings)
     builder = {"2x2": _two_by_two, "twfe": _twfe, "event-study": _event_study}[spec.design]
     design, extras = builder(panel, warnings)

@@ -1,10 +1,18 @@
-"""The evaluation methods, and options -> spec conversion shared by the CLI and config files.
+"""The evaluation methods: one :class:`Method` record each, and options -> spec conversion.
 
-A method is one module in ``methods/`` with a ``estimate_from_options(panel, options)``
-function, plus one entry in :data:`METHODS`; the CLI, config files, JSON, reports and the
-evidence rating then work for it. :func:`build_spec` turns a plain options mapping (from
-command-line options or a TOML table) into a method's frozen spec dataclass, naming unknown
-keys (with the closest valid one) and wrong types (with the expected type).
+A method is a name, a title for reports, and its designs; a design is a spec class (the
+options, with help text and checks, in :mod:`lpip_eval.methods.specs`) and an estimator
+``module:function`` taking ``(panel, spec, progress=None)`` and returning an EffectResult.
+The CLI's method options, the config tables and keys, ``docs/config.md``, the starter file,
+the schema's method enum and the report's method names all follow from :data:`METHODS`.
+Adding a design (e.g. ``did --design callaway-santanna``) is its estimator module, its spec
+class and one :class:`Design` entry here.
+
+:func:`build_spec` turns a plain options mapping (from command-line options or a TOML table)
+into a design's frozen spec, naming unknown keys (with the closest valid one), wrong types
+(with the expected type) and values out of range as :class:`~lpip_eval.errors.UsageError`
+(exit 2), in the caller's words: ``where`` is text ("evaluation.toml [did]") or a function
+naming one key (a config key with its line, or a command-line flag).
 """
 
 from __future__ import annotations
@@ -13,42 +21,232 @@ import dataclasses
 import importlib
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from lpip_eval.errors import DataError, closest
+from lpip_eval.errors import DataError, UsageError, closest
+from lpip_eval.methods import specs
 from lpip_eval.parallel import local_workers, workers_notice
 from lpip_eval.results.result import check_finite
 
-METHODS: dict[str, str] = {
-    "did": "lpip_eval.methods.did",
-    "synth": "lpip_eval.methods.synth.designs",
-    "match": "lpip_eval.methods.match.areas",
-}
+if TYPE_CHECKING:
+    from lpip_eval.results.result import EffectResult
 
 S = TypeVar("S")
+Where = str | Callable[[str], str]  # text naming the source, or a function naming one key
 
 
-def estimate(method: str, panel: Any, options: Mapping[str, Any], *,
-             where: str = "options", progress: Any = None) -> Any:
-    """Run ``method`` on ``panel`` with ``options`` (keys = spec fields); an EffectResult.
+@dataclass(frozen=True)
+class Design:
+    """One design of a method: its options (spec class) and its estimator.
+
+    ``estimator`` is ``"module:function"`` (imported on first use, so the CLI starts fast),
+    called as ``function(data, spec, progress=None)``; ``loads`` says what ``data`` is: the
+    area-by-period ``Panel`` or, for unit-level designs, the ``PanelSpec`` naming the file.
+    ``parse``, if given, is ``"module:function"`` turning text options (from the command
+    line or a config file) into the spec's types before the spec is built.
+    """
+
+    spec: type
+    estimator: str
+    loads: Literal["panel", "units"] = "panel"
+    parse: str | None = None
+    renamed: Mapping[str, str] = field(default_factory=dict)  # option -> spec key
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method: ``name`` (command, config table, JSON ``method``), ``title`` (reports),
+    ``designs`` (the first is the default) and ``columns``: spec keys whose values are
+    columns to load into a panel role (``match_on`` -> covariates, ...)."""
+
+    name: str
+    title: str
+    designs: Mapping[str, Design]
+    columns: Mapping[str, str] = field(default_factory=dict)
+    summary: str = ""
+
+    @property
+    def default_design(self) -> str:
+        return next(iter(self.designs))
+
+    def spec_class(self, design: str | None = None) -> type:
+        return self.designs[design or self.default_design].spec
+
+    def panel_columns(self, spec: Any) -> dict[str, tuple[str, ...]]:
+        """Columns the design needs loaded, by PanelSpec role: ``{"covariates": (...)}``."""
+        out: dict[str, tuple[str, ...]] = {}
+        for key, role in self.columns.items():
+            values = getattr(spec, key, None) if not isinstance(spec, Mapping) \
+                else spec.get(key)
+            if isinstance(values, str):
+                values = (values,)
+            names = [_column_of(v) for v in values or ()]
+            if names:
+                out[role] = tuple(dict.fromkeys((*out.get(role, ()), *names)))
+        return out
+
+    def estimate(self, data: Any, spec: Any, progress: Any = None) -> EffectResult:
+        """Run the design ``spec`` belongs to on ``data`` (see :class:`Design`)."""
+        design = self.designs[design_of(self, spec)]
+        result: EffectResult = _load(design.estimator)(data, spec, progress=progress)
+        return result
+
+
+def _column_of(value: Any) -> str:
+    if isinstance(value, str):  # a predictor as text: COLUMN[:PERIODS][:mean|value]
+        return value.split(":")[0].strip()
+    return str(getattr(value, "column", value))
+
+
+_DID = Design(specs.DidSpec, "lpip_eval.methods.did:estimate_did")
+_MATCH = Design(specs.MatchSpec, "lpip_eval.methods.match.areas:estimate_match")
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("did", "difference-in-differences", {"twfe": _DID, "2x2": _DID, "event-study": _DID},
+           summary="Difference-in-differences: 2x2, two-way fixed effects or event study."),
+    Method("synth", "synthetic control",
+           {"classic": Design(specs.SynthSpec, "lpip_eval.methods.synth.classic:estimate_synth",
+                              parse="lpip_eval.methods.synth.designs:parse_classic"),
+            "sdid": Design(specs.SdidSpec, "lpip_eval.methods.synth.sdid:estimate_sdid",
+                           renamed={"draws": "placebo_reps"})},
+           columns={"predictors": "covariates"},
+           summary="Synthetic control for one or a few pilot areas, with placebo inference."),
+    Method("match", "matched comparison areas",
+           {"twfe": _MATCH, "2x2": _MATCH,
+            "nnmatch": Design(specs.MatchSpec,
+                              "lpip_eval.methods.match.units:estimate_units", loads="units")},
+           columns={"match_on": "covariates", "exact": "categoricals"},
+           summary="Matched comparison areas: choose similar areas, check balance, then DiD "
+           "on them."),
+)}
+
+
+def method(name: str) -> Method:
+    """The method called ``name``; a UsageError (exit 2) naming the closest one otherwise."""
+    if name not in METHODS:
+        raise UsageError(f"unknown method '{name}'", hint=closest(name, list(METHODS)))
+    return METHODS[name]
+
+
+def iter_designs() -> Iterator[tuple[Method, str, type]]:
+    """Every (method, design name, spec class), for tests that cover every design."""
+    for m in METHODS.values():
+        for name, design in m.designs.items():
+            yield m, name, design.spec
+
+
+def method_titles() -> dict[str, str]:
+    """Method name -> title for reports ("did" -> "difference-in-differences")."""
+    return {m.name: m.title for m in METHODS.values()}
+
+
+def design_of(m: Method, spec: Any) -> str:
+    """The design name a spec belongs to (its ``design`` field, else its class)."""
+    name = getattr(spec, "design", None)
+    if name in m.designs:
+        return str(name)
+    for design_name, design in m.designs.items():
+        if isinstance(spec, design.spec):
+            return design_name
+    raise UsageError(f"{type(spec).__name__} is not a spec of method '{m.name}'")
+
+
+def spec_class(method_name: str, design: str | None = None) -> type:
+    """The spec dataclass of ``method_name``'s ``design`` (default: its first)."""
+    return METHODS[method_name].spec_class(design)
+
+
+def method_keys(method_name: str, design: str | None = None) -> dict[str, Any]:
+    """Config keys of a design table and their types: ``design`` (one of the design names),
+    then the spec fields (of every design, or of ``design`` only)."""
+    m = METHODS[method_name]
+    keys: dict[str, Any] = {"design": Literal[tuple(m.designs)]}
+    for name, d in m.designs.items():
+        if design is None or name == design:
+            for key, annotation in spec_keys(d.spec).items():
+                keys.setdefault(key, annotation)
+    return keys
+
+
+def method_defaults(method_name: str) -> dict[str, Any]:
+    """Default value of every key of a design table (first design wins on shared keys)."""
+    m = METHODS[method_name]
+    defaults: dict[str, Any] = {"design": m.default_design}
+    for d in m.designs.values():
+        for f in dataclasses.fields(d.spec):
+            if f.default is not dataclasses.MISSING:
+                defaults.setdefault(f.name, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                defaults.setdefault(f.name, f.default_factory())
+    return defaults
+
+
+def field_of(spec_cls: type, key: str) -> dataclasses.Field[Any] | None:
+    """The dataclass field ``key`` of ``spec_cls`` (None if it has none)."""
+    return next((f for f in dataclasses.fields(spec_cls) if f.name == key), None)
+
+
+def flag_of(spec_cls: type, key: str) -> str:
+    """The command-line option of a spec field: its ``flag`` metadata or ``--key-with-dashes``
+    (for a ``--x/--no-x`` pair, ``--x``)."""
+    f = field_of(spec_cls, key)
+    flag = f.metadata.get("flag") if f is not None else None
+    return str(flag).split("/")[0] if flag else "--" + key.replace("_", "-")
+
+
+def place(where: Where, key: str) -> str:
+    """``where`` naming ``key``: "evaluation.toml [did] 'draws'" or "--draws"."""
+    return where(key) if callable(where) else f"{where} '{key}'"
+
+
+def build_options(method_name: str, options: Mapping[str, Any], *, where: Where,
+                  outcome: str | None = None) -> Any:
+    """The spec for ``options`` of ``method_name`` (``design`` chooses among its designs):
+    text options parsed, keys renamed to the design's, checked by :func:`build_spec`."""
+    m = method(method_name)
+    options = dict(options)
+    design_name = options.pop("design", None) or m.default_design
+    if design_name not in m.designs:
+        raise UsageError(f"{place(where, 'design')}: unknown design '{design_name}'",
+                         hint=f"use one of {', '.join(m.designs)}")
+    design = m.designs[design_name]
+    if field_of(design.spec, "design") is not None:
+        options["design"] = design_name
+    options = {design.renamed.get(k, k): v for k, v in options.items()}
+    if design.parse:
+        try:
+            options = _load(design.parse)(options, where=where, outcome=outcome)
+        except DataError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
+    return build_spec(design.spec, options, where=where)
+
+
+def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
+             where: Where = "options", progress: Any = None) -> EffectResult:
+    """Run ``method_name`` on ``panel`` with ``options`` (keys = spec fields, ``design``).
 
     ``progress(done, total)``, if given, is called by methods with long refit loops. A
     ``workers`` option above the CPU count is capped (``parallel.local_workers``) and the
     result says so in its warnings.
     """
-    if method not in METHODS:
-        raise DataError(f"unknown method '{method}'", hint=closest(method, list(METHODS)))
-    module = importlib.import_module(METHODS[method])
+    m = method(method_name)
     options = dict(options)
     notice = None
     if isinstance(options.get("workers"), int) and not isinstance(options["workers"], bool):
         notice = workers_notice(options["workers"])
         options["workers"] = local_workers(options["workers"])
-    result = module.estimate_from_options(panel, options, where=where, progress=progress)
+    spec = build_options(method_name, options, where=where,
+                         outcome=getattr(panel, "outcome", None))
+    result = m.estimate(panel, spec, progress)
     if notice is not None:
         result = dataclasses.replace(result, warnings=(*result.warnings, notice))
     return check_finite(result)
+
+
+def _load(target: str) -> Any:
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def spec_keys(spec_class: type) -> dict[str, Any]:
@@ -57,19 +255,27 @@ def spec_keys(spec_class: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in dataclasses.fields(spec_class)}
 
 
-def build_spec(spec_class: type[S], options: Mapping[str, Any], *, where: str) -> S:
-    """``spec_class(**options)`` after checking every key and value type.
+def build_spec(spec_class: type[S], options: Mapping[str, Any], *, where: Where) -> S:
+    """``spec_class(**options)`` after checking every key, value type and value.
 
-    ``where`` names the source in messages, e.g. "evaluation.toml [did]".
+    ``where`` names the source in messages (see :func:`place`); every mistake is a
+    UsageError (exit 2).
     """
     keys = spec_keys(spec_class)
     values: dict[str, Any] = {}
     for key, value in options.items():
         if key not in keys:
-            raise DataError(f"{where}: unknown option '{key}'",
-                            hint=closest(key, list(keys)))
-        values[key] = coerce(value, keys[key], where=f"{where} '{key}'")
-    return spec_class(**values)
+            shown = where("") if callable(where) else where
+            raise UsageError(f"{shown.rstrip(' :')}: unknown option '{key}'",
+                             hint=closest(key, list(keys)))
+        try:
+            values[key] = coerce(value, keys[key], where=place(where, key))
+        except DataError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
+    try:
+        return spec_class(**values)
+    except specs.OptionError as exc:
+        raise UsageError(f"{place(where, exc.key)}: {exc.detail}", hint=exc.hint) from None
 
 
 def type_name(annotation: Any) -> str:

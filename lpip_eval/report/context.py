@@ -21,11 +21,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lpip_eval.methods.registry import method_titles
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import rate_evidence
 
-METHOD_NAMES = {"did": "difference-in-differences", "synth": "synthetic control",
-                "match": "matched comparison areas"}
+METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the registry
 
 
 def outcome_words(result: dict[str, Any]) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lpip_eval.errors import DataError, GateError, nearest
+from lpip_eval.errors import GateError, UsageError, nearest
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 
@@ -98,7 +98,7 @@ def gate_names() -> list[str]:
 
 def parse_gates(names: Iterable[str]) -> tuple[tuple[str, int | None], ...]:
     """``("pretrend-rejected", "evidence-below:3")`` -> ((name, level), ...); unknown names
-    or a bad level are a DataError (exit 3) listing the valid gates."""
+    or a bad level are a UsageError (exit 2) listing the valid gates."""
     parsed: list[tuple[str, int | None]] = []
     valid = ", ".join(gate_names())
     for raw in names:
@@ -106,15 +106,15 @@ def parse_gates(names: Iterable[str]) -> tuple[tuple[str, int | None], ...]:
         if name not in GATES:
             near = nearest(name, list(GATES))
             guess = f"did you mean '{near}'? " if near else ""
-            raise DataError(f"unknown gate '{raw}'", hint=f"{guess}gates: {valid}")
+            raise UsageError(f"unknown gate '{raw}'", hint=f"{guess}gates: {valid}")
         level: int | None = None
         if name in NEEDS_LEVEL:
             if not arg.strip().isdigit() or not 1 <= int(arg) <= 5:
-                raise DataError(f"gate '{raw}' needs a level from 1 to 5",
-                                hint=f"e.g. {name}:3")
+                raise UsageError(f"gate '{raw}' needs a level from 1 to 5",
+                                 hint=f"e.g. {name}:3")
             level = int(arg)
         elif arg:
-            raise DataError(f"gate '{raw}' takes no value", hint=f"write '{name}'")
+            raise UsageError(f"gate '{raw}' takes no value", hint=f"write '{name}'")
         if (name, level) not in parsed:
             parsed.append((name, level))
     return tuple(parsed)

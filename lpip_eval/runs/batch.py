@@ -33,10 +33,11 @@ from typing import Any
 
 from lpip_eval.errors import EXIT_GATE, EXIT_OK, DataError, LpipEvalError
 from lpip_eval.files import display_path, write_atomic
+from lpip_eval.methods.registry import METHODS, method_keys
 from lpip_eval.parallel import map_items
 from lpip_eval.results.gates import TrippedGate, check_gates, gate_sentence, parse_gates
 from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
-from lpip_eval.runs.keys import METHOD_SPECS, file_stem, method_keys
+from lpip_eval.runs.keys import file_stem
 
 INDEX_FILE = "index.json"
 
@@ -158,9 +159,8 @@ def _output_dir(config: EvaluationConfig) -> Path:
 
 def _with_workers(method: MethodConfig, config: EvaluationConfig, total: int) -> MethodConfig:
     """Give the design the batch's workers when it runs alone and the table is silent."""
-    designs = METHOD_SPECS[method.name]
-    design = method.options.get("design", "" if "" in designs else next(iter(designs)))
-    if "workers" in method.options or "workers" not in method_keys(method.name, design or None):
+    design = method.options.get("design", METHODS[method.name].default_design)
+    if "workers" in method.options or "workers" not in method_keys(method.name, design):
         return method
     workers = config.run.workers if total == 1 else 1
     return dataclasses.replace(method, options={**method.options, "workers": workers})

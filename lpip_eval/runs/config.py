@@ -5,9 +5,11 @@ column roles (``[data]``, the PanelSpec fields), the outcomes (``[[outcome]]``),
 to run (``[did]``, ``[synth]``, ``[match]``: presence means "run it"; their keys are the
 method's spec fields), defaults shared by the designs (``[run]``), the outputs (``[output]``)
 and the gates (``[gates]``). Every problem is found before anything runs and reported as one
-:class:`~lpip_eval.errors.DataError` (exit 3) naming the file, the line where it can be
-found, the table and the key: unknown keys with the closest valid one, wrong types with the
-expected type, data files that do not exist (as resolved), TOML syntax errors with the line.
+:class:`~lpip_eval.errors.DataError` naming the file, the line where it can be found, the
+table and the key: unknown keys with the closest valid one, wrong types with the expected
+type and values a design cannot take (usage errors, exit 2: every design's spec is built
+here, through the registry); data files that do not exist (as resolved), TOML syntax errors
+with the line (exit 3).
 
 Decisions: paths are relative to the config file's folder; in ``[data]`` an integer is
 accepted where text is expected (``start = 2021``, ``treated = [101]``), because periods and
@@ -25,21 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lpip_eval.errors import DataError, UsageError, closest, has_line_break
+from lpip_eval.errors import DataError, LpipEvalError, UsageError, closest, has_line_break
 from lpip_eval.files import display_path
+from lpip_eval.methods.registry import METHODS, build_options, coerce, method_keys
+from lpip_eval.methods.specs import MAX_DRAWS, MIN_DRAWS
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
     GATES_KEYS,
-    METHOD_SPECS,
     OUTCOME_KEYS,
     OUTPUT_DEFAULTS,
     OUTPUT_KEYS,
-    PANEL_COLUMNS,
     RUN_KEYS,
     TOP_LEVEL,
     data_keys,
     file_stem,
-    method_keys,
 )
 
 
@@ -98,16 +99,15 @@ class EvaluationConfig:
 
     def panel_spec(self, outcome: str, method: MethodConfig | None = None) -> Any:
         """The PanelSpec for one outcome (and design: columns its options name are added to
-        the role they need, see PANEL_COLUMNS)."""
+        the role they need, ``Method.panel_columns``; the outcome itself is never added)."""
         spec = dataclasses.replace(self.data, outcome=outcome)
         if method is None:
             return spec
         extra: dict[str, tuple[str, ...]] = {}
-        for (name, key), role in PANEL_COLUMNS.items():
-            columns = method.options.get(key) or () if name == method.name else ()
-            if columns:
-                current = extra.get(role, getattr(spec, role))
-                extra[role] = tuple(dict.fromkeys((*current, *columns)))
+        for role, columns in METHODS[method.name].panel_columns(method.options).items():
+            wanted = [c for c in columns if c != outcome]
+            if wanted:
+                extra[role] = tuple(dict.fromkeys((*getattr(spec, role), *wanted)))
         return dataclasses.replace(spec, **extra) if extra else spec
 
 
@@ -202,8 +202,8 @@ class _Loader:
         return None
 
     def unknown(self, table: str, key: str, valid: list[str], index: int | None = None
-                ) -> DataError:
-        return DataError(f"{self.where(table, key, index, show_key=False)}: unknown key '{key}'",
+                ) -> UsageError:
+        return UsageError(f"{self.where(table, key, index, show_key=False)}: unknown key '{key}'",
                          hint=closest(key, valid))
 
     # ---- tables
@@ -213,7 +213,7 @@ class _Loader:
             if key not in TOP_LEVEL:
                 is_table = isinstance(value, dict | list)
                 place = self.where(key) if is_table else self.where("", key, show_key=False)
-                raise DataError(f"{place}: unknown {'table' if is_table else 'key'} '{key}'",
+                raise UsageError(f"{place}: unknown {'table' if is_table else 'key'} '{key}'",
                                 hint=closest(key, list(TOP_LEVEL)))
         title = self.values("", {"title": raw.get("title")} if "title" in raw else {},
                             {"title": str}).get("title")
@@ -227,7 +227,7 @@ class _Loader:
         run = RunConfig(**self.values("run", self.table(raw, "run"), RUN_KEYS))
         self.check_run(run)
         methods = tuple(self.method(name, self.table(raw, name), run)
-                        for name in raw if name in METHOD_SPECS)
+                        for name in raw if name in METHODS)
         if not methods:
             raise DataError(f"{self.shown}: no design to run",
                             hint="add at least one of the tables [did], [synth], [match]")
@@ -255,13 +255,14 @@ class _Loader:
     def values(self, table: str, given: dict[str, Any], keys: dict[str, Any],
                index: int | None = None) -> dict[str, Any]:
         """``given`` checked against ``keys`` (names and types); lists become tuples."""
-        from lpip_eval.methods.registry import coerce
-
         out: dict[str, Any] = {}
         for key, value in given.items():
             if key not in keys:
                 raise self.unknown(table, key, list(keys), index)
-            out[key] = coerce(value, keys[key], where=self.where(table, key, index))
+            try:
+                out[key] = coerce(value, keys[key], where=self.where(table, key, index))
+            except DataError as exc:
+                raise UsageError(exc.message, hint=exc.hint) from None
         return out
 
     def data(self, given: dict[str, Any], *, unit_level: bool = False) -> Any:
@@ -362,31 +363,32 @@ class _Loader:
 
     def check_run(self, run: RunConfig) -> None:
         if run.ci_level is not None and not 0 < run.ci_level < 1:
-            raise DataError(f"{self.where('run', 'ci_level')}: {run.ci_level} is not between "
-                            "0 and 1", hint="e.g. ci_level = 0.95")
-        for key in ("draws", "workers"):
+            raise UsageError(f"{self.where('run', 'ci_level')}: {run.ci_level} is not between "
+                             "0 and 1", hint="e.g. ci_level = 0.95")
+        limits = {"draws": (MIN_DRAWS, MAX_DRAWS), "workers": (1, None), "seed": (0, None)}
+        for key, (low, high) in limits.items():
             value = getattr(run, key)
-            if value is not None and value < 1:
-                raise DataError(f"{self.where('run', key)}: must be at least 1, got {value}",
-                                hint="e.g. draws = 999, workers = 2")
+            if value is not None and (value < low or (high is not None and value > high)):
+                bound = f"at least {low}" if value < low else f"at most {high}"
+                raise UsageError(f"{self.where('run', key)}: must be {bound}, got {value}",
+                                 hint="e.g. draws = 999, workers = 2, seed = 20240101")
 
     def method(self, name: str, given: dict[str, Any], run: RunConfig) -> MethodConfig:
-        keys = method_keys(name)
-        values = self.values(name, given, keys)
-        designs = METHOD_SPECS[name]
-        if "" not in designs:
-            design = values.get("design", next(iter(designs)))
-            own = method_keys(name, design)
-            for key in values:
-                if key not in own:
-                    raise DataError(f"{self.where(name, key)}: '{key}' is not used with "
-                                    f"design = '{design}'",
-                                    hint=f"keys for '{design}': {', '.join(sorted(own))}")
-            keys = own
+        """A design table: keys and types checked, [run] defaults in, and the design's spec
+        built once (through the registry), so a bad value fails here, before anything runs."""
+        values = self.values(name, given, method_keys(name))
+        design = values.get("design", METHODS[name].default_design)
+        own = method_keys(name, design)
+        for key in values:
+            if key not in own:
+                raise UsageError(f"{self.where(name, key)}: '{key}' is not used with "
+                                 f"design = '{design}'",
+                                 hint=f"keys for '{design}': {', '.join(sorted(own))}")
         for key in ("seed", "draws", "ci_level"):
             default = getattr(run, key)
-            if default is not None and key in keys and key not in values:
+            if default is not None and key in own and key not in values:
                 values[key] = default
+        build_options(name, values, where=lambda key: self.where(name, key))
         return MethodConfig(name=name, options=values)
 
     def output(self, given: dict[str, Any], title: str | None) -> OutputConfig:
@@ -411,9 +413,9 @@ class _Loader:
 
         try:
             parse_gates(names)
-        except DataError as exc:
-            raise DataError(f"{self.where('gates', 'fail_on')}: {exc.message}",
-                            hint=exc.hint) from None
+        except LpipEvalError as exc:
+            raise UsageError(f"{self.where('gates', 'fail_on')}: {exc.message}",
+                             hint=exc.hint) from None
 
 
 def _numbers_as_text(value: Any, annotation: Any) -> Any:

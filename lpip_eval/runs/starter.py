@@ -19,18 +19,15 @@ from typing import Any
 from lpip_eval.data.columns import GSS_PATTERN
 from lpip_eval.data.read import CSV_SUFFIXES, read_table
 from lpip_eval.files import display_path
+from lpip_eval.methods.registry import METHODS, method_defaults, method_keys
 from lpip_eval.runs.keys import (
     GATES_KEYS,
-    METHOD_SPECS,
     OUTCOME_KEYS,
     OUTPUT_DEFAULTS,
     OUTPUT_KEYS,
     RUN_KEYS,
     data_defaults,
     data_keys,
-    method_defaults,
-    method_keys,
-    spec_class,
 )
 
 TODO = "TODO"
@@ -135,7 +132,7 @@ def _cli_commands() -> dict[str, dict[str, str]]:
 
     group: Any = typer.main.get_command(app)
     out: dict[str, dict[str, str]] = {}
-    for name in METHOD_SPECS:
+    for name in METHODS:
         command = group.commands.get(name)
         if command is None:
             continue
@@ -182,14 +179,14 @@ def _tables() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
               ("data", data_keys(), data_defaults()),
               ("outcome", OUTCOME_KEYS, defaults_of["outcome"]),
               ("run", RUN_KEYS, defaults_of["run"])]
-    tables += [(m, method_keys(m), method_defaults(m)) for m in METHOD_SPECS]
+    tables += [(m, method_keys(m), method_defaults(m)) for m in METHODS]
     tables += [("output", OUTPUT_KEYS, OUTPUT_DEFAULTS), ("gates", GATES_KEYS, {"fail_on": ()})]
     return tables
 
 
 def _designs_of(method: str, key: str) -> str:
-    designs = METHOD_SPECS[method]
-    if "" in designs or key == "design":
+    designs = METHODS[method].designs
+    if key == "design" or len({d.spec for d in designs.values()}) == 1:
         return ""
     using = [d for d in designs if key in method_keys(method, d)]
     return "" if len(using) == len(designs) else f" (design {', '.join(using)})"
@@ -214,9 +211,9 @@ def reference_markdown() -> str:
         for key, annotation in keys.items():
             option = cli_option(table, key)
             where = [name for name, opts in cli.items()
-                     if option in opts and (table not in METHOD_SPECS or name == table)]
+                     if option in opts and (table not in METHODS or name == table)]
             meaning = key_help(table, key, cli)
-            if table in METHOD_SPECS:
+            if table in METHODS:
                 meaning += _designs_of(table, key)
             if option is None:
                 shown = NO_CLI[(table, key)]
@@ -233,7 +230,8 @@ def reference_markdown() -> str:
 
 
 def _method_intro(method: str) -> str:
-    names = ", ".join(f"`{spec_class(method, d).__name__}`" for d in METHOD_SPECS[method])
+    classes = dict.fromkeys(d.spec.__name__ for d in METHODS[method].designs.values())
+    names = ", ".join(f"`{name}`" for name in classes)
     return (f"Presence of `[{method}]` runs `lpip-eval {method}` on every outcome; its keys are "
             f"the fields of {names}.")
 
@@ -290,7 +288,7 @@ def starter_config(data_path: Path, config_path: Path | None = None) -> str:
     lines += ["[run]  # defaults for every design below", "seed = 20240101",
               *_commented("run", ("draws", "ci_level", "workers"),
                           {"draws": 999, "ci_level": 0.95, "workers": 1}), ""]
-    for position, method in enumerate(METHOD_SPECS):
+    for position, method in enumerate(METHODS):
         mark = "" if position == 0 else "# "
         lines.append(f"{mark}[{method}]  # remove this table to skip the design")
         defaults = method_defaults(method)
@@ -326,7 +324,7 @@ def key_help(table: str, key: str, cli: dict[str, dict[str, str]]) -> str:
         return HELP[(table, key)]
     option = cli_option(table, key) or ""
     for name, options in cli.items():
-        if table in METHOD_SPECS and name != table:
+        if table in METHODS and name != table:
             continue
         if options.get(option):
             return _config_words(options[option])

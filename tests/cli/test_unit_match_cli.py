@@ -210,7 +210,7 @@ def test_config_runs_the_unit_design(workdir: Path, monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize(("extra", "code", "mentions"), [
     ({"data_extra": 'start = "2020"'}, EXIT_DATA, ("'start'", "nnmatch")),
     ({"other": '[did]\ndesign = "twfe"\n'}, EXIT_DATA, ("[did]", "one row per unit")),
-    ({"match_extra": "caliper = 0.5"}, EXIT_DESIGN, ("'caliper'", "nnmatch")),
+    ({"match_extra": "caliper = 0.5"}, EXIT_USAGE, ("'caliper'", "nnmatch")),
 ], ids=["start", "area-design-beside", "caliper"])
 def test_config_mistakes(workdir: Path, monkeypatch: pytest.MonkeyPatch,
                          extra: dict[str, str], code: int, mentions: tuple[str, ...]) -> None:

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 
 from lpip_eval.data.panel import Panel, PanelSpec, load_panel, panel_from_frame
-from lpip_eval.errors import DataError, DesignError
+from lpip_eval.errors import DataError, DesignError, UsageError
 from lpip_eval.methods.did import DidSpec, estimate_did
 from lpip_eval.methods.match.areas import MatchSpec, area_features, estimate_match
 from lpip_eval.methods.match.balance import balance_table, weighted_var
@@ -403,9 +403,9 @@ def test_match_on_covariates(example: Panel, tmp_path: Path) -> None:
 def test_errors(example: Panel) -> None:
     with pytest.raises(DataError, match="--exact column 'county'"):
         estimate_match(example, MatchSpec(exact=("county",)))
-    with pytest.raises(DesignError, match="distance"):
+    with pytest.raises(UsageError, match="distance"):  # a spec mistake: exit 2, when made
         estimate_match(example, MatchSpec(distance="euclid"))
-    with pytest.raises(DesignError, match="--k"):
+    with pytest.raises(UsageError, match="'k' must be at least 1"):
         estimate_match(example, MatchSpec(k=0))
     with pytest.raises(DesignError, match="nothing to match on"):
         estimate_match(example, MatchSpec(use_outcome_level=False, use_outcome_trend=False))

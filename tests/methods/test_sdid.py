@@ -35,7 +35,7 @@ import pytest
 from simulate import simulate_panel, to_panel
 
 from lpip_eval.data.panel import Panel, PanelSpec, load_panel
-from lpip_eval.errors import DesignError
+from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.synth.sdid import SdidSpec, estimate_sdid, fit_sdid, placebo_estimates
 from lpip_eval.results.result import EffectResult, load_schema
 
@@ -389,4 +389,8 @@ def test_more_pilot_than_comparison_areas_is_refused() -> None:
 
 
 def test_unknown_estimator_is_refused(prop99: Panel) -> None:
-    _assert_design_error(prop99, SdidSpec(estimator="mc"), "unknown synthetic DiD estimator")
+    # a spec mistake is a usage error (exit 2), refused when the spec is made
+    with pytest.raises(UsageError) as info:
+        estimate_sdid(prop99, SdidSpec(estimator="mc"))
+    assert info.value.exit_code == 2
+    assert "'estimator' cannot be 'mc'" in info.value.message and info.value.hint

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from simulate import simulate_panel, to_panel
 
-from lpip_eval.errors import EXIT_GATE, DataError
+from lpip_eval.errors import EXIT_GATE, UsageError
 from lpip_eval.methods.registry import estimate
 from lpip_eval.results.gates import check_gates, gate_error, gate_sentence, parse_gates
 from lpip_eval.runs.batch import run_evaluation
@@ -95,10 +95,10 @@ def test_gates_that_do_not_apply_do_not_trip(did_results: dict[str, dict[str, An
     ("evidence-below:6", "gate 'evidence-below:6' needs a level from 1 to 5"),
     ("effect-crosses-zero:1", "gate 'effect-crosses-zero:1' takes no value"),
 ])
-def test_bad_gate_names_are_data_errors(given: str, message: str) -> None:
-    with pytest.raises(DataError) as info:
+def test_bad_gate_names_are_usage_errors(given: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
         parse_gates([given])
-    assert info.value.message == message and info.value.exit_code == 3
+    assert info.value.message == message and info.value.exit_code == 2
 
 
 def test_gate_sentence_and_error(did_results: dict[str, dict[str, Any]]) -> None:
@@ -146,6 +146,6 @@ def test_unknown_gate_from_the_command_line_stops_before_running(tmp_path: Path)
         '[data]\nfile = "data.csv"\nfirst_treated_col = "first_treated"\n'
         '[[outcome]]\ncolumn = "clean"\n[did]\n', encoding="utf-8")
     config = load_config(tmp_path / "evaluation.toml")
-    with pytest.raises(DataError, match="unknown gate 'nope'"):
+    with pytest.raises(UsageError, match="unknown gate 'nope'"):
         run_evaluation(config, progress=False, fail_on=("nope",))
     assert not (tmp_path / "lpip-eval-output").exists()

@@ -325,8 +325,9 @@ def test_a_broken_outcome_is_reported_and_the_others_still_run(tmp_path: Path) -
 
 def test_exit_code_is_the_highest_of_the_failures(tmp_path: Path) -> None:
     config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "area_name"\n', run="")
-    # ci_level 1.5 passes the config (it is the design's own check) and fails with exit 4
-    config = config.replace('design = "twfe"', 'design = "twfe"\nci_level = 1.5')
+    # a caliper no comparison area meets passes the config and fails with exit 4 (a bad
+    # value such as ci_level = 1.5 no longer gets this far: it is a usage error at loading)
+    config = config.replace('[did]\ndesign = "twfe"', '[match]\ncaliper = 0.000001')
     batch = run_evaluation(load_config(copy_example(tmp_path / "mixed", config)),
                            progress=False)
     assert [e.exit_code for e in batch.evaluations] == [EXIT_DESIGN, EXIT_DATA]

@@ -10,9 +10,10 @@ import pytest
 import typer.main
 
 from lpip_eval.data.panel import PanelSpec
-from lpip_eval.errors import EXIT_DATA, DataError
+from lpip_eval.errors import EXIT_DATA, EXIT_USAGE, DataError, LpipEvalError
+from lpip_eval.methods.registry import METHODS, method_keys, spec_class
 from lpip_eval.runs.config import load_config
-from lpip_eval.runs.keys import METHOD_SPECS, method_keys, spec_class, table_keys
+from lpip_eval.runs.keys import table_keys
 from lpip_eval.runs.starter import (
     NO_CLI,
     cli_option,
@@ -52,10 +53,12 @@ def write(folder: Path, text: str) -> Path:
     return path
 
 
-def error_of(path: Path) -> DataError:
-    with pytest.raises(DataError) as info:
+def error_of(path: Path, code: int = EXIT_USAGE) -> LpipEvalError:
+    """The error loading ``path`` raises: a mistyped or unknown key or value is a usage
+    error (exit 2); a missing file, TOML syntax, treatment or structure problem exit 3."""
+    with pytest.raises(LpipEvalError) as info:
         load_config(path)
-    assert info.value.exit_code == EXIT_DATA
+    assert info.value.exit_code == code, info.value
     return info.value
 
 
@@ -147,7 +150,7 @@ def test_integers_are_accepted_for_periods_and_area_codes(folder: Path) -> None:
 
 def test_missing_data_file_names_the_resolved_path(folder: Path) -> None:
     path = write(folder, BASE.replace('"pilot.csv"', '"data/pilot.csv"'))
-    exc = error_of(path)
+    exc = error_of(path, EXIT_DATA)
     assert exc.message.endswith(f"[data] 'file': {(folder / 'data' / 'pilot.csv').as_posix()} "
                                 "not found")
     assert "relative to the config file's folder" in (exc.hint or "")
@@ -155,13 +158,13 @@ def test_missing_data_file_names_the_resolved_path(folder: Path) -> None:
 
 def test_toml_syntax_error_names_the_line(folder: Path) -> None:
     path = write(folder, BASE + "[run]\ndraws = \n")
-    exc = error_of(path)
+    exc = error_of(path, EXIT_DATA)
     assert exc.message.startswith(f"{path.as_posix()}: not valid TOML: ")
     assert f"line {line_of(path, 'draws =')}" in exc.message
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
-    exc = error_of(tmp_path / "nope.toml")
+    exc = error_of(tmp_path / "nope.toml", EXIT_DATA)
     assert exc.message == f"{(tmp_path / 'nope.toml').as_posix()}: config file not found"
 
 
@@ -175,19 +178,20 @@ def test_treatment_is_checked_up_front(folder: Path, edit: dict[str, str], expec
     text = BASE
     for old, new in edit.items():
         text = text.replace(old, new)
-    assert expected in error_of(write(folder, text)).message
+    assert expected in error_of(write(folder, text), EXIT_DATA).message
 
 
 def test_structure_errors(folder: Path) -> None:
     assert "no design to run" in error_of(write(folder, BASE.replace(
-        '[did]\ndesign = "twfe"\n', ""))).message
+        '[did]\ndesign = "twfe"\n', "")), EXIT_DATA).message
     assert "no [[outcome]]" in error_of(write(folder, BASE.replace(
-        '[[outcome]]\ncolumn = "employment_rate"\n', ""))).message
+        '[[outcome]]\ncolumn = "employment_rate"\n', "")), EXIT_DATA).message
     assert "write [[outcome]] (double brackets)" in error_of(write(folder, BASE.replace(
-        "[[outcome]]", "[outcome]"))).message
-    exc = error_of(write(folder, BASE + "[[outcome]]\ncolumn = \"employment_rate\"\n"))
+        "[[outcome]]", "[outcome]")), EXIT_DATA).message
+    exc = error_of(write(folder, BASE + "[[outcome]]\ncolumn = \"employment_rate\"\n"),
+                   EXIT_DATA)
     assert "outcome 'employment_rate' is given twice" in exc.message
-    exc = error_of(write(folder, BASE + "[output]\nreport = \"../report.html\"\n"))
+    exc = error_of(write(folder, BASE + "[output]\nreport = \"../report.html\"\n"), EXIT_DATA)
     assert "'report': '../report.html' is not a file name" in exc.message
     exc = error_of(write(folder, BASE + "[run]\nci_level = 95\n"))
     assert "'ci_level': 95.0 is not between 0 and 1" in exc.message
@@ -213,12 +217,42 @@ def test_every_spec_field_is_a_config_key() -> None:
     from lpip_eval.methods.registry import spec_keys
 
     tables = table_keys()
-    for method, designs in METHOD_SPECS.items():
-        for design in designs:
+    for method, record in METHODS.items():
+        for design in record.designs:
             assert set(spec_keys(spec_class(method, design))) <= set(tables[method])
     panel_fields = {f.name for f in dataclasses.fields(PanelSpec)} - {"outcome", "data"}
     assert panel_fields | {"file"} == set(tables["data"])
     assert method_keys("synth")["design"] is not None
+
+
+def test_synth_predictor_columns_are_loaded_as_covariates(folder: Path) -> None:
+    """As on the command line (``synth --predictor population:...``), a predictor's column
+    is loaded though ``[data] covariates`` does not name it; the outcome is never added."""
+    from lpip_eval.data.panel import load_panel
+    from lpip_eval.methods.registry import estimate
+
+    config = load_config(write(folder, BASE + '[synth]\npredictors = ["population:2019Q1-'
+                                              '2021Q2", "employment_rate:2021Q2"]\n'
+                                              "leave_one_out = false\nplacebo_in_time = false\n"))
+    synth = config.methods[1]
+    spec = config.panel_spec("employment_rate", synth)
+    assert spec.covariates == ("population",)
+    assert config.panel_spec("employment_rate", config.methods[0]).covariates == ()
+    result = estimate("synth", load_panel(spec), synth.options, where="test")
+    assert "population (mean 2019Q1-2021Q2)" in result.diagnostics["predictors"]
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ("draws = -5", "[did] 'draws': must be at least 19, got -5"),
+    ("draws = 1", "[did] 'draws': must be at least 19, got 1"),
+    ("seed = -1", "[did] 'seed': must be at least 0, got -1"),
+    ("ci_level = 1.5", "[did] 'ci_level': 1.5 is not between 0 and 1"),
+    ("inference = \"bootstrap\"", "[did] 'inference': cannot be 'bootstrap'"),
+])
+def test_bad_design_values_fail_at_validation(folder: Path, line: str, words: str) -> None:
+    path = write(folder, BASE + line + "\n")
+    exc = error_of(path)
+    assert f"line {line_of(path, line)}, {words}" in exc.message
 
 
 def test_match_columns_are_loaded_in_their_roles(folder: Path) -> None:
@@ -247,7 +281,7 @@ def _cli_options() -> dict[str, set[str]]:
 
     group = typer.main.get_command(app)
     out = {}
-    for name in METHOD_SPECS:
+    for name in METHODS:
         command = group.commands.get(name)  # type: ignore[attr-defined]
         if command is not None:
             out[name] = {o for p in command.params for o in (*p.opts, *p.secondary_opts)
@@ -275,7 +309,7 @@ def test_every_config_key_has_its_cli_option_where_the_command_exists() -> None:
             if option is None:
                 assert (table, key) in NO_CLI
                 continue
-            if table in METHOD_SPECS:
+            if table in METHODS:
                 if table in cli:
                     assert option in cli[table], f"[{table}] {key}: no {option} on the CLI"
             else:

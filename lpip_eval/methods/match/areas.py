@@ -42,7 +42,6 @@ from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.linear.design import infer
 from lpip_eval.methods.match.balance import balance_check, balance_table, love_plot
 from lpip_eval.methods.match.distance import (
-    DISTANCES,
     MatchedSet,
     MatchMetric,
     SeparationError,
@@ -50,33 +49,11 @@ from lpip_eval.methods.match.distance import (
     match_areas,
 )
 from lpip_eval.methods.match.placebo import PlaceboPilots
+from lpip_eval.methods.specs import MatchSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
 
 DESIGNS = {"twfe": "two-way fixed effects DiD", "2x2": "2x2 DiD (pre/post means)"}
-
-
-@dataclass(frozen=True)
-class MatchSpec:
-    """Options of ``lpip-eval match`` that are not about the data."""
-
-    match_on: tuple[str, ...] = ()
-    use_outcome_level: bool = True
-    use_outcome_trend: bool = True
-    distance: str = "mahalanobis"
-    k: int = 1
-    replace: bool = False
-    caliper: float | None = None
-    exact: tuple[str, ...] = ()
-    cem: bool = False
-    cem_bins: int | None = None
-    design: str = "twfe"
-    inference: str = "auto"
-    ci_level: float = 0.95
-    draws: int = 999
-    seed: int = 20240101
-    bias_adjust: bool = False  # design nnmatch only (unit-level data, match/units.py)
-    vce_nn: int = 2  # design nnmatch only
 
 
 @dataclass(frozen=True)
@@ -91,15 +68,7 @@ class AreaMatch:
     matched: MatchedSet
 
 
-def estimate_from_options(panel: Panel, options: dict[str, Any], *, where: str,
-                          progress: Any = None) -> Any:
-    """The registry entry point: ``options`` are MatchSpec fields (CLI or config file)."""
-    from lpip_eval.methods.registry import build_spec
-
-    return estimate_match(panel, build_spec(MatchSpec, options, where=where))
-
-
-def estimate_match(panel: Panel, spec: MatchSpec) -> Any:
+def estimate_match(panel: Panel, spec: MatchSpec, progress: Any = None) -> Any:
     """Match pilot areas to comparison areas and estimate the DiD on the matched set."""
     from lpip_eval.results.result import EffectResult
 
@@ -204,27 +173,8 @@ def _check_spec(spec: MatchSpec) -> None:
                           "nnmatch --treated-col T --outcome Y --match-on X1,X2, or [match] "
                           "design = \"nnmatch\" in a config file of its own")
     if spec.bias_adjust or spec.vce_nn != 2:
-        raise DesignError("bias adjustment and --vce-nn belong to design nnmatch (unit-level "
+        raise DesignError("bias adjustment and vce_nn belong to design nnmatch (unit-level "
                           "data)", hint="leave them out for matched comparison areas")
-    if spec.distance not in DISTANCES:
-        raise DesignError(f"unknown distance '{spec.distance}'",
-                          hint=f"use one of {', '.join(DISTANCES)}")
-    if spec.design not in DESIGNS:
-        raise DesignError(f"unknown design '{spec.design}' for matching",
-                          hint=f"use one of {', '.join(DESIGNS)}")
-    if spec.inference not in inf.INFERENCE_METHODS:
-        raise DesignError(f"unknown inference '{spec.inference}'",
-                          hint=f"use one of {', '.join(inf.INFERENCE_METHODS)}")
-    if spec.k < 1:
-        raise DesignError(f"--k {spec.k} must be at least 1", hint="e.g. --k 1")
-    if spec.caliper is not None and not spec.caliper > 0:
-        raise DesignError(f"--caliper {spec.caliper} must be positive (in SDs)",
-                          hint="e.g. --caliper 0.5")
-    if spec.cem_bins is not None and spec.cem_bins < 1:
-        raise DesignError(f"--cem-bins {spec.cem_bins} must be at least 1",
-                          hint="leave it out for Sturges' rule")
-    if not 0 < spec.ci_level < 1:
-        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
 
 
 def area_features(panel: Panel, spec: MatchSpec, start: int, warnings: list[str]

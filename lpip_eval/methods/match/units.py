@@ -29,10 +29,11 @@ from scipy import stats
 
 from lpip_eval.data.columns import Rows, binary_column, distinct_text, numeric_column
 from lpip_eval.data.read import InputFile, read_table, sha256_of
-from lpip_eval.errors import DataError, DesignError, closest
+from lpip_eval.errors import DataError, DesignError, UsageError, closest
 from lpip_eval.files import display_path
 from lpip_eval.methods.match.balance import balance_table, love_plot
 from lpip_eval.methods.match.nnmatch import nnmatch
+from lpip_eval.methods.specs import MatchSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
 
@@ -73,23 +74,33 @@ class UnitData:
 
 def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,
                       options: dict[str, Any], *, where: str) -> UnitMatchSpec:
-    """A UnitMatchSpec from ``[match]`` config options (MatchSpec keys); area-only keys that
-    are set are a DesignError naming ``where``."""
-    for key, unused in (("caliper", None), ("cem", False), ("cem_bins", None),
-                        ("replace", False)):
-        if options.get(key, unused) != unused:
-            raise DesignError(f"{where}: '{key}' is not used with design \"nnmatch\"",
-                              hint="nnmatch keeps every nearest match, with replacement")
-    distance = options.get("distance", "mahalanobis")
-    if distance not in UNIT_DISTANCES:
-        raise DesignError(f"{where}: distance '{distance}' is not used with design "
-                          "\"nnmatch\"", hint=f"use one of {', '.join(UNIT_DISTANCES)}")
+    """A UnitMatchSpec from ``[match]`` config options (MatchSpec keys, checked by the
+    registry: area-only keys with design nnmatch are usage errors naming ``where``)."""
+    from lpip_eval.methods.registry import build_options
+
+    spec = build_options("match", {**options, "design": "nnmatch"}, where=where)
+    return unit_spec(data, id_col, treated_col, outcome, spec)
+
+
+def unit_spec(data: Path, id_col: str, treated_col: str, outcome: str,
+              spec: MatchSpec) -> UnitMatchSpec:
+    """The unit-level spec: the file's columns and a MatchSpec's nnmatch options."""
     return UnitMatchSpec(
-        data=data, outcome=outcome, treated_col=treated_col,
-        match_on=tuple(options.get("match_on", ())), id_col=id_col,
-        exact=tuple(options.get("exact", ())), bias_adjust=bool(options.get("bias_adjust")),
-        distance=distance, k=int(options.get("k", 1)), vce_nn=int(options.get("vce_nn", 2)),
-        ci_level=float(options.get("ci_level", 0.95)))
+        data=data, outcome=outcome, treated_col=treated_col, match_on=spec.match_on,
+        id_col=id_col, exact=spec.exact, bias_adjust=spec.bias_adjust,
+        distance=spec.distance, k=spec.k, vce_nn=spec.vce_nn, ci_level=spec.ci_level)
+
+
+def estimate_units(panel_spec: Any, spec: MatchSpec, progress: Any = None, *,
+                   command: str = "") -> EffectResult:
+    """The registry's ``match --design nnmatch`` estimator: ``panel_spec`` names the file
+    (``data``), the id (``area_col``), ``treated_col`` and ``outcome``."""
+    if not (panel_spec.treated_col and panel_spec.outcome):
+        raise UsageError("design nnmatch needs the treated column (1 = treated, 0 = not) and "
+                         "the outcome", hint="give --treated-col and --outcome")
+    return run_unit_match(unit_spec(panel_spec.data, panel_spec.area_col,
+                                    panel_spec.treated_col, panel_spec.outcome, spec),
+                          command=command)
 
 
 def run_unit_match(spec: UnitMatchSpec, *, command: str) -> EffectResult:

@@ -38,41 +38,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
 
 import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.data.periods import FREQUENCIES, parse_period_value
 from lpip_eval.errors import DataError, DesignError, first_items
+from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult
 
-V_MODES = ("optimize", "equal", "regression", "cv")
 DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods
 LOO_MAX = 20
 _SPLIT = re.compile(r"\s*(?:\.\.|\bto\b|–)\s*")
-
-
-@dataclass(frozen=True)
-class Predictor:
-    """One predictor: ``column``'s mean over ``periods`` (first, last label; None = every
-    pre-period) or, with ``op="value"``, its value in the single period ``periods[0]``."""
-
-    column: str
-    periods: tuple[str, str] | None = None
-    op: Literal["mean", "value"] = "mean"
-
-    @property
-    def label(self) -> str:
-        if self.periods is None:
-            return f"{self.column} (mean, pre-period)"
-        first, last = self.periods
-        if self.op == "value" or first == last:
-            return f"{self.column} ({first})"
-        return f"{self.column} (mean {first}-{last})"
 
 
 def _is_period(text: str) -> bool:
@@ -127,40 +107,6 @@ def parse_predictor(text: str, *, outcome: str) -> Predictor:
                              "a range")
     return Predictor(column, (first, last), "value" if first == last and op != "mean"
                      else "mean")
-
-
-@dataclass(frozen=True)
-class SynthSpec:
-    """Options of ``lpip-eval synth`` that are not about the data.
-
-    ``v``: "optimize" (nested search, default), "equal", "regression" (R Synth's
-    regression-based V, no search), "cv" (ADH 2015: V chosen on the earlier half of the
-    pre-period with the later half as validation, W from predictors measured in the later
-    half) or explicit weights, one per predictor. ``penalty``: lambda of Abadie & L'Hour
-    (2021) on standardised predictors. ``donors_nearest``: keep the K donors closest to the
-    pilot in pre-period outcome (RMS distance over the fitting window), for every fit.
-    ``inference``: "placebo" (or "auto", the same) or "none". ``draws``: random sets of
-    placebos for the p-value of several pilot areas fitted one by one. ``placebo_in_time``:
-    refit with a fake start halfway through the pre-period (predictors cut to the periods
-    before it). ``leave_one_out``: refit without each donor with weight (at most 20). ``seed``
-    seeds the V search (per fitted area) and the placebo sets; ``workers`` processes run the
-    refits (results do not depend on it).
-    """
-
-    predictors: tuple[Predictor, ...] = ()
-    fit_periods: tuple[str, str] | None = None
-    v: str | tuple[float, ...] = "optimize"
-    donors_nearest: int | None = None
-    penalty: float | None = None
-    inference: Literal["auto", "placebo", "none"] = "placebo"
-    placebo_mspe_cutoff: float | None = None
-    placebo_in_time: bool = True
-    leave_one_out: bool = True
-    aggregate: bool = False
-    ci_level: float = 0.95
-    draws: int = 999
-    seed: int = 20240101
-    workers: int = 1
 
 
 # --------------------------------------------------------------------------- data
@@ -276,26 +222,6 @@ def _predictors(data: _Data, spec: SynthSpec, start: int, fit: np.ndarray,
 # --------------------------------------------------------------------------- problems
 
 
-def _check_spec(spec: SynthSpec) -> None:
-    if not 0 < spec.ci_level < 1:
-        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
-    if isinstance(spec.v, str) and spec.v not in V_MODES:
-        raise DesignError(f"unknown --v {spec.v!r}", hint=f"use one of {', '.join(V_MODES)} "
-                          "or one weight per predictor")
-    if isinstance(spec.v, tuple) and (not spec.v or min(spec.v) < 0 or sum(spec.v) <= 0):
-        raise DesignError("--v weights must be non-negative and not all 0",
-                          hint="give one weight per predictor, e.g. --v 1,1,2")
-    if spec.penalty is not None and not spec.penalty >= 0:
-        raise DesignError(f"--penalty {spec.penalty} is negative", hint="use 0 or more")
-    if spec.donors_nearest is not None and spec.donors_nearest < 2:
-        raise DesignError("--donors-nearest must be at least 2", hint="e.g. --donors-nearest 50")
-    if spec.placebo_mspe_cutoff is not None and not spec.placebo_mspe_cutoff > 0:
-        raise DesignError("--placebo-mspe-cutoff must be positive", hint="e.g. 5 (ADH 2010)")
-    if spec.inference not in ("auto", "placebo", "none"):
-        raise DesignError(f"unknown synthetic control inference {spec.inference!r}",
-                          hint="use placebo (the default; auto means the same) or none")
-
-
 @dataclass
 class _Built:
     problem: sw_fit.SynthProblem
@@ -385,7 +311,6 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
     """
     from lpip_eval.methods.synth import output as out
 
-    _check_spec(spec)
     data = _wide(panel)
     treated = np.flatnonzero(panel.is_treated_unit)
     candidates = np.flatnonzero(~panel.is_treated_unit)

@@ -46,6 +46,7 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
+from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
 from lpip_eval.parallel import map_items
@@ -58,21 +59,6 @@ ESTIMATORS = {
     "did": "Difference-in-differences in the synthetic DiD framework (Arkhangelsky et al. 2021)",
 }
 CHUNK_FLOATS = 16_000_000  # memory cap of one vectorised placebo batch (128 MB)
-
-
-@dataclass(frozen=True)
-class SdidSpec:
-    """Options of ``lpip-eval synth --design sdid``.
-
-    ``estimator`` is ``"sdid"`` (default), ``"sc"`` or ``"did"`` (the other two estimators of
-    the synthetic DiD framework, for comparison).
-    """
-
-    estimator: str = "sdid"
-    placebo_reps: int = 200
-    ci_level: float = 0.95
-    seed: int = 20240101
-    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -201,8 +187,6 @@ def _check_spec(spec: SdidSpec) -> None:
     if spec.estimator not in ESTIMATORS:
         raise DesignError(f"unknown synthetic DiD estimator '{spec.estimator}'",
                           hint=f"use one of {', '.join(ESTIMATORS)}")
-    if not 0 < spec.ci_level < 1:
-        raise DesignError(f"--ci-level {spec.ci_level} is not between 0 and 1", hint="e.g. 0.95")
     if spec.placebo_reps < 2:
         raise DesignError(f"{spec.placebo_reps} placebo replications cannot give a standard "
                           "error", hint="use --draws 200 or more")
