@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lpip_eval.errors import DataError, closest, nearest
+from lpip_eval.errors import DataError, UsageError, closest, nearest
 from lpip_eval.results.gates import parse_gates
 
 
@@ -27,7 +27,7 @@ def test_closest_lists_keys_sorted_or_data_names_in_order() -> None:
 
 
 def test_gates_use_the_same_rule() -> None:
-    with pytest.raises(DataError) as exc:
+    with pytest.raises(UsageError) as exc:  # an unknown gate is a usage error (exit 2)
         parse_gates(["POOR-PRE-FIT"])
     assert exc.value.hint is not None
     assert exc.value.hint.startswith("did you mean 'poor-pre-fit'? gates: ")
