@@ -18,13 +18,12 @@ from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
-import jsonschema
 import pytest
+from schema_check import assert_valid
 from typer.testing import CliRunner
 
 import lpip_eval
 from lpip_eval.cli.commands import app
-from lpip_eval.results.result import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "west_of_england"
@@ -63,14 +62,6 @@ def _option_pairs(words: list[str]) -> list[tuple[str, ...]]:
     return sorted(pairs)
 
 
-def _assert_valid(document: dict[str, object]) -> None:
-    validator = jsonschema.Draft202012Validator(load_schema(),
-                                                format_checker=jsonschema.FormatChecker())
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in validator.iter_errors(document)]
-    assert not errors, errors
-
-
 @cache
 def _readme_run() -> subprocess.CompletedProcess[str]:
     return _run(README_ARGS, REPO)
@@ -97,7 +88,7 @@ def test_json_to_stdout_is_only_valid_json(tmp_path: Path, monkeypatch: pytest.M
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)  # the whole of stdout is one JSON document
     assert result.stdout.lstrip().startswith("{") and result.stdout.endswith("}\n")
-    _assert_valid(document)
+    assert_valid(document)
     assert document["estimate"]["inference"]["method"] == "randomization"
     assert document["outcome"] == "employment_rate"
     assert len(document["treated_units"]) == 4 and len(document["comparison_units"]) == 36
@@ -134,7 +125,7 @@ def test_json_file_is_atomic_deterministic_and_has_provenance(workdir: Path) -> 
                                                          "pilot.csv"]
 
     document = json.loads(written)
-    _assert_valid(document)
+    assert_valid(document)
     prov = document["provenance"]
     assert prov is not None
     assert prov["inputs"] == [

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -335,7 +334,6 @@ def test_placebo_draws_equal_matching_each_placebo_set() -> None:
 def test_example_result_contract(example: Panel) -> None:
     result = estimate_match(example, MatchSpec())
     body = result.to_dict()
-    jsonschema.validate(body, load_schema())
     assert body["method"] == "match"
     diag = body["diagnostics"]
     assert sum(w["weight"] for w in body["weights"]) == pytest.approx(1.0)
@@ -353,9 +351,6 @@ def test_example_result_contract(example: Panel) -> None:
     # the pilots' pre-period mean is far above the pool's before matching, close after
     level = diag["balance"]["rows"][0]
     assert abs(level["smd_before"]) > 1 and abs(level["smd_after"]) < 0.1
-    # the same inputs and seed give the same JSON
-    assert estimate_match(example, MatchSpec()).to_json() == result.to_json()
-    json.loads(result.to_json())
 
 
 def test_example_exact_region(example: Panel) -> None:
