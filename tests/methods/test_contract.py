@@ -263,10 +263,9 @@ KNOWN_FAILURES: dict[str, str] = {
         "seed -1 reaches numpy.random.default_rng: raw ValueError"),
     "test_bad_input[synth-sdid-common-negative seed]": (
         "seed -1 reaches numpy.random.default_rng: raw ValueError"),
-    "test_bad_input[match-twfe-auto-common-one comparison area]": (
-        "wild cluster bootstrap divides by a zero standard error: raw ZeroDivisionError"),
     "test_bad_input[match-2x2-auto-common-one comparison area]": (
-        "wild cluster bootstrap divides by a zero standard error: raw ZeroDivisionError"),
+        "inference divides by a zero standard error (one matched comparison area, 2x2 "
+        "means): raw ZeroDivisionError"),
     "test_bad_input[match-nnmatch-units-ci_level out of range]": (
         "UnitMatchSpec.ci_level is not checked to lie between 0 and 1"),
 }
