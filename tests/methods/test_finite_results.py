@@ -30,14 +30,14 @@ def panel() -> Any:
 
 
 def _patched(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
-    real = did.estimate_from_options
+    real = did.estimate_did  # the did designs' estimator in the registry
 
     def fake(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
         return dataclasses.replace(result,
                                    estimate=dataclasses.replace(result.estimate, **changes))
 
-    monkeypatch.setattr(did, "estimate_from_options", fake)
+    monkeypatch.setattr(did, "estimate_did", fake)
 
 
 @pytest.mark.parametrize("changes", [{"att": math.nan}, {"att": math.inf},
