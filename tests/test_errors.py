@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lpip_eval.errors import DataError, UsageError, closest, nearest
+from lpip_eval.errors import UsageError, closest, nearest
 from lpip_eval.results.gates import parse_gates
 
 
