@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -120,9 +118,9 @@ def validate(
                        cluster_col)
 
     def run() -> None:
+        from lpip_eval.cli.console import print_validation
         from lpip_eval.data.describe import describe_panel
         from lpip_eval.data.panel import load_panel
-        from lpip_eval.report.files import print_validation
 
         print_validation(describe_panel(load_panel(spec)))
 
@@ -194,14 +192,15 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
     def run() -> None:
         from dataclasses import replace
 
+        from lpip_eval.cli.console import emit_result, progress_bar
         from lpip_eval.data.panel import load_panel
         from lpip_eval.methods.registry import estimate
-        from lpip_eval.report.files import Outputs, emit_result, with_provenance
+        from lpip_eval.report.files import Outputs, with_provenance
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
 
         parse_gates(fail_on)
         panel = load_panel(spec)
-        with _progress_bar(quiet) as progress:
+        with progress_bar(quiet) as progress:
             result = estimate(method, panel, options, where=f"lpip-eval {method}",
                               progress=progress)
         result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
@@ -226,8 +225,9 @@ def _estimate_units(ctx: typer.Context, spec: Any, *,
     def run() -> None:
         from dataclasses import replace
 
+        from lpip_eval.cli.console import emit_result
         from lpip_eval.methods.match.units import run_unit_match
-        from lpip_eval.report.files import Outputs, emit_result
+        from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
 
         parse_gates(fail_on)
@@ -242,25 +242,6 @@ def _estimate_units(ctx: typer.Context, spec: Any, *,
             raise gate_error(tripped)
 
     guard(run)
-
-
-@contextmanager
-def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A Rich progress bar on stderr, only on a terminal (docs/design.md, "Command line")."""
-    if quiet or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import Progress
-
-    from lpip_eval.report.files import error_console
-
-    with Progress(console=error_console(), transient=True) as bar:
-        task = bar.add_task("Placebo refits", total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 def _columns(text: str | None) -> tuple[str, ...]:

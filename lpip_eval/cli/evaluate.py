@@ -104,13 +104,13 @@ def run(
     """Run every outcome x design an evaluation file asks for, write all outputs (CI)."""
 
     def go() -> int:
-        from lpip_eval.report.files import error_console
-        from lpip_eval.runs.batch import run_evaluation
+        from lpip_eval.cli.console import batch_progress, error_console
+        from lpip_eval.runs.batch import evaluation_count, run_evaluation
         from lpip_eval.runs.config import load_config
 
-        batch = run_evaluation(load_config(config, allow_outside=allow_outside),
-                               progress=not quiet,
-                               fail_on=tuple(fail_on or ()))
+        loaded = load_config(config, allow_outside=allow_outside)
+        with batch_progress(evaluation_count(loaded), enabled=not quiet) as progress:
+            batch = run_evaluation(loaded, progress=progress, fail_on=tuple(fail_on or ()))
         err = error_console()
         for evaluation in batch.evaluations:
             if evaluation.error:
@@ -120,7 +120,7 @@ def run(
                 err.print(f"Gate tripped: {evaluation.outcome} x {evaluation.method}: "
                           f"{gate.message}", markup=False, highlight=False, soft_wrap=True)
         if not quiet:
-            from lpip_eval.report.files import console
+            from lpip_eval.cli.console import console
 
             console().print(batch.summary, markup=False, highlight=False, soft_wrap=True)
         return int(batch.exit_code)
@@ -140,7 +140,7 @@ def init(
     """Write a commented starter evaluation file for a data file."""
 
     def go() -> None:
-        from lpip_eval.report.files import console
+        from lpip_eval.cli.console import console
         from lpip_eval.runs.starter import write_starter
 
         path = write_starter(data, output or data.with_name("evaluation.toml"), overwrite=force)

@@ -110,7 +110,7 @@ def guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except LpipEvalError as exc:
-        from lpip_eval.report.files import error_console
+        from lpip_eval.cli.console import error_console
 
         error_console().print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None

@@ -1,7 +1,7 @@
-"""Terminal output (Rich) and result files for the CLI; the library never prints.
+"""Result files: which outputs to write, writing them, reading saved results, sending them.
 
-Results go to stdout, warnings and errors to stderr. Rich honours ``NO_COLOR`` and only
-draws colour on a terminal.
+Rendering and writing only; nothing here prints (the terminal is
+:mod:`lpip_eval.cli.console`). Used by the CLI and by config runs (``runs/batch.py``).
 """
 
 from __future__ import annotations
@@ -13,29 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 from lpip_eval.errors import DataError
-from lpip_eval.files import write_atomic
-from lpip_eval.numbers import fmt_number
 
 if TYPE_CHECKING:
     from lpip_eval.data.panel import Panel, PanelSpec
-    from lpip_eval.results.gates import TrippedGate
     from lpip_eval.results.result import EffectResult
-
-
-def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
-
-
-def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _fmt(value: float | None, digits: int = 4) -> str:
-    return fmt_number(value, digits, console=True)
 
 
 def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
@@ -64,30 +46,6 @@ class Outputs:
     @property
     def to_stdout(self) -> bool:
         return "-" in (self.json, self.markdown)
-
-
-def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs: Outputs,
-                quiet: bool, gates: Sequence[TrippedGate] = ()) -> None:
-    """Write the requested files, then print the table (unless JSON goes to stdout).
-
-    ``result`` carries its provenance (:func:`with_provenance`). ``gates`` (tripped
-    ``--fail-on`` gates) are shown in the reports' gates box; the JSON result and the
-    terminal list them as warnings ("Gate tripped: ...").
-    """
-    from lpip_eval.results.gates import gate_sentence
-
-    shown = result
-    if gates:
-        shown = dataclasses.replace(result, warnings=(
-            *result.warnings, *(f"Gate tripped: {g.message}" for g in gates)))
-    if outputs.json:
-        write_atomic(outputs.json, shown.to_json())
-    data = result.to_dict()
-    write_outputs([data], outputs,
-                  gates=[{"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
-    if quiet or outputs.to_stdout:
-        return
-    print_result(shown, unit_names)
 
 
 def write_outputs(results: list[dict[str, Any]], outputs: Outputs,
@@ -141,138 +99,3 @@ def send_report(results: list[dict[str, Any]], *, title: str | None, sender: Any
     send_message(message, **smtp)
 
 
-def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
-    """A Rich table of the headline estimate, per-period effects and the checks."""
-    out = console()
-    est = result.estimate
-    cross_section = not result.time_col  # unit-level matching: units, no periods
-    noun = "unit" if cross_section else "area"
-    names = ", ".join(unit_names.get(u, u) for u in result.treated_units[:6])
-    if len(result.treated_units) > 6:
-        names += f" and {len(result.treated_units) - 6} more"
-    table = Table(title=f"{result.design}: effect on {result.outcome}", title_justify="left")
-    for col in ("estimate", "std. error", f"{est.ci_level:.0%} interval", "p-value"):
-        table.add_column(col, justify="right")
-    table.add_row(_fmt(est.att), _fmt(est.se),
-                  f"{_fmt(est.ci_low)} to {_fmt(est.ci_high)}", _fmt(est.p_value, 3))
-    out.print(table)
-    n_treated = len(result.treated_units)
-    if cross_section:
-        out.print(f"Treated: {n_treated} unit{'s' if n_treated != 1 else ''} ({names}); "
-                  f"matched with {len(result.comparison_units)} untreated units.")
-    else:
-        out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
-                  f"{result.treatment_start}; compared with {len(result.comparison_units)} "
-                  "areas.")
-    out.print(f"Inference: {est.inference.method}: {est.inference.reason.rstrip('.')}.")
-    pre = result.diagnostics.get("pretrend_test")
-    if pre:
-        verdict = "rejected" if pre["rejected_at_5pct"] else "not rejected"
-        out.print(f"Pre-trends: {pre['test']}: p = {_fmt(pre['p_value'], 3)} ({verdict} at 5%).")
-    fit = result.diagnostics.get("pre_fit")
-    if fit:
-        out.print(f"Pre-period fit: RMSPE {_fmt(fit.get('rmspe'))} (MSPE {_fmt(fit.get('mspe'))}, "
-                  f"{_fmt(fit.get('rmspe_to_sd'), 2)} of the outcome's pre-period SD).")
-    if result.evidence:
-        out.print(f"Evidence: {result.evidence.get('label')}.")
-    if result.weights:
-        top = sorted(result.weights, key=lambda w: -w[1])[:10]
-        weights = Table(title=f"Comparison {noun}s with the most weight", title_justify="left")
-        weights.add_column(noun)
-        weights.add_column("weight", justify="right")
-        for unit, weight in top:
-            weights.add_row(unit_names.get(unit, unit), _fmt(weight, 3))
-        out.print(weights)
-    _print_matching(out, result, unit_names)
-    effects = [e for e in result.effects_by_period
-               if e.event_time is None or e.event_time >= 0 or e.se is not None
-               or e.ci_low is not None]
-    if effects:
-        with_range = any(e.ci_low is not None for e in effects)
-        per = Table(title="Effects by period", title_justify="left")
-        for col in ("period", "from start", "effect", *(["interval"] if with_range else [])):
-            per.add_column(col, justify="right")
-        for e in effects:
-            row = [e.period, "" if e.event_time is None else f"{e.event_time:+d}", _fmt(e.att)]
-            if with_range:
-                row.append(f"{_fmt(e.ci_low)} to {_fmt(e.ci_high)}")
-            per.add_row(*row)
-        out.print(per)
-    err = error_console()
-    for w in result.warnings:
-        err.print(f"Warning: {w}", markup=False)
-
-
-def _print_matching(out: Console, result: EffectResult, unit_names: Mapping[str, str]) -> None:
-    """Matched pairs and the balance table, for results that carry them."""
-    pairs = result.diagnostics.get("matched_pairs") or []
-    if pairs:
-        table = Table(title="Matched areas", title_justify="left")
-        for col in ("pilot area", "comparison area", "distance"):
-            table.add_column(col, justify="right" if col == "distance" else "left")
-        for pair in pairs[:20]:
-            table.add_row(unit_names.get(pair["treated"], pair["treated"]),
-                          unit_names.get(pair["control"], pair["control"]),
-                          _fmt(pair.get("distance"), 3))
-        out.print(table)
-    unmatched = result.diagnostics.get("unmatched") or []
-    if unmatched:
-        out.print("Unmatched pilot areas (left out): "
-                  + ", ".join(unit_names.get(u, u) for u in unmatched) + ".")
-    balance = result.diagnostics.get("balance") or {}
-    if balance.get("rows"):
-        table = Table(title="Balance before and after matching (|SMD| < 0.1 good, < 0.25 "
-                      "acceptable)", title_justify="left")
-        for col in ("variable", "SMD before", "SMD after", "var. ratio after", "verdict"):
-            table.add_column(col, justify="left" if col in ("variable", "verdict") else "right")
-        for row in balance["rows"]:
-            table.add_row(row["variable"], _fmt(row["smd_before"], 3), _fmt(row["smd_after"], 3),
-                          _fmt(row.get("vr_after"), 3), str(row.get("verdict", "")))
-        out.print(table)
-
-
-def _listed(names: list[str], limit: int = 12) -> str:
-    """'3: a, b, c' or '40: a, ... (12 names) and 28 more'."""
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return f"{len(names)}: " + ", ".join(names[:limit]) + more
-
-
-def print_validation(info: dict[str, Any]) -> None:
-    """The ``validate`` report: data sources, areas, periods, balance, outcome summary."""
-    out = console()
-    head = Table(title="What the methods will see", title_justify="left", show_header=False)
-    head.add_column("item")
-    head.add_column("value")
-    for s in info["sources"]:
-        head.add_row("file", f"{s['path']} ({s['rows']} rows, sha256 {s['sha256'][:12]}…)")
-    head.add_row("outcome", info["outcome"])
-    head.add_row("treated areas", _listed(info["treated_units"]))
-    head.add_row("comparison areas", _listed(info["comparison_units"]))
-    head.add_row("treatment starts", ", ".join(info["treatment_starts"]))
-    head.add_row("periods", f"{info['n_periods']} {info['frequency']} periods, "
-                 f"{info['first_period']} to {info['last_period']} "
-                 f"({info['pre_periods']} before the first start)")
-    head.add_row("missing periods", ", ".join(info["missing_periods"]) or "none")
-    incomplete = info["incomplete_units"]
-    head.add_row("balanced", "yes" if info["balanced"] else
-                 f"no: {len(incomplete)} areas lack some periods (e.g. "
-                 + ", ".join(f"{u['unit']} has {u['periods']}" for u in incomplete[:3]) + ")")
-    missing = info.get("covariate_missing", {})
-    head.add_row("covariates", ", ".join(
-        f"{c} ({missing[c]} rows missing)" if missing.get(c) else c for c in info["covariates"]
-    ) or "none")
-    for cat in info.get("categoricals", []):
-        values = [f"{v} ({n})" for v, n in cat["values"].items()]
-        shown = ", ".join(values[:6]) + (f" and {len(values) - 6} more" if len(values) > 6 else "")
-        head.add_row(f"categorical {cat['column']}", f"{cat['distinct']} values: {shown}")
-    out.print(head)
-    summ = Table(title=f"{info['outcome']} by group", title_justify="left")
-    for col in ("group", "phase", "rows", "mean", "sd", "min", "max"):
-        summ.add_column(col, justify="right" if col not in ("group", "phase") else "left")
-    for r in info["outcome_summary"]:
-        summ.add_row(r["group"], r["phase"], str(r["rows"]), _fmt(r["mean"]), _fmt(r["sd"]),
-                     _fmt(r["min"]), _fmt(r["max"]))
-    out.print(summ)
-    err = error_console()
-    for w in info["warnings"]:
-        err.print(f"Warning: {w}", markup=False)

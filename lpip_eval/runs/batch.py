@@ -25,8 +25,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,11 +92,14 @@ class _Job:
     config_name: str
 
 
-def run_evaluation(config: EvaluationConfig, *, progress: bool,
+def run_evaluation(config: EvaluationConfig, *,
+                   progress: Callable[[EvaluationRecord], None] | None = None,
                    fail_on: tuple[str, ...] = ()) -> BatchResult:
     """Run every outcome x design of ``config`` and write every output (see module doc).
 
-    ``progress``: report progress on stderr (a bar on a terminal, log lines otherwise);
+    ``progress``: called with each evaluation's record as it finishes, in the order they
+    finish (:func:`evaluation_count` of them); None reports nothing. The CLI draws it
+    (:class:`lpip_eval.cli.console.BatchProgress`); this module never prints.
     ``fail_on``: gates added to the config's ``[gates] fail_on`` (e.g. from ``--fail-on``).
     Unknown gate names raise DataError (exit 3) before anything runs.
     """
@@ -107,9 +110,9 @@ def run_evaluation(config: EvaluationConfig, *, progress: bool,
     out_dir = _output_dir(config)
     command = shlex.join(["lpip-eval", "run", display_path(config.path),
                           *[w for g in fail_on for w in ("--fail-on", g)]])
-    total = len(config.outcomes) * len(config.methods)
+    total = evaluation_count(config)
     workers = max(1, min(config.run.workers, total))
-    bar = _Progress(total, enabled=progress)
+    done_one = progress or (lambda record: None)
     records: dict[tuple[str, str], EvaluationRecord] = {}
     jobs: list[_Job] = []
     panels: dict[Any, Any] = {}  # PanelSpec -> Panel or the LpipEvalError loading it
@@ -130,7 +133,7 @@ def run_evaluation(config: EvaluationConfig, *, progress: bool,
                 record = EvaluationRecord(outcome.column, method.name, error=str(panel),
                                           exit_code=panel.exit_code)
                 records[(outcome.column, method.name)] = record
-                bar.done(record)
+                done_one(record)
                 continue
             jobs.append(_Job(outcome, _with_workers(method, config, total), panel, spec,
                              command, display_path(config.path)))
@@ -139,11 +142,15 @@ def run_evaluation(config: EvaluationConfig, *, progress: bool,
             record = done if done.result is None else dataclasses.replace(
                 done, gates=tuple(check_gates(done.result, gates)))
             records[(record.outcome, record.method)] = record
-            bar.done(record)
-    bar.close()
+            done_one(record)
     ordered = tuple(records[(o.column, m.name)] for o in config.outcomes
                     for m in config.methods)
     return _write_all(config, ordered, out_dir, gates)
+
+
+def evaluation_count(config: EvaluationConfig) -> int:
+    """How many evaluations (outcome x design) a run of ``config`` makes."""
+    return len(config.outcomes) * len(config.methods)
 
 
 def _output_dir(config: EvaluationConfig) -> Path:
@@ -351,42 +358,3 @@ def _md(text: str) -> str:
 def _json(data: Any, *, sort_keys: bool) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False,
                       sort_keys=sort_keys) + "\n"
-
-
-class _Progress:
-    """A Rich progress bar on a terminal's stderr; plain log lines when stderr is not one."""
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.total, self.count, self.enabled = total, 0, enabled
-        self.bar: Any = None
-        if enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), console=Console(stderr=True),
-                                transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("evaluations", total=total)
-
-    def done(self, record: EvaluationRecord) -> None:
-        self.count += 1
-        if not self.enabled:
-            return
-        if record.ok:
-            state = "done" + (f", gate tripped: {', '.join(g.gate for g in record.gates)}"
-                              if record.gates else "")
-        else:
-            state = f"failed (exit {record.exit_code}): {record.error}"
-        line = (f"[{self.count}/{self.total}] {record.outcome} x {record.method}: {state} "
-                f"({record.seconds:.1f} s)")
-        if self.bar is not None:
-            self.bar.console.print(line, markup=False, highlight=False)
-            self.bar.update(self.task, advance=1,
-                            description=f"{record.outcome} x {record.method}")
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()

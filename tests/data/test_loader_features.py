@@ -21,10 +21,10 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from lpip_eval.cli.console import print_validation
 from lpip_eval.data.describe import describe_panel
 from lpip_eval.data.panel import NEVER, Panel, PanelSpec, UsageError, load_panel, panel_from_frame
 from lpip_eval.errors import DataError, DesignError
-from lpip_eval.report.files import print_validation
 
 REGIONS = ["North East", "London", "South West"]
 N_AREAS, N_PERIODS = 6, 8  # quarters 2019Q1..2020Q4; areas 0 and 1 treated from 2020Q1

@@ -122,7 +122,7 @@ def test_batch_with_a_tripped_gate_writes_everything_and_exits_5(tmp_path: Path)
         "[gates]", 'fail_on = ["pretrend-rejected", "evidence-below:3"]', ""])
     (tmp_path / "evaluation.toml").write_text(config_text, encoding="utf-8")
     config = load_config(tmp_path / "evaluation.toml")
-    batch = run_evaluation(config, progress=False, fail_on=("effect-crosses-zero",))
+    batch = run_evaluation(config, fail_on=("effect-crosses-zero",))
     assert batch.exit_code == EXIT_GATE
     out = tmp_path / "lpip-eval-output"
     assert sorted(p.name for p in out.iterdir()) == [
@@ -147,5 +147,5 @@ def test_unknown_gate_from_the_command_line_stops_before_running(tmp_path: Path)
         '[[outcome]]\ncolumn = "clean"\n[did]\n', encoding="utf-8")
     config = load_config(tmp_path / "evaluation.toml")
     with pytest.raises(UsageError, match="unknown gate 'nope'"):
-        run_evaluation(config, progress=False, fail_on=("nope",))
+        run_evaluation(config, fail_on=("nope",))
     assert not (tmp_path / "lpip-eval-output").exists()

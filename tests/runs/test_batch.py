@@ -16,12 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from lpip_eval.cli.commands import app
+from lpip_eval.cli.console import batch_progress
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_GATE, EXIT_OK
 from lpip_eval.report.charts import render_chart
 from lpip_eval.report.email import HTML_BUDGET, html_part_size
 from lpip_eval.report.files import load_results
 from lpip_eval.report.render import data_uri
-from lpip_eval.runs.batch import BatchResult, run_evaluation
+from lpip_eval.runs.batch import BatchResult, EvaluationRecord, run_evaluation
 from lpip_eval.runs.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,8 +127,7 @@ def example_runs(tmp_path_factory: pytest.TempPathFactory
     try:
         for run in ("first", "second"):
             copy_example(base / "work")
-            batches.append(run_evaluation(load_config(Path("work/evaluation.toml")),
-                                          progress=False))
+            batches.append(run_evaluation(load_config(Path("work/evaluation.toml"))))
             outputs.append(files_of(base / "work" / "lpip-eval-output"))
             shutil.move(base / "work", base / run)
     finally:
@@ -245,7 +245,7 @@ def test_tripped_gates_are_stated_in_the_report(tmp_path: Path) -> None:
     config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "claimant_rate"\n', run="")
     config = config.replace('report = false', 'report = "report.html"\neml = "report.eml"')
     path = copy_example(tmp_path / "gated", config)
-    batch = run_evaluation(load_config(path), progress=False, fail_on=("evidence-below:4",))
+    batch = run_evaluation(load_config(path), fail_on=("evidence-below:4",))
     assert batch.exit_code == EXIT_GATE
     out = tmp_path / "gated" / "lpip-eval-output"
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -308,7 +308,7 @@ def test_a_broken_outcome_is_reported_and_the_others_still_run(tmp_path: Path) -
     out = folder / "lpip-eval-output"
     out.mkdir()
     (out / "area_name-did.json").write_text("{}")  # a stale result of an earlier run
-    batch = run_evaluation(load_config(path), progress=False)
+    batch = run_evaluation(load_config(path))
     assert batch.exit_code == EXIT_DATA
     assert sorted(p.name for p in out.iterdir()) == [
         "claimant_rate-did.json", "employment_rate-did.json", "index.json", "summary.md"]
@@ -328,8 +328,7 @@ def test_exit_code_is_the_highest_of_the_failures(tmp_path: Path) -> None:
     # a caliper no comparison area meets passes the config and fails with exit 4 (a bad
     # value such as ci_level = 1.5 no longer gets this far: it is a usage error at loading)
     config = config.replace('[did]\ndesign = "twfe"', '[match]\ncaliper = 0.000001')
-    batch = run_evaluation(load_config(copy_example(tmp_path / "mixed", config)),
-                           progress=False)
+    batch = run_evaluation(load_config(copy_example(tmp_path / "mixed", config)))
     assert [e.exit_code for e in batch.evaluations] == [EXIT_DESIGN, EXIT_DATA]
     assert batch.exit_code == EXIT_DESIGN
     assert batch.results == []
@@ -341,15 +340,29 @@ def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path: Path,
                                                       ) -> None:
     config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "claimant_rate"\n', run="")
     path = copy_example(tmp_path / "log", config)
-    run_evaluation(load_config(path), progress=True)
+    with batch_progress(2, enabled=True) as progress:
+        run_evaluation(load_config(path), progress=progress)
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
     assert [line.split(" (")[0] for line in lines] == [
         "[1/2] employment_rate x did: done", "[2/2] claimant_rate x did: done"]
     assert all(line.endswith(" s)") for line in lines)
-    run_evaluation(load_config(path), progress=False)
+    run_evaluation(load_config(path))
     assert capsys.readouterr().err == ""
+
+
+def test_progress_callback_gets_every_record_and_the_runner_prints_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # area_name fails while loading, employment_rate runs: both reach the callback once
+    config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "area_name"\n', run="")
+    seen: list[EvaluationRecord] = []
+    batch = run_evaluation(load_config(copy_example(tmp_path / "cb", config)),
+                           progress=seen.append)
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+    assert sorted(seen, key=batch.evaluations.index) == list(batch.evaluations)
+    assert [r.ok for r in batch.evaluations] == [True, False]
 
 
 def test_parallel_workers_give_the_same_files(tmp_path: Path,
@@ -360,7 +373,7 @@ def test_parallel_workers_give_the_same_files(tmp_path: Path,
         config = DID_ONLY.format(outcomes='[[outcome]]\ncolumn = "claimant_rate"\n',
                                  run=f"workers = {workers}\n")
         copy_example(tmp_path / "w", config)
-        batch = run_evaluation(load_config(Path("w/evaluation.toml")), progress=False)
+        batch = run_evaluation(load_config(Path("w/evaluation.toml")))
         assert batch.exit_code == EXIT_OK
         found.append(files_of(tmp_path / "w" / "lpip-eval-output"))
         shutil.rmtree(tmp_path / "w")
@@ -370,7 +383,7 @@ def test_parallel_workers_give_the_same_files(tmp_path: Path,
 def test_json_off_and_no_markdown(tmp_path: Path) -> None:
     config = DID_ONLY.format(outcomes="", run="").replace(
         "report = false", "report = false\njson = false\nmarkdown = false\ndir = \"out/x\"")
-    batch = run_evaluation(load_config(copy_example(tmp_path / "j", config)), progress=False)
+    batch = run_evaluation(load_config(copy_example(tmp_path / "j", config)))
     out = tmp_path / "j" / "out" / "x"
     assert [p.name for p in out.iterdir()] == ["index.json"]
     index = json.loads((out / "index.json").read_text())
