@@ -16,7 +16,7 @@ import pandas as pd
 
 from lpip_eval.data.panel import PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.report.files import with_provenance
+from lpip_eval.results.result import with_provenance
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "west_of_england"

@@ -190,24 +190,23 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
     """
 
     def run() -> None:
-        from dataclasses import replace
-
         from lpip_eval.cli.console import emit_result, progress_bar
         from lpip_eval.data.panel import load_panel
         from lpip_eval.methods.registry import estimate
-        from lpip_eval.report.files import Outputs, with_provenance
+        from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
+        from lpip_eval.results.result import with_provenance
 
         parse_gates(fail_on)
         panel = load_panel(spec)
         with progress_bar(quiet) as progress:
             result = estimate(method, panel, options, where=f"lpip-eval {method}",
                               progress=progress)
-        result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
+        result = with_provenance(result, panel, spec, options, command=_command_line(ctx),
+                                 seed=options.get("seed"), outcome_label=labels[0],
+                                 outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
         json_out, html, eml, markdown, title = outputs
-        result = with_provenance(result, panel, spec, options, command=_command_line(ctx),
-                                 seed=options.get("seed"))
         emit_result(result, panel.unit_names,
                     outputs=Outputs(json=json_out, html=html, eml=eml, markdown=markdown,
                                     title=title), quiet=quiet, gates=tripped)
@@ -223,16 +222,14 @@ def _estimate_units(ctx: typer.Context, spec: Any, *,
     """``match --design nnmatch``: unit-level matching, written and printed like the rest."""
 
     def run() -> None:
-        from dataclasses import replace
-
         from lpip_eval.cli.console import emit_result
         from lpip_eval.methods.match.units import run_unit_match
         from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
 
         parse_gates(fail_on)
-        result = run_unit_match(spec, command=_command_line(ctx))
-        result = replace(result, outcome_label=labels[0], outcome_unit=labels[1])
+        result = run_unit_match(spec, command=_command_line(ctx), outcome_label=labels[0],
+                                outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
         json_out, html, eml, markdown, title = outputs
         emit_result(result, {}, outputs=Outputs(json=json_out, html=html, eml=eml,

@@ -6,31 +6,13 @@ Rendering and writing only; nothing here prints (the terminal is
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lpip_eval.errors import DataError
-
-if TYPE_CHECKING:
-    from lpip_eval.data.panel import Panel, PanelSpec
-    from lpip_eval.results.result import EffectResult
-
-
-def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
-                    options: dict[str, Any], *, command: str, seed: int | None) -> EffectResult:
-    """The result with its provenance block filled in."""
-    data_options = {k: (str(v) if v is not None and k in ("data", "comparators") else v)
-                    for k, v in dataclasses.asdict(spec).items()}
-    data_options["treated"] = list(spec.treated)
-    data_options["covariates"] = list(spec.covariates)
-    from lpip_eval.results.result import add_provenance
-
-    return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
-                          seed=seed)
 
 
 @dataclass(frozen=True)

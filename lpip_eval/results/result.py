@@ -13,7 +13,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lpip_eval.data.panel import Panel
+    from lpip_eval.data.spec import PanelSpec
 
 SCHEMA_VERSION = "1.0"
 
@@ -177,14 +181,38 @@ def _finite(value: Any, path: str, notes: list[str]) -> Any:
 
 
 def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[str, Any], *,
-                   command: str, seed: int | None) -> EffectResult:
-    """The result with a provenance block: input files (``data.read.InputFile``), options, command,
-    seed and package versions."""
+                   command: str, seed: int | None, outcome_label: str | None = None,
+                   outcome_unit: str | None = None) -> EffectResult:
+    """The result as a caller hands it on: a provenance block (input files
+    (``data.read.InputFile``), options, command, seed, package versions) and the outcome's
+    label and unit for the reports (``--outcome-label``/``--outcome-unit``, a config's
+    ``[[outcome]] label``/``unit``).
+
+    The one place both are attached, for the CLI and config runs alike (through
+    :func:`with_provenance`, or ``methods.match.units.run_unit_match`` for unit-level data).
+    """
     from dataclasses import asdict, replace
 
     prov = Provenance(inputs=tuple(asdict(s) for s in inputs), command=command,
                       options=options, seed=seed, packages=package_versions())
-    return replace(result, provenance=prov)
+    return replace(result, provenance=prov, outcome_label=outcome_label,
+                   outcome_unit=outcome_unit)
+
+
+def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
+                    options: dict[str, Any], *, command: str, seed: int | None,
+                    outcome_label: str | None = None,
+                    outcome_unit: str | None = None) -> EffectResult:
+    """:func:`add_provenance` for a result estimated on ``panel``: its files, and the panel
+    options of ``spec`` (paths as text) merged with the method's ``options``."""
+    from dataclasses import asdict
+
+    data_options = {k: (str(v) if v is not None and k in ("data", "comparators") else v)
+                    for k, v in asdict(spec).items()}
+    data_options["treated"] = list(spec.treated)
+    data_options["covariates"] = list(spec.covariates)
+    return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
+                          seed=seed, outcome_label=outcome_label, outcome_unit=outcome_unit)
 
 
 def load_schema() -> dict[str, Any]:

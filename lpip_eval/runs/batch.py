@@ -176,7 +176,7 @@ def _with_workers(method: MethodConfig, config: EvaluationConfig, total: int) ->
 def _run_job(job: _Job) -> EvaluationRecord:
     """One evaluation (runs in a worker process when workers > 1)."""
     from lpip_eval.methods.registry import estimate
-    from lpip_eval.report.files import with_provenance
+    from lpip_eval.results.result import with_provenance
 
     outcome, method = job.outcome.column, job.method.name
     started = time.perf_counter()
@@ -187,12 +187,12 @@ def _run_job(job: _Job) -> EvaluationRecord:
         else:
             result = estimate(method, job.panel, job.method.options, where=where)
             result = with_provenance(result, job.panel, job.spec, dict(job.method.options),
-                                     command=job.command, seed=job.method.options.get("seed"))
+                                     command=job.command, seed=job.method.options.get("seed"),
+                                     outcome_label=job.outcome.label,
+                                     outcome_unit=job.outcome.unit)
     except LpipEvalError as exc:
         return EvaluationRecord(outcome, method, error=str(exc), exit_code=exc.exit_code,
                                 seconds=time.perf_counter() - started)
-    result = dataclasses.replace(result, outcome_label=job.outcome.label,
-                                 outcome_unit=job.outcome.unit)
     return EvaluationRecord(outcome, method, file=f"{file_stem(outcome)}-{method}.json",
                             result=result.to_dict(), seconds=time.perf_counter() - started)
 
@@ -204,7 +204,8 @@ def _unit_match(job: _Job, where: str) -> Any:
     data = job.spec
     spec = spec_from_options(data.data, data.area_col, data.treated_col, job.outcome.column,
                              dict(job.method.options), where=where)
-    return run_unit_match(spec, command=job.command)
+    return run_unit_match(spec, command=job.command, outcome_label=job.outcome.label,
+                          outcome_unit=job.outcome.unit)
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...]) -> int:

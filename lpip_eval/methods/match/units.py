@@ -103,13 +103,16 @@ def estimate_units(panel_spec: Any, spec: MatchSpec, progress: Any = None, *,
                           command=command)
 
 
-def run_unit_match(spec: UnitMatchSpec, *, command: str) -> EffectResult:
-    """Read, check and estimate; the result carries its provenance (CLI and config runs)."""
+def run_unit_match(spec: UnitMatchSpec, *, command: str, outcome_label: str | None = None,
+                   outcome_unit: str | None = None) -> EffectResult:
+    """Read, check and estimate; the result carries its provenance and the outcome's label
+    and unit (``results.result.add_provenance``; CLI and config runs)."""
     units = load_units(spec)
     result = estimate_unit_match(spec, units)
     options = {**asdict(spec), "data": str(spec.data), "id_col": units.id_col,
                "design": "nnmatch"}
-    return add_provenance(result, [units.source], options, command=command, seed=None)
+    return add_provenance(result, [units.source], options, command=command, seed=None,
+                          outcome_label=outcome_label, outcome_unit=outcome_unit)
 
 
 def load_units(spec: UnitMatchSpec) -> UnitData:
