@@ -1,4 +1,4 @@
-"""Treatment timing: periods of the data, each area's first treated period, design basics.
+"""Treatment timing: periods of the data and each area's first treated period.
 
 Timing comes from one of five options (docs/design.md, "Input data"): ``--comparators``,
 ``--treated`` or ``--treated-col`` with ``--start``, or per area from ``--treatment-col``
@@ -28,12 +28,11 @@ from lpip_eval.data.periods import (
     period_label,
 )
 from lpip_eval.data.spec import START_OPTIONS
-from lpip_eval.errors import DataError, DesignError, closest, first_items
+from lpip_eval.errors import DataError, closest, first_items
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lpip_eval.data.panel import Panel
     from lpip_eval.data.spec import PanelSpec
 
 NEVER = np.iinfo(np.int64).max
@@ -167,65 +166,3 @@ def _from_first_treated_column(frame: pd.DataFrame, spec: PanelSpec, areas: Area
 
 def _singular(frequency: Frequency) -> str:
     return {"financial-year": "financial year"}.get(frequency, frequency)
-
-
-def check_design_basics(panel: Panel, source: str, *, start_option: str | None = None,
-                        column: str | None = None, after: str = "") -> None:
-    """Checks every design needs: some treated and some comparison areas, timing in range.
-
-    ``start_option`` ('--start 2021Q3') when one start was given for all treated areas,
-    ``column`` the timing column otherwise; ``after`` prefixes messages about a panel that
-    lost rows ('after leaving out ..., ').
-    """
-    treated = panel.is_treated_unit
-    where = f"{source}: {after}"
-    if not treated.any():
-        raise DesignError(
-            f"{where}no treated area has {panel.outcome} data",
-            hint="check the treated areas (--treated, --comparators or the treatment column)",
-        )
-    if treated.all():
-        raise DesignError(
-            f"{where}every area is treated ({first_items(panel.units)}), so there are no "
-            "comparison areas",
-            hint="add comparison areas (e.g. --comparators FILE)",
-        )
-    first_period, last_period = int(panel.period_ordinals[0]), int(panel.period_ordinals[-1])
-    span = f"the data runs from {panel.label(first_period)} to {panel.label(last_period)}"
-    starts = panel.first_treated[treated]
-    if (starts > last_period).all():
-        what = start_option or f"the earliest start ({panel.label(int(starts.min()))})"
-        raise DesignError(
-            f"{where}{what} is after the last period with {panel.outcome} data "
-            f"({panel.label(last_period)})",
-            hint=f"there must be periods from the start on; {span}",
-        )
-    early = starts <= first_period
-    if early.any():
-        names = [u for u, e in zip(panel.treated_units, early, strict=True) if e]
-        if start_option:
-            when = "before" if starts.min() < first_period else "at"
-            message = (f"{where}{start_option} is {when} the first period with "
-                       f"{panel.outcome} data ({panel.label(first_period)}), so there is no "
-                       "period before the start")
-        else:
-            named = f" (column '{column}')" if column else ""
-            message = (f"{where}treated area {first_items(names)} starts at "
-                       f"{panel.label(int(starts[early].min()))}{named}, not after "
-                       f"the first period ({panel.label(first_period)}), so it has no "
-                       "period before its start")
-        raise DesignError(message, hint=f"DiD needs periods before the start; {span}")
-    # Each treated area needs outcome data before its own start: rows are sorted by area
-    # then period, so an area's first row holds its first period.
-    n_rows = np.bincount(panel.unit_idx, minlength=panel.n_units)
-    first_row = np.cumsum(n_rows) - n_rows
-    has_pre = panel.time_idx[first_row] < panel.start_position
-    lacking = np.flatnonzero(treated & ~has_pre)
-    if len(lacking):
-        raise DesignError(
-            f"{where}treated area {first_items([panel.units[i] for i in lacking])} has no "
-            f"{panel.outcome} data before its start "
-            f"({panel.label(int(panel.first_treated[lacking[0]]))})",
-            hint="DiD compares each area with its own periods before the start: fill in the "
-            "earlier values or drop the area",
-        )
