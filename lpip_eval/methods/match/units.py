@@ -9,35 +9,32 @@ Abadie-Imbens standard error of the population ATT. The estimator is
 atet`` (Abadie & Imbens 2006, 2011; see its docstring and
 ``tests/methods/test_nnmatch_teffects.py``).
 
-This module reads and checks the file (one line per problem, naming the file, column and
-rows), runs the estimator, and packs an :class:`~lpip_eval.results.result.EffectResult` with the
-balance table (cobalt/MatchIt definitions for the ATT: SMD over the treated group's SD), the
-matched units and their weights, and the checks the report shows. It is a cross-sectional
+This module reads and checks the file through :func:`lpip_eval.data.units.load_units` (one
+line per problem, naming the file, column and rows), runs the estimator, and packs an
+:class:`~lpip_eval.results.result.EffectResult` with the balance table (cobalt/MatchIt
+definitions for the ATT: SMD over the treated group's SD), the matched units and their
+weights, and the checks the report shows. It is a cross-sectional
 comparison (no before-and-after), so the evidence rating is at most level 2.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
-from lpip_eval.data.columns import Rows, binary_column, distinct_text, numeric_column
-from lpip_eval.data.read import InputFile, read_table, sha256_of
-from lpip_eval.errors import DataError, DesignError, UsageError, closest
-from lpip_eval.files import display_path
+from lpip_eval.data.units import UnitData, load_units
+from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.match.balance import balance_table, love_plot
 from lpip_eval.methods.match.nnmatch import nnmatch
 from lpip_eval.methods.specs import MatchSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
 
-DEFAULT_ID_COL = "area"  # PanelSpec.area_col's default: when the file lacks it, name units by row
 UNIT_DISTANCES = {"mahalanobis": "Mahalanobis distance", "ivariance": "inverse-variance distance",
                   "euclidean": "Euclidean distance"}
 
@@ -57,19 +54,6 @@ class UnitMatchSpec:
     k: int = 1
     vce_nn: int = 2
     ci_level: float = 0.95
-
-
-@dataclass(frozen=True)
-class UnitData:
-    """The checked columns of a unit-level file."""
-
-    ids: tuple[str, ...]
-    y: np.ndarray
-    treated: np.ndarray  # bool
-    x: np.ndarray  # (n, p) matching variables
-    exact: np.ndarray | None  # integer stratum codes
-    source: InputFile
-    id_col: str  # the id column, or "row" when units are named by their spreadsheet row
 
 
 def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,
@@ -107,82 +91,13 @@ def run_unit_match(spec: UnitMatchSpec, *, command: str, outcome_label: str | No
                    outcome_unit: str | None = None) -> EffectResult:
     """Read, check and estimate; the result carries its provenance and the outcome's label
     and unit (``results.result.add_provenance``; CLI and config runs)."""
-    units = load_units(spec)
+    units = load_units(spec.data, outcome=spec.outcome, treated_col=spec.treated_col,
+                       match_on=spec.match_on, id_col=spec.id_col, exact=spec.exact)
     result = estimate_unit_match(spec, units)
     options = {**asdict(spec), "data": str(spec.data), "id_col": units.id_col,
                "design": "nnmatch"}
     return add_provenance(result, [units.source], options, command=command, seed=None,
                           outcome_label=outcome_label, outcome_unit=outcome_unit)
-
-
-def load_units(spec: UnitMatchSpec) -> UnitData:
-    """Read ``spec.data`` and check every column the estimator needs (DataError if not).
-
-    An id column left at its default (``area``) that the file does not have means units are
-    named by their row; any other id column must exist.
-    """
-    frame = read_table(spec.data, text_columns=(spec.id_col,) if spec.id_col else ())
-    rows = Rows(((display_path(spec.data), len(frame)),))
-    if spec.id_col == DEFAULT_ID_COL and spec.id_col not in frame.columns:
-        spec = replace(spec, id_col=None)
-    needed = [c for c in (spec.id_col, spec.outcome, spec.treated_col, *spec.match_on,
-                          *spec.exact) if c]
-    for column in needed:
-        if column not in frame.columns:
-            raise DataError(f"{rows.file}: no column '{column}'",
-                            hint=closest(column, [str(c) for c in frame.columns], "columns"))
-    if not spec.match_on:
-        raise DataError(f"{rows.file}: no matching variables",
-                        hint="name them with --match-on, e.g. --match-on age,education")
-    treated = binary_column(frame, spec.treated_col, rows).astype(bool)
-    y = _complete(frame, spec.outcome, rows, "outcome")
-    x = np.column_stack([_complete(frame, c, rows, "matching") for c in spec.match_on])
-    ids = _ids(frame, spec.id_col, rows)
-    exact = _strata(frame, spec.exact, rows) if spec.exact else None
-    source = InputFile(path=rows.file, sha256=sha256_of(spec.data), rows=len(frame))
-    return UnitData(ids=ids, y=y, treated=treated, x=x, exact=exact, source=source,
-                    id_col=spec.id_col or "row")
-
-
-def _complete(frame: pd.DataFrame, column: str, rows: Rows, role: str) -> np.ndarray:
-    values = numeric_column(frame, column, rows, role=role)
-    missing = np.isnan(values)
-    if missing.any():
-        file, where = rows.locate(missing)
-        raise DataError(f"{file}: {role} column '{column}' is empty in {where}",
-                        hint="fill in the values, or drop those units from the file")
-    return values
-
-
-def _ids(frame: pd.DataFrame, id_col: str | None, rows: Rows) -> tuple[str, ...]:
-    if id_col is None:
-        return tuple(f"row {i + 2}" for i in range(len(frame)))
-    codes, texts = distinct_text(frame[id_col])
-    ids = texts[codes]
-    blank = ids == ""
-    if blank.any():
-        file, where = rows.locate(blank)
-        raise DataError(f"{file}: id column '{id_col}' is empty in {where}",
-                        hint="give every unit an id, or leave out the id column option")
-    repeated = pd.Series(codes).duplicated(keep=False).to_numpy()
-    if repeated.any():
-        file, where = rows.locate(repeated)
-        raise DataError(f"{file}: id column '{id_col}' repeats ids ({ids[repeated][0]!r}) in "
-                        f"{where}", hint="unit-level matching needs one row per unit")
-    return tuple(str(v) for v in ids)
-
-
-def _strata(frame: pd.DataFrame, columns: tuple[str, ...], rows: Rows) -> np.ndarray:
-    parts = []
-    for column in columns:
-        codes, texts = distinct_text(frame[column])
-        blank = texts[codes] == ""
-        if blank.any():
-            file, where = rows.locate(blank)
-            raise DataError(f"{file}: exact-matching column '{column}' is empty in {where}",
-                            hint="fill in the values, or drop those units from the file")
-        parts.append(codes)
-    return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
 
 
 def estimate_unit_match(spec: UnitMatchSpec, units: UnitData) -> EffectResult:
