@@ -1,8 +1,9 @@
 """EffectResult(s) -> one plain dict for the report templates (pure; snapshot-tested).
 
-Here the report's own parts are composed: the headline sentence, what was compared, the
-effect over time, the parallel-trends check (DiD and matched DiD), the caveats, the strength
-of evidence and where the numbers came from. The other checks, their verdicts and the charts
+Here the report's own parts are composed: the headline (its sentences come from
+:mod:`lpip_eval.report.words`), what was compared, the effect over time, the parallel-trends
+check (DiD and matched DiD), the caveats, the strength of evidence and where the numbers
+came from. The other checks, their verdicts and the charts
 of synthetic control and matching arrive ready-made in a result's ``diagnostics`` (written
 by ``methods/synth/output.py``, ``synth/sdid.py``, ``match/balance.py``, ``match/areas.py``,
 ``match/units.py``) and are passed through. Templates only lay it out; charts are described
@@ -17,41 +18,12 @@ the main result's outcome: it takes the designs' agreement into account. ``gates
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lpip_eval.methods.registry import method_titles
 from lpip_eval.numbers import fmt_number, fmt_p
+from lpip_eval.report.words import METHOD_NAMES, headline, outcome_words, subject
 from lpip_eval.results.evidence import rate_evidence
-
-METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the registry
-
-
-def outcome_words(result: dict[str, Any]) -> tuple[str, str]:
-    """(label, unit) of the outcome, e.g. ('employment rate', 'percentage points')."""
-    label = result.get("outcome_label") or result["outcome"].replace("_", " ").replace(".", " ")
-    return label, result.get("outcome_unit") or ""
-
-
-def headline(result: dict[str, Any]) -> str:
-    """The plain-English sentence: direction, size with unit, and range; honest about zero."""
-    est = result["estimate"]
-    label, unit = outcome_words(result)
-    att, low, high = est["att"], est["ci_low"], est["ci_high"]
-    level = f"{est['ci_level']:.0%}"
-    unit_text = f" {unit}" if unit else ""
-    size = fmt_number(abs(att))
-    rng = f"{level} range {fmt_number(low)} to {fmt_number(high)}{unit_text}"
-    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return (f"The pilot is estimated to have changed the {label} by {fmt_number(att)}"
-                f"{unit_text}, but no reliable range could be computed.")
-    if low <= 0 <= high:
-        return (f"The pilot's effect on the {label} cannot be told apart from zero: the estimate "
-                f"is {fmt_number(att, signed=True)}{unit_text}, but the {rng} includes no "
-                "effect at all.")
-    verb = "raised" if att > 0 else "lowered"
-    return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
 
 
 def build_context(results: list[dict[str, Any]], *, title: str | None = None,
@@ -72,7 +44,7 @@ def build_context(results: list[dict[str, Any]], *, title: str | None = None,
     return {
         "lang": "en-GB",
         "title": report_title,
-        "subject": _subject(main),
+        "subject": subject(main),
         "headline": head,
         "agreement": combined["agreement"]["statement"] if combined else None,
         "evidence": evidence,
@@ -158,23 +130,6 @@ def _overlap_areas(overlap: dict[str, Any], results: list[dict[str, Any]]
     return [{"code": u, "name": names.get(u, ""),
              "weight": fmt_number(weights[u], 3) if u in set(donors) else "",
              "matched": u in matched} for u in [*donors, *others]]
-
-
-def _subject(result: dict[str, Any]) -> str:
-    """The e-mail's Subject, on one line (a column name may hold a line break; labels and
-    units were refused with one at the edge)."""
-    return " ".join(_subject_words(result).splitlines())
-
-
-def _subject_words(result: dict[str, Any]) -> str:
-    est = result["estimate"]
-    label, unit = outcome_words(result)
-    low, high = est["ci_low"], est["ci_high"]
-    if low is not None and high is not None and low <= 0 <= high:
-        return f"Pilot evaluation: no clear effect on {label}"
-    word = "raised" if est["att"] > 0 else "lowered"
-    return (f"Pilot evaluation: {label} {word} by {fmt_number(abs(est['att']))}"
-            f"{(' ' + unit) if unit else ''}")
 
 
 def is_cross_section(result: dict[str, Any]) -> bool:

@@ -28,7 +28,8 @@ import math
 from itertools import combinations
 from typing import Any
 
-from lpip_eval.report.context import METHOD_NAMES, fmt_number, outcome_words
+from lpip_eval.numbers import fmt_number
+from lpip_eval.report.words import METHOD_NAMES, outcome_words
 from lpip_eval.results.evidence import LABELS, rate_evidence
 
 DONOR_THRESHOLD = 0.01

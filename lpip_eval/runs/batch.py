@@ -296,7 +296,8 @@ def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
 def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
                      triangulation: dict[str, Any], code: int) -> str:
     """The Markdown summary: a table of every evaluation, gates, agreement, failures."""
-    from lpip_eval.report.context import METHOD_NAMES, fmt_number, fmt_p, headline
+    from lpip_eval.numbers import fmt_number, fmt_p
+    from lpip_eval.report.words import METHOD_NAMES, headline
 
     ok = [r for r in records if r.result is not None]
     lines = [f"# {_md(config.title or 'lpip-eval evaluation')}", ""]

@@ -18,7 +18,7 @@ from lpip_eval.methods.registry import (
     method_keys,
     method_titles,
 )
-from lpip_eval.report.context import METHOD_NAMES
+from lpip_eval.report.words import METHOD_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 

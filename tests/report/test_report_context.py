@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from report_fixtures import did_event_study, did_twfe, hostile, match, synth, triangulated
 
-from lpip_eval.report.context import build_context, headline
+from lpip_eval.report.context import build_context
+from lpip_eval.report.words import headline
 
 SNAPSHOTS = Path(__file__).parents[1] / "snapshots"
 GATE = {"gate": "pretrend-rejected", "message": "Gate 'pretrend-rejected' tripped for the "

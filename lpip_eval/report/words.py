@@ -1,0 +1,63 @@
+"""The report's sentences: the words every output uses for a result, in one module.
+
+The headline sentence (direction, size with unit and range, honest about zero), the outcome's
+label and unit, the e-mail subject and the reader-facing name of each method. The HTML and
+e-mail context (``report/context.py``), the designs compared (``report/triangulation.py``)
+and a config run's Markdown summary (``runs/batch.py``) all take their wording from here;
+numbers are formatted by :mod:`lpip_eval.numbers`. Works on result dicts (the JSON form of
+an EffectResult).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from lpip_eval.methods.registry import method_titles
+from lpip_eval.numbers import fmt_number
+
+METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the registry
+
+
+def outcome_words(result: dict[str, Any]) -> tuple[str, str]:
+    """(label, unit) of the outcome, e.g. ('employment rate', 'percentage points')."""
+    label = result.get("outcome_label") or result["outcome"].replace("_", " ").replace(".", " ")
+    return label, result.get("outcome_unit") or ""
+
+
+def headline(result: dict[str, Any]) -> str:
+    """The plain-English sentence: direction, size with unit, and range; honest about zero."""
+    est = result["estimate"]
+    label, unit = outcome_words(result)
+    att, low, high = est["att"], est["ci_low"], est["ci_high"]
+    level = f"{est['ci_level']:.0%}"
+    unit_text = f" {unit}" if unit else ""
+    size = fmt_number(abs(att))
+    rng = f"{level} range {fmt_number(low)} to {fmt_number(high)}{unit_text}"
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return (f"The pilot is estimated to have changed the {label} by {fmt_number(att)}"
+                f"{unit_text}, but no reliable range could be computed.")
+    if low <= 0 <= high:
+        return (f"The pilot's effect on the {label} cannot be told apart from zero: the estimate "
+                f"is {fmt_number(att, signed=True)}{unit_text}, but the {rng} includes no "
+                "effect at all.")
+    verb = "raised" if att > 0 else "lowered"
+    return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
+
+
+def subject(result: dict[str, Any]) -> str:
+    """The e-mail's Subject, on one line: 'Pilot evaluation: employment rate raised by 1.23
+    percentage points', or 'no clear effect on ...' when the range includes zero (a column
+    name may hold a line break; labels and units were refused with one at the edge)."""
+    return " ".join(_subject_words(result).splitlines())
+
+
+def _subject_words(result: dict[str, Any]) -> str:
+    est = result["estimate"]
+    label, unit = outcome_words(result)
+    low, high = est["ci_low"], est["ci_high"]
+    if low is not None and high is not None and low <= 0 <= high:
+        return f"Pilot evaluation: no clear effect on {label}"
+    word = "raised" if est["att"] > 0 else "lowered"
+    return (f"Pilot evaluation: {label} {word} by {fmt_number(abs(est['att']))}"
+            f"{(' ' + unit) if unit else ''}")
