@@ -61,14 +61,9 @@ def report_command(
         raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
 
     def run() -> None:
+        from lpip_eval.cli.console import error_console
         from lpip_eval.report.email import parse_addresses, tls_client_context
-        from lpip_eval.report.files import (
-            Outputs,
-            error_console,
-            load_results,
-            send_report,
-            write_outputs,
-        )
+        from lpip_eval.report.files import Outputs, load_results, send_report, write_outputs
 
         if send_to:  # checked before anything is written
             to = parse_addresses(send_to, "--send-to")
