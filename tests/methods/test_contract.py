@@ -25,12 +25,12 @@ base run's own numbers transformed by the invariance, so the tolerance is numeri
 relative to the quantity or the interval width (p-values and weights: absolute).
 
 Unit-level matching (``match`` design ``nnmatch``) reads one row per unit, not a panel: it runs
-on a simulated cross-section of its own, with the unit ids as the "areas". Two bad inputs do
-not apply to it: "start after the last period" (a cross-section has no periods) and "unknown
-design" (the design is what sends a file to unit-level matching; an unknown one is an area
-design error, checked for the area designs of ``match``); nor do an unknown option key or a
-value of the wrong type (the config reader and the CLI check both before the unit-level
-spec is built) or a negative seed (nothing is drawn at random).
+on a simulated cross-section of its own (a CSV file named by a ``PanelSpec``, as the registry's
+unit-level designs load it), with the unit ids as the "areas", in its one inference variant.
+One bad input does not apply to it: "start after the last period" (a cross-section has no
+periods). Options go through the registry (``registry.estimate``) for every design, so an
+unknown key, a value of the wrong type or out of range (a negative seed included) is a
+usage error everywhere.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import importlib
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -52,12 +51,11 @@ import pytest
 from schema_check import assert_finite, assert_valid
 from simulate import simulate_panel, to_panel
 
+from lpip_eval.data.spec import PanelSpec
 from lpip_eval.errors import LpipEvalError
 from lpip_eval.methods import registry
 from lpip_eval.methods.linear.inference import INFERENCE_METHODS
-from lpip_eval.methods.match import units
 from lpip_eval.results.result import EffectResult
-from lpip_eval.runs import keys
 
 SEED = 11
 DRAWS = 99
@@ -83,22 +81,12 @@ class Design:
 
 
 def _designs() -> Iterator[Design]:
-    """Every registered (method, design) with its spec class.
-
-    The adapter onto today's registry (``registry.METHODS``, ``keys.METHOD_SPECS`` and the
-    ``DESIGNS`` of a method module with a single spec class); switching to the ``Method``
-    records of the new registry changes this function only.
-    """
-    for method, module_name in registry.METHODS.items():
-        specs = keys.METHOD_SPECS[method]
-        module = importlib.import_module(module_name)
-        for name in specs:
-            names = list(module.DESIGNS) if name == "" else [name]
-            for design in names:
-                yield Design(method, design, keys.spec_class(method, name),
-                             staggered=(method, design) in STAGGERED)
-    # Not in today's lists: routed by the CLI and config runs to methods/match/units.py.
-    yield Design("match", "nnmatch", units.UnitMatchSpec, data="units")
+    """Every (method, design) of the registry's ``Method`` records, with its spec class; a
+    design that ``loads`` units (one row per unit) runs on the unit-level fixture."""
+    for m, name, spec in registry.iter_designs():
+        loads = m.designs[name].loads
+        yield Design(m.name, name, spec, data="units" if loads == "units" else "areas",
+                     staggered=(m.name, name) in STAGGERED)
 
 
 STAGGERED = {("did", "twfe"), ("did", "event-study")}
@@ -122,15 +110,16 @@ class Case:
         d = self.design
         base: dict[str, Any] = {"design": d.design, "draws": DRAWS, "seed": SEED}
         if d.data == "units":
-            base = {"match_on": ("x1", "x2"), "bias_adjust": True}
+            base = {"design": d.design, "match_on": ("x1", "x2"), "bias_adjust": True}
         return {**base, **dict(self.variant), **extra}
 
 
 def _variants(design: Design) -> list[tuple[tuple[str, Any], ...]]:
     """The inference variants of a design: each method of the linear-design inference for
-    specs with a free-text ``inference`` option (both bootstrap weights where selectable)."""
+    area specs with a free-text ``inference`` option (both bootstrap weights where selectable);
+    unit-level matching has its own standard error only."""
     hints = registry.spec_keys(design.spec)
-    if hints.get("inference") is not str:
+    if hints.get("inference") is not str or design.data == "units":
         return [()]
     out: list[tuple[tuple[str, Any], ...]] = []
     for method in INFERENCE_METHODS:
@@ -213,22 +202,18 @@ _DIRS: dict[str, Path] = {}
 
 
 def _load(case: Case, frame: pd.DataFrame, options: dict[str, Any]) -> Any:
-    """What the estimator takes: a Panel, or (spec, UnitData) read from a CSV file."""
+    """What the estimator takes: a Panel, or a PanelSpec naming a CSV file of units."""
     if case.design.data == "areas":
         return to_panel(frame)
     text = frame.to_csv(index=False)
     path = _DIRS["units"] / hashlib.sha256(text.encode()).hexdigest()[:16] / "units.csv"
     path.parent.mkdir(exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    spec = units.spec_from_options(path, "id", "treated", "y", options, where="[match]")
-    return spec, units.load_units(spec)
+    return PanelSpec(data=path, area_col="id", treated_col="treated", outcome="y")
 
 
 def _estimate(case: Case, data: Any, options: dict[str, Any]) -> EffectResult:
-    if case.design.data == "areas":
-        return registry.estimate(case.design.method, data, options)  # type: ignore[no-any-return]
-    spec, unit_data = data
-    return units.estimate_unit_match(spec, unit_data)
+    return registry.estimate(case.design.method, data, options)  # type: ignore[no-any-return]
 
 
 def _run(case: Case, frame: pd.DataFrame | None = None, **extra: Any) -> EffectResult:
@@ -259,15 +244,9 @@ KNOWN_FAILURES: dict[str, str] = {
     "test_same_seed[synth-sdid-common]": (
         "placebo replications are solved in one vectorised batch per worker, and the batched "
         "solver's last digits depend on the batch"),
-    "test_bad_input[synth-classic-common-negative seed]": (
-        "seed -1 reaches numpy.random.default_rng: raw ValueError"),
-    "test_bad_input[synth-sdid-common-negative seed]": (
-        "seed -1 reaches numpy.random.default_rng: raw ValueError"),
     "test_bad_input[match-2x2-auto-common-one comparison area]": (
         "inference divides by a zero standard error (one matched comparison area, 2x2 "
         "means): raw ZeroDivisionError"),
-    "test_bad_input[match-nnmatch-units-ci_level out of range]": (
-        "UnitMatchSpec.ci_level is not checked to lie between 0 and 1"),
 }
 
 
@@ -493,16 +472,13 @@ MUST_RAISE: dict[str, BadInput] = {
     "unknown option": _options(no_such_option=1),
     "ci_level out of range": _options(ci_level=1.5),
     "ci_level as text": _options(ci_level="0.95"),
+    "negative seed": _options(seed=-1),
 }
 MAY_RUN: dict[str, BadInput] = {
     "one comparison area": _one_comparison,
     "constant outcome": lambda case, f: (f.assign(y=1.0), {}),
-    "negative seed": _options(seed=-1),
 }
-# Unit-level matching: no periods; the design is what sends a file there; no seed; option
-# keys and types are checked by the config reader and the CLI before ``spec_from_options``.
-NOT_FOR_UNITS = {"start after the last period", "unknown design", "negative seed",
-                 "unknown option", "ci_level as text"}
+NOT_FOR_UNITS = {"start after the last period"}  # a cross-section has no periods
 BAD_CASES = [pytest.param(case, name, id=f"{case.id}-{name}") for case in
              (p.values[0] for p in DESIGN_CASES) for name in [*MUST_RAISE, *MAY_RUN]
              if not (case.design.data == "units" and name in NOT_FOR_UNITS)]

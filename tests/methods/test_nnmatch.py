@@ -46,15 +46,17 @@ older commands report the sample variance, so these calls pass ``population=Fals
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from causaldata import nsw_mixtape
 
-from lpip_eval.errors import DesignError
+from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.match.balance import balance_table
 from lpip_eval.methods.match.nnmatch import nnmatch, nnmatch_att
+from lpip_eval.methods.match.units import UnitMatchSpec
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +228,12 @@ def test_exact_matching_and_errors() -> None:
         nnmatch(y, t, x, metric="cosine")
     with pytest.raises(DesignError, match="does not vary"):
         nnmatch(y, t, np.column_stack([x, np.ones(n)]))
+
+
+@pytest.mark.parametrize(("key", "value"), [("ci_level", 1.5), ("ci_level", 0.0), ("k", 0),
+                                            ("vce_nn", -1), ("distance", "propensity")])
+def test_unit_spec_checks_its_options(key: str, value: object) -> None:
+    """A UnitMatchSpec made directly checks its options as MatchSpec does (usage error)."""
+    with pytest.raises(UsageError, match=key):
+        UnitMatchSpec(data=Path("units.csv"), outcome="y", treated_col="t", match_on=("x",),
+                      **{key: value})  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from lpip_eval.data.units import UnitData, load_units
 from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.match.balance import balance_table, love_plot
 from lpip_eval.methods.match.nnmatch import nnmatch
-from lpip_eval.methods.specs import MatchSpec
+from lpip_eval.methods.specs import Checked, MatchSpec, ci_level_option, option
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
 
@@ -40,8 +40,12 @@ UNIT_DISTANCES = {"mahalanobis": "Mahalanobis distance", "ivariance": "inverse-v
 
 
 @dataclass(frozen=True)
-class UnitMatchSpec:
-    """What to match: columns of a one-row-per-unit file and the estimator's options."""
+class UnitMatchSpec(Checked):
+    """What to match: columns of a one-row-per-unit file and the estimator's options.
+
+    The options are checked as :class:`~lpip_eval.methods.specs.MatchSpec`'s are (OptionError,
+    exit 2), also when the spec is made directly rather than from a MatchSpec.
+    """
 
     data: Path
     outcome: str
@@ -50,10 +54,10 @@ class UnitMatchSpec:
     id_col: str | None = None  # None: units are named by their spreadsheet row
     exact: tuple[str, ...] = ()
     bias_adjust: bool = False
-    distance: str = "mahalanobis"
-    k: int = 1
-    vce_nn: int = 2
-    ci_level: float = 0.95
+    distance: str = option("mahalanobis", choices=tuple(UNIT_DISTANCES))
+    k: int = option(1, low=1)
+    vce_nn: int = option(2, low=0)
+    ci_level: float = ci_level_option()
 
 
 def spec_from_options(data: Path, id_col: str, treated_col: str, outcome: str,

@@ -91,8 +91,11 @@ class _Batch:
 # --------------------------------------------------------------------------- public API
 
 
-def estimate_sdid(panel: Panel, spec: SdidSpec) -> Any:
+def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> Any:
     """Estimate the effect on ``panel`` by synthetic DiD (or SC / DiD in the same framework).
+
+    ``progress`` is accepted for the registry's estimator signature (no long refit loop to
+    report).
 
     Needs a balanced panel in which all pilot areas start in the same period (a block design);
     raises DesignError (exit 4) otherwise. Returns an EffectResult.
