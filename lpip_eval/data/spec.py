@@ -7,10 +7,11 @@ Contradictory options are :class:`UsageError` (exit 2), missing columns DataErro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lpip_eval.errors import DataError, UsageError, closest, first_items
 from lpip_eval.files import display_path
@@ -21,6 +22,15 @@ if TYPE_CHECKING:
 START_OPTIONS = ("--comparators", "--treated", "--treated-col")
 
 
+def role(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
+         config_help: str | None = None, no_cli: str | None = None) -> Any:
+    """A PanelSpec field with its documentation (the command-line help, the starter config and
+    ``docs/config.md`` read it): ``flag`` where the option is not ``--key-with-dashes``,
+    ``config_help`` where config files word it differently, ``no_cli`` why it has no option."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "flag": flag, "config_help": config_help, "no_cli": no_cli})
+
+
 @dataclass(frozen=True)
 class PanelSpec:
     """Where the data is and which column plays which role (docs/design.md, "Input data").
@@ -29,20 +39,39 @@ class PanelSpec:
     filled in and the same in every row of an area; they become ``Panel.unit_attributes``.
     """
 
-    data: Path
-    comparators: Path | None = None
-    area_col: str = "area"
-    period_col: str = "period"
-    outcome: str | None = None
-    treated: tuple[str, ...] = ()
-    start: str | None = None
-    treated_col: str | None = None
-    treatment_col: str | None = None
-    first_treated_col: str | None = None
-    covariates: tuple[str, ...] = ()
-    weights_col: str | None = None
-    cluster_col: str | None = None
-    categoricals: tuple[str, ...] = ()
+    # role() returns a dataclasses.field (ruff cannot see that for Path-typed fields)
+    data: Path = role(  # noqa: RUF009
+        help="Data file (CSV, Parquet or Excel), long format: one row per area and period.",
+        flag="DATA", config_help="Data file (CSV, Parquet or Excel), relative to the config "
+        "file; with `comparators`, the pilot areas' file.")
+    comparators: Path | None = role(  # noqa: RUF009
+        None, "File of comparison areas (same columns); every area in DATA is then a pilot "
+        "area. Needs --start.", config_help="File of comparison areas (same columns), relative "
+        "to the config file; every area in `file` is then a pilot area. Needs `start`.")
+    area_col: str = role("area", "Area identifier column.")
+    period_col: str = role("period", "Period column (2019, 2019Q3, 2019-07, 2019/20, ISO "
+                           "dates).")
+    outcome: str | None = role(None, "Outcome column (needed unless the data has one numeric "
+                               "non-role column).")
+    treated: tuple[str, ...] = role((), "A treated area (repeatable). Needs --start.",
+                                    config_help="Pilot area codes, as in the area column. "
+                                    "Needs `start`.")
+    start: str | None = role(None, "First treated period, e.g. 2021Q3.")
+    treated_col: str | None = role(None, "Column that is 1 for treated areas in every period. "
+                                   "Needs --start.")
+    treatment_col: str | None = role(None, "Column that is 1 in treated area-periods (start per "
+                                     "area).")
+    first_treated_col: str | None = role(None, "Column with each area's first treated period; "
+                                         "empty or 0 = never treated.")
+    covariates: tuple[str, ...] = role((), "Comma-separated covariate columns (twfe, "
+                                       "event-study).")
+    weights_col: str | None = role(None, "Analytic weights column (e.g. population).")
+    cluster_col: str | None = role(None, "Cluster column for cluster-robust inference "
+                                   "(default: the area).")
+    categoricals: tuple[str, ...] = role(
+        (), config_help="Text columns describing areas (region, urban/rural): each is the same "
+        "in every row of an area.", no_cli="none: on the command line `match --exact` loads "
+        "its columns")
 
     def treatment_option(self) -> str:
         """The single way treatment was given; raises UsageError for none or several."""

@@ -59,13 +59,17 @@ class Design:
 class Method:
     """One method: ``name`` (command, config table, JSON ``method``), ``title`` (reports),
     ``designs`` (the first is the default) and ``columns``: spec keys whose values are
-    columns to load into a panel role (``match_on`` -> covariates, ...)."""
+    columns to load into a panel role (``match_on`` -> covariates, ...). ``design_help``
+    documents the ``design`` option where no spec has a ``design`` field (its config-file
+    wording in ``design_config_help`` if different)."""
 
     name: str
     title: str
     designs: Mapping[str, Design]
     columns: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
+    design_help: str = ""
+    design_config_help: str | None = None
 
     @property
     def default_design(self) -> str:
@@ -111,6 +115,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
             "sdid": Design(specs.SdidSpec, "lpip_eval.methods.synth.sdid:estimate_sdid",
                            renamed={"draws": "placebo_reps"})},
            columns={"predictors": "covariates"},
+           design_help="classic (Abadie, Diamond & Hainmueller) or sdid (synthetic DiD).",
+           design_config_help="classic (synthetic control) or sdid (synthetic difference-in-"
+           "differences).",
            summary="Synthetic control for one or a few pilot areas, with placebo inference."),
     Method("match", "matched comparison areas",
            {"twfe": _MATCH, "2x2": _MATCH,
@@ -193,6 +200,28 @@ def flag_of(spec_cls: type, key: str) -> str:
     f = field_of(spec_cls, key)
     flag = f.metadata.get("flag") if f is not None else None
     return str(flag).split("/")[0] if flag else "--" + key.replace("_", "-")
+
+
+def option_field(method_name: str, key: str) -> dataclasses.Field[Any] | None:
+    """The spec field behind option ``key`` of a method (first design having it)."""
+    for d in METHODS[method_name].designs.values():
+        f = field_of(d.spec, key)
+        if f is not None:
+            return f
+    return None
+
+
+def option_help(method_name: str, key: str, *, config: bool = False) -> str:
+    """Help text of a method's option ``key`` from its spec field's metadata (``config``:
+    the config-file wording where it has one)."""
+    m = METHODS[method_name]
+    f = option_field(method_name, key)
+    if f is None:
+        if key == "design":
+            return (m.design_config_help if config else None) or m.design_help
+        return ""
+    text = f.metadata.get("config_help") if config else None
+    return str(text or f.metadata.get("help") or "")
 
 
 def place(where: Where, key: str) -> str:

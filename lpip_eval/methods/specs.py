@@ -64,12 +64,12 @@ def seed_option() -> Any:
 
 def draws_option(default: int = 999, **kwargs: Any) -> Any:
     kwargs.setdefault("help", "Bootstrap / randomization / placebo draws.")
-    kwargs.setdefault("config_help", "Resampling draws (bootstrap, randomization or placebo).")
     return option(default, low=MIN_DRAWS, high=MAX_DRAWS, **kwargs)
 
 
-def inference_option(default: str, choices: tuple[str, ...], help: str) -> Any:
-    return option(default, help, choices=choices)
+def inference_option(default: str, choices: tuple[str, ...], help: str,
+                     config_help: str | None = None) -> Any:
+    return option(default, help, choices=choices, config_help=config_help)
 
 
 def workers_option() -> Any:
@@ -250,15 +250,22 @@ class SynthSpec(Checked):
                                    config_help="Penalty lambda of Abadie & L'Hour (2021).")
     inference: Literal["auto", "placebo", "none"] = inference_option(
         "placebo", ("auto", "placebo", "none"),
-        "placebo (placebo-in-space ranks; auto = placebo) or none.")
+        "placebo (placebo-in-space ranks; auto = placebo) or none.",
+        config_help="placebo (in-space placebo test) or none.")
     placebo_mspe_cutoff: float | None = option(
         None, "Leave out placebos whose pre-period MSPE exceeds this multiple of the pilot's.",
-        low=0.0, high=math.inf, open_range=True)
-    placebo_in_time: bool = option(True, "Refit with a fake start in the pre-period.",
-                                   flag="--placebo-in-time/--no-placebo-in-time")
+        low=0.0, high=math.inf, open_range=True, config_help="Leave out placebos whose "
+        "pre-period MSPE exceeds this many times the pilot's.")
+    placebo_in_time: bool = option(
+        True, "Refit with a fake start in the pre-period.",
+        flag="--placebo-in-time/--no-placebo-in-time",
+        config_help="Also run a placebo with a fake start in the pre-period.")
     leave_one_out: bool = option(True, "Refit without each donor with weight.",
-                                 flag="--leave-one-out/--no-leave-one-out")
-    aggregate: bool = option(False, "Several pilot areas: fit their average as one area.")
+                                 flag="--leave-one-out/--no-leave-one-out",
+                                 config_help="Refit leaving out each donor with weight in turn.")
+    aggregate: bool = option(False, "Several pilot areas: fit their average as one area.",
+                             config_help="Fit the average of the pilot areas instead of each "
+                             "one.")
     ci_level: float = ci_level_option()
     draws: int = draws_option()
     seed: int = seed_option()

@@ -9,18 +9,13 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from lpip_eval.cli.reference import reference_markdown
 from lpip_eval.data.panel import PanelSpec
 from lpip_eval.errors import EXIT_DATA, EXIT_USAGE, DataError, LpipEvalError
 from lpip_eval.methods.registry import METHODS, method_keys, spec_class
 from lpip_eval.runs.config import load_config
-from lpip_eval.runs.keys import table_keys
-from lpip_eval.runs.starter import (
-    NO_CLI,
-    cli_option,
-    reference_markdown,
-    starter_config,
-    write_starter,
-)
+from lpip_eval.runs.keys import NO_CLI, cli_option, table_keys
+from lpip_eval.runs.starter import starter_config, write_starter
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "west_of_england"
@@ -273,7 +268,7 @@ def test_docs_config_md_is_current() -> None:
     actual = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
     assert actual == expected, (
         "docs/config.md is out of date: regenerate it with\n  python -c 'from lpip_eval."
-        "starter import reference_markdown as r; print(r(), end=\"\")' > docs/config.md")
+        "cli.reference import reference_markdown as r; print(r(), end=\"\")' > docs/config.md")
 
 
 def _cli_options() -> dict[str, set[str]]:
