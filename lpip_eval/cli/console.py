@@ -29,11 +29,14 @@ if TYPE_CHECKING:
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """stdout. Everything printed holds data (area, column and file names), so strings are
+    text, never Rich markup or emoji codes: ``[/red] x`` prints as it is (issue 10, item 5)."""
+    return Console(highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def error_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """stderr, with the same rule: data is text, never markup."""
+    return Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -59,9 +62,17 @@ def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs:
     data = result.to_dict()
     write_outputs([data], outputs,
                   gates=[{"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
-    if quiet or outputs.to_stdout:
+    if quiet:
         return
-    print_result(shown, unit_names)
+    print_written(outputs)
+    if not outputs.to_stdout:
+        print_result(shown, unit_names)
+
+
+def print_written(outputs: Outputs) -> None:
+    """'Wrote a.json, report.html' on stderr, so that stdout stays the result."""
+    if outputs.files:
+        error_console().print("Wrote " + ", ".join(outputs.files), soft_wrap=True)
 
 
 def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
