@@ -3,6 +3,7 @@ write a starter config. Registered on the app in ``cli/commands.py``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from lpip_eval.cli.options import (
     guard,
 )
 from lpip_eval.errors import UsageError
+from lpip_eval.files import display_path
 
 
 def report_command(
@@ -61,7 +63,7 @@ def report_command(
         raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
 
     def run() -> None:
-        from lpip_eval.cli.console import error_console
+        from lpip_eval.cli.console import error_console, print_written
         from lpip_eval.report.email import parse_addresses, tls_client_context
         from lpip_eval.report.files import Outputs, load_results, send_report, write_outputs
 
@@ -73,7 +75,9 @@ def report_command(
                                  hint="give the one sender address")
             tls = tls_client_context(smtp_ca_file) if starttls else None
         loaded = load_results(results)
-        write_outputs(loaded, Outputs(html=report, eml=eml, markdown=markdown, title=title))
+        outputs = Outputs(html=report, eml=eml, markdown=markdown, title=title)
+        write_outputs(loaded, outputs)
+        print_written(outputs)
         if send_to:
             if smtp_user and not starttls:
                 error_console().print(
@@ -83,6 +87,8 @@ def report_command(
             send_report(loaded, title=title, sender=from_[0], to=to, host=smtp_host,
                         port=smtp_port, starttls=starttls, user=smtp_user,
                         timeout=smtp_timeout, tls_context=tls)
+            error_console().print(f"Sent the e-mail to {', '.join(a.addr_spec for a in to)} "
+                                  f"via {smtp_host}:{smtp_port}", soft_wrap=True)
 
     guard(run)
 
@@ -118,6 +124,10 @@ def run(
             from lpip_eval.cli.console import console
 
             console().print(batch.summary, markup=False, highlight=False, soft_wrap=True)
+            if batch.files:
+                folder = os.path.commonpath([os.path.dirname(p) or "." for p in batch.files])
+                err.print(f"Wrote {len(batch.files)} files to {display_path(folder)}",
+                          soft_wrap=True)
         return int(batch.exit_code)
 
     code = guard(go)

@@ -29,6 +29,12 @@ class Outputs:
     def to_stdout(self) -> bool:
         return "-" in (self.json, self.markdown)
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files (not stdout) these outputs write, in the order they are written."""
+        return tuple(p for p in (self.json, self.html, self.eml, self.markdown)
+                     if p and p != "-")
+
 
 def write_outputs(results: list[dict[str, Any]], outputs: Outputs,
                   gates: Sequence[Mapping[str, Any]] = ()) -> None:

@@ -1,15 +1,20 @@
 """The README's contract (issue 10, item 16): every command it shows runs as written from a
 clone. Here: the files its commands read exist in the repository, what they write is ignored
 by git, and its test command is the one .ci/run runs, installing chromium through
-scripts/test-deps.sh. (Running each command is checked by hand in a fresh clone.)"""
+scripts/test-deps.sh, and commands say on stderr where their files went. (Running each
+README command is checked by hand in a fresh clone.)"""
 
 from __future__ import annotations
 
 import itertools
 import re
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
+from cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -68,3 +73,36 @@ def test_the_test_command_installs_chromium_and_is_what_ci_runs() -> None:
     text = script.read_text(encoding="utf-8")
     assert "apt-get install" in text and "chromium" in text
     assert subprocess.run(["sh", "-n", str(script)], check=False).returncode == 0
+
+
+def test_commands_say_where_their_files_went(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    example = ROOT / "examples" / "west_of_england"
+    args = ["did", str(example / "pilot.csv"), "--comparators", str(example / "comparators.csv"),
+            "--outcome", "employment_rate", "--start", "2021Q3", "--draws", "99"]
+    code, stdout, stderr = run_cli([*args, "--report", "report.html", "--eml", "report.eml",
+                                    "--json", "r.json"], tmp_path, monkeypatch)
+    assert code == 0, stderr
+    assert stderr.splitlines() == ["Wrote r.json, report.html, report.eml"]
+    assert "Wrote" not in stdout
+    code, stdout, stderr = run_cli(["report", "r.json", "--markdown", "s.md"], tmp_path,
+                                   monkeypatch)
+    assert (code, stdout, stderr) == (0, "", "Wrote s.md\n")
+    code, stdout, stderr = run_cli([*args, "--json", "q.json", "--quiet"], tmp_path, monkeypatch)
+    assert (code, stdout, stderr) == (0, "", "")
+    assert (tmp_path / "q.json").is_file()
+
+
+def test_run_says_which_folder_its_files_went_to(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    example = ROOT / "examples" / "west_of_england"
+    for name in ("pilot.csv", "comparators.csv"):
+        shutil.copy(example / name, tmp_path / name)
+    (tmp_path / "evaluation.toml").write_text(
+        '[data]\nfile = "pilot.csv"\ncomparators = "comparators.csv"\nstart = "2021Q3"\n'
+        '[[outcome]]\ncolumn = "employment_rate"\n[run]\ndraws = 99\n[did]\n'
+        '[output]\ndir = "out"\n', encoding="utf-8")
+    code, _, stderr = run_cli(["run", "evaluation.toml"], tmp_path, monkeypatch)
+    assert code == 0, stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert stderr.splitlines()[-1] == f"Wrote {len(written)} files to out", stderr
