@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from lpip_eval import __version__
+from lpip_eval.cli.digest import digest
 from lpip_eval.cli.evaluate import init, report_command, run
 from lpip_eval.cli.options import (
     DID_DESIGNS,
@@ -447,6 +448,7 @@ def synth(
 app.command("report")(report_command)
 app.command()(run)
 app.command()(init)
+app.command("digest")(digest)
 
 
 def _command_line(ctx: typer.Context) -> str:

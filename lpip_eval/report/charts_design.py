@@ -1,5 +1,6 @@
 """Chart kinds of the comparison designs: synthetic-control gap and placebo gaps, comparison
-area weights, the balance (love) plot and the triangulation forest plot.
+area weights, the balance (love) plot, the triangulation forest plot and the digest's
+forest plot (places, pooled diamond, prediction interval).
 
 The module adds its kinds to :data:`lpip_eval.report.charts.CHART_KINDS` (charts.py imports
 it, so ``render_chart`` knows every kind) and follows that module's rules: no title in the
@@ -379,10 +380,71 @@ def draw_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
                       handler_map={tuple: HandlerTuple(ndivide=1)})
 
 
+STRONG_EVIDENCE = 3  # digest forest: filled markers from this evidence level on
+
+
+def draw_digest_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
+    """Places sorted by estimate (squares, filled from evidence level 3), their ranges, the
+    pooled diamond and the prediction interval (dashed), against a solid line at 0."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Polygon
+
+    series = spec.get("series") or {}
+    names = [str(v) for v in series.get("labels") or []]
+    n = len(names)
+    att, low, high = (_floats(series.get(key), n) for key in ("att", "low", "high"))
+    levels = list(series.get("evidence") or [None] * n)
+    mu, mu_low, mu_high = _floats(series.get("pooled"), 3)
+    p_low, p_high = _floats(series.get("prediction"), 2)
+    ax.axvline(0.0, color=REFERENCE_COLOUR, linewidth=1.2, zorder=1)
+    for y in range(n):
+        if not (math.isnan(low[y]) or math.isnan(high[y])):
+            ax.plot([low[y], high[y]], [y, y], color=PILOT_COLOUR, linewidth=1.6, zorder=2)
+        strong = isinstance(levels[y], int) and levels[y] >= STRONG_EVIDENCE
+        ax.plot([att[y]], [y], linestyle="none", marker="s", markersize=7,
+                markeredgecolor=PILOT_COLOUR, markeredgewidth=1.6,
+                markerfacecolor=PILOT_COLOUR if strong else "white", zorder=3)
+    row = n + 0.6
+    if not math.isnan(mu):
+        ax.add_patch(Polygon([(mu_low, row), (mu, row - 0.35), (mu_high, row),
+                              (mu, row + 0.35)], closed=True, color=COMPARISON_COLOUR,
+                             zorder=3))
+    if not (math.isnan(p_low) or math.isnan(p_high)):
+        ax.plot([p_low, p_high], [row + 1, row + 1], color=COMPARISON_COLOUR, linewidth=1.6,
+                linestyle=(0, (4, 2)), marker="|", markersize=9, zorder=2)
+    labels = [*names, "Pooled", "New area (prediction)"]
+    ax.set_yticks([*range(n), row, row + 1], [_short_label(t) for t in labels])
+    ax.set_ylim(row + 1.6, -0.8)
+    finite = [v for v in [*att, *low, *high, mu_low, mu_high, p_low, p_high, 0.0]
+              if not math.isnan(v)]
+    pad = 0.06 * (max(finite) - min(finite) or 1.0)
+    ax.set_xlim(min(finite) - pad, max(finite) + pad)
+    ax.grid(axis="x", visible=True)
+    ax.grid(axis="y", visible=False)
+    ax.tick_params(axis="y", length=0, labelcolor=TEXT_COLOUR,
+                   labelsize=8.5 if n <= 12 else 7)
+    ax.set_xlabel(str(spec.get("xlabel") or "Effect"))
+    handles = [
+        Line2D([], [], linestyle="none", marker="s", color=PILOT_COLOUR, markersize=7),
+        Line2D([], [], linestyle="none", marker="s", markerfacecolor="white",
+               markeredgecolor=PILOT_COLOUR, markeredgewidth=1.6, markersize=7),
+        Line2D([], [], linestyle="none", marker="D", color=COMPARISON_COLOUR, markersize=7),
+        Line2D([], [], color=COMPARISON_COLOUR, linestyle=(0, (4, 2)), linewidth=1.6),
+    ]
+    _legend_above(ax, ncols=2, handles=handles,
+                  labels=["Evidence level 3-5", "Level 1-2 or unknown", "Pooled",
+                          "New area"])
+
+
+def _short_label(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 CHART_KINDS.update({
     "gap": draw_gap,
     "placebo": draw_placebo,
     "weights": draw_weights,
     "balance": draw_balance,
     "forest": draw_forest,
+    "digest-forest": draw_digest_forest,
 })

@@ -179,14 +179,24 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _render(env: Environment, name: str, context: Mapping[str, Any], **extra: Any) -> str:
+# The context's ``kind`` picks the templates: a report of results, or the hub digest.
+TEMPLATES = {
+    "report": {"html": "report.html.j2", "email": "email.html.j2", "md": "report.md.j2",
+               "txt": "report.txt.j2"},
+    "digest": {"html": "digest.html.j2", "email": "digest.email.html.j2",
+               "md": "digest.md.j2", "txt": "digest.txt.j2"},
+}
+
+
+def _render(env: Environment, part: str, context: Mapping[str, Any], **extra: Any) -> str:
+    name = TEMPLATES[str(context.get("kind", "report"))][part]
     return env.get_template(name).render({**context, **extra})
 
 
 def render_html(context: Mapping[str, Any], charts: Mapping[str, bytes]) -> str:
     """The standalone HTML report: inline CSS, charts as data URIs, no scripts."""
     images = {key: data_uri(png) for key, png in charts.items()}
-    return _render(html_environment(), "report.html.j2", context, images=images)
+    return _render(html_environment(), "html", context, images=images)
 
 
 # A start tag as css-inline writes it: attribute values double-quoted, with no raw '"' inside
@@ -218,7 +228,7 @@ def render_email_html(context: Mapping[str, Any], cids: Mapping[str, str], *,
     import css_inline
 
     images = {key: f"cid:{cid}" for key, cid in cids.items()}
-    html = _render(html_environment(), "email.html.j2", context, images=images,
+    html = _render(html_environment(), "email", context, images=images,
                    compact=compact)
     inliner = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
                                     keep_at_rules=False, load_remote_stylesheets=False)
@@ -227,12 +237,12 @@ def render_email_html(context: Mapping[str, Any], cids: Mapping[str, str], *,
 
 def render_markdown(context: Mapping[str, Any]) -> str:
     """GitHub-flavoured Markdown for CI job summaries and pull-request comments."""
-    return _render(markdown_environment(), "report.md.j2", context)
+    return _render(markdown_environment(), "md", context)
 
 
 def render_text(context: Mapping[str, Any]) -> str:
     """The plain-text e-mail part, wrapped at 72 columns."""
-    return _render(text_environment(), "report.txt.j2", context)
+    return _render(text_environment(), "txt", context)
 
 
 def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str | None,

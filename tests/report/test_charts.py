@@ -172,8 +172,8 @@ def test_render_charts_keys_follow_sections_and_ids(results: dict[str, Any]) -> 
 
 
 def test_unknown_or_missing_kind_raises(specs: dict[str, dict[str, Any]]) -> None:
-    with pytest.raises(ValueError, match=r"unknown chart kind 'pie'.*balance, effects, "
-                                         r"forest, gap, paths, placebo, weights\)"):
+    with pytest.raises(ValueError, match=r"unknown chart kind 'pie'.*balance, "
+                                         r"digest-forest, effects, forest, gap, paths, placebo, weights\)"):
         render_chart(dict(specs["paths"], kind="pie"))
     without = {k: v for k, v in specs["paths"].items() if k != "kind"}
     with pytest.raises(ValueError, match=r"unknown chart kind None"):
