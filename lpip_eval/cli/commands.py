@@ -199,6 +199,9 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
         from lpip_eval.results.result import with_provenance
 
         parse_gates(fail_on)
+        json_out, html, eml, markdown, title = outputs
+        files = Outputs(json=json_out, html=html, eml=eml, markdown=markdown, title=title)
+        files.check(inputs=[p for p in (spec.data, spec.comparators) if p is not None])
         panel = load_panel(spec)
         with progress_bar(quiet) as progress:
             result = estimate(method, panel, options, where=f"lpip-eval {method}",
@@ -207,10 +210,7 @@ def _estimate(ctx: typer.Context, method: str, spec: Any, options: dict[str, Any
                                  seed=options.get("seed"), outcome_label=labels[0],
                                  outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
-        json_out, html, eml, markdown, title = outputs
-        emit_result(result, panel.unit_names,
-                    outputs=Outputs(json=json_out, html=html, eml=eml, markdown=markdown,
-                                    title=title), quiet=quiet, gates=tripped)
+        emit_result(result, panel.unit_names, outputs=files, quiet=quiet, gates=tripped)
         if tripped:
             raise gate_error(tripped)
 
@@ -229,13 +229,13 @@ def _estimate_units(ctx: typer.Context, spec: Any, *,
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
 
         parse_gates(fail_on)
+        json_out, html, eml, markdown, title = outputs
+        files = Outputs(json=json_out, html=html, eml=eml, markdown=markdown, title=title)
+        files.check(inputs=[spec.data])
         result = run_unit_match(spec, command=_command_line(ctx), outcome_label=labels[0],
                                 outcome_unit=labels[1])
         tripped = check_gates(result.to_dict(), fail_on)
-        json_out, html, eml, markdown, title = outputs
-        emit_result(result, {}, outputs=Outputs(json=json_out, html=html, eml=eml,
-                                                markdown=markdown, title=title),
-                    quiet=quiet, gates=tripped)
+        emit_result(result, {}, outputs=files, quiet=quiet, gates=tripped)
         if tripped:
             raise gate_error(tripped)
 

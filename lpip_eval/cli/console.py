@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from lpip_eval.files import write_atomic
+from lpip_eval.files import write_all
 from lpip_eval.numbers import fmt_number
-from lpip_eval.report.files import Outputs, write_outputs
+from lpip_eval.report.files import Outputs, render_outputs
 
 if TYPE_CHECKING:
     from lpip_eval.results.gates import TrippedGate
@@ -45,7 +45,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs: Outputs,
                 quiet: bool, gates: Sequence[TrippedGate] = ()) -> None:
-    """Write the requested files, then print the table (unless JSON goes to stdout).
+    """Write the requested files (all or none), then print the table (unless JSON goes to
+    stdout).
 
     ``result`` carries its provenance (``with_provenance``). ``gates`` (tripped ``--fail-on``
     gates) are shown in the reports' gates box; the JSON result and the terminal list them as
@@ -57,11 +58,11 @@ def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs:
     if gates:
         shown = dataclasses.replace(result, warnings=(
             *result.warnings, *(f"Gate tripped: {g.message}" for g in gates)))
-    if outputs.json:
-        write_atomic(outputs.json, shown.to_json())
     data = result.to_dict()
-    write_outputs([data], outputs,
-                  gates=[{"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
+    files: list[tuple[str, str | bytes]] = [(outputs.json, shown.to_json())] if outputs.json else []
+    files += render_outputs([data], outputs, gates=[
+        {"gate": g.gate, "message": gate_sentence(g, data)} for g in gates])
+    write_all(files)  # every output rendered first, then all written or none
     if quiet:
         return
     print_written(outputs)

@@ -74,8 +74,9 @@ def report_command(
                 raise UsageError(f"--from {sender!r} must be one address",
                                  hint="give the one sender address")
             tls = tls_client_context(smtp_ca_file) if starttls else None
-        loaded = load_results(results)
         outputs = Outputs(html=report, eml=eml, markdown=markdown, title=title)
+        outputs.check(inputs=results)
+        loaded = load_results(results)
         write_outputs(loaded, outputs)
         print_written(outputs)
         if send_to:
@@ -120,6 +121,9 @@ def run(
             for gate in evaluation.gates:
                 err.print(f"Gate tripped: {evaluation.outcome} x {evaluation.method}: "
                           f"{gate.message}", markup=False, highlight=False, soft_wrap=True)
+        for failure in batch.output_errors:
+            err.print(f"Error: {failure.file} was not written: {failure.error}", markup=False,
+                      highlight=False, soft_wrap=True)
         if not quiet:
             from lpip_eval.cli.console import console
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lpip_eval.errors import DataError
+from lpip_eval.files import check_outputs, write_all
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,30 @@ class Outputs:
         return tuple(p for p in (self.json, self.html, self.eml, self.markdown)
                      if p and p != "-")
 
+    def check(self, inputs: Sequence[Path | str] = ()) -> None:
+        """Refuse, before any work, outputs that collide with each other or with ``inputs``
+        (:func:`lpip_eval.files.check_outputs`; the options are named as on the CLI)."""
+        check_outputs({"--json": self.json, "--report": self.html, "--eml": self.eml,
+                       "--markdown": self.markdown}, inputs)
+
+
+def render_outputs(results: list[dict[str, Any]], outputs: Outputs,
+                   gates: Sequence[Mapping[str, Any]] = ()) -> list[tuple[str, str | bytes]]:
+    """The HTML report, e-mail and Markdown that ``outputs`` asks for, rendered in memory as
+    ``(path, content)``; ``gates`` (``{gate, message}``) are the tripped gates the reports
+    state at the top."""
+    if not (outputs.html or outputs.eml or outputs.markdown):
+        return []
+    from lpip_eval.report.render import render_reports
+
+    return render_reports(results, html=outputs.html, eml=outputs.eml,
+                          markdown=outputs.markdown, title=outputs.title, gates=gates)
+
 
 def write_outputs(results: list[dict[str, Any]], outputs: Outputs,
                   gates: Sequence[Mapping[str, Any]] = ()) -> None:
-    """Render and write the HTML report, e-mail and Markdown that ``outputs`` asks for;
-    ``gates`` (``{gate, message}``) are the tripped gates the reports state at the top."""
-    if not (outputs.html or outputs.eml or outputs.markdown):
-        return
-    from lpip_eval.report.render import write_reports
-
-    write_reports(results, html=outputs.html, eml=outputs.eml, markdown=outputs.markdown,
-                  title=outputs.title, gates=gates)
+    """Render every output :func:`render_outputs` makes, then write them all or none."""
+    write_all(render_outputs(results, outputs, gates))
 
 
 def load_results(paths: list[Path]) -> list[dict[str, Any]]:
@@ -65,6 +79,12 @@ def load_results(paths: list[Path]) -> list[dict[str, Any]]:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataError(f"{path}: not valid JSON ({exc})",
                             hint="give a file written with --json") from None
+        except RecursionError:
+            raise DataError(f"{path}: nested too deeply to be a result",
+                            hint="give a file written with --json") from None
+        except OSError as exc:  # a folder, no permission
+            raise DataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})",
+                            hint="give a result file written with --json") from None
         error = next(iter(sorted(validator.iter_errors(data), key=lambda e: e.path)), None)
         if error is not None:
             where = "/".join(str(p) for p in error.absolute_path) or "top level"

@@ -250,14 +250,26 @@ def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str |
                   sender: str | None = None, to: Sequence[str] = (),
                   chart_renderer: Callable[[dict[str, Any]], dict[str, bytes]] | None = None,
                   gates: Sequence[Mapping[str, Any]] = ()) -> None:
-    """Render the requested outputs of ``results`` and write them (``'-'`` = stdout).
+    """Render the requested outputs of ``results`` and write them all or none (``'-'`` =
+    stdout); the arguments are those of :func:`render_reports`."""
+    from lpip_eval.files import write_all
+
+    write_all(render_reports(results, html=html, eml=eml, markdown=markdown, title=title,
+                             sender=sender, to=to, chart_renderer=chart_renderer, gates=gates))
+
+
+def render_reports(results: list[dict[str, Any]], *, html: str | None, eml: str | None,
+                   markdown: str | None, title: str | None = None,
+                   sender: str | None = None, to: Sequence[str] = (),
+                   chart_renderer: Callable[[dict[str, Any]], dict[str, bytes]] | None = None,
+                   gates: Sequence[Mapping[str, Any]] = ()) -> list[tuple[str, str | bytes]]:
+    """The requested outputs of ``results`` as ``(path, content)``, rendered in memory.
 
     ``gates``: the gates that tripped (``{gate, message}``), shown at the top of the report.
-    The context and the charts are made once; every output is rendered before any file is
-    written, so a rendering failure leaves no file behind. The ``.eml`` is marked as a draft
-    (``X-Unsent: 1``) so that mail programs open it ready to send.
+    The context and the charts are made once; nothing is written here, so a rendering failure
+    (an e-mail over its size limit, say) leaves no file behind. The ``.eml`` is marked as a
+    draft (``X-Unsent: 1``) so that mail programs open it ready to send.
     """
-    from lpip_eval.files import write_atomic
     from lpip_eval.report.context import build_context
 
     context = build_context(results, title=title, gates=gates)
@@ -278,5 +290,4 @@ def write_reports(results: list[dict[str, Any]], *, html: str | None, eml: str |
         outputs.append((eml, message_bytes(message)))
     if markdown:
         outputs.append((markdown, render_markdown(context)))
-    for path, data in outputs:
-        write_atomic(path, data)
+    return outputs

@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from lpip_eval.errors import EXIT_GATE, EXIT_OK, DataError, LpipEvalError
-from lpip_eval.files import display_path, write_atomic
+from lpip_eval.files import display_path
 from lpip_eval.methods.registry import METHODS, method_keys
 from lpip_eval.parallel import map_items
 from lpip_eval.results.gates import TrippedGate, check_gates, gate_sentence, parse_gates
 from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
-from lpip_eval.runs.keys import file_stem
-
-INDEX_FILE = "index.json"
+from lpip_eval.runs.keys import INDEX_FILE, file_stem
 
 
 @dataclass(frozen=True)
@@ -75,6 +73,7 @@ class BatchResult:
     files: tuple[Path, ...] = ()
     summary: str = ""
     index: dict[str, Any] = field(default_factory=dict)
+    output_errors: tuple[OutputFailure, ...] = ()
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -208,65 +207,101 @@ def _unit_match(job: _Job, where: str) -> Any:
                           outcome_unit=job.outcome.unit)
 
 
-def exit_code_of(records: tuple[EvaluationRecord, ...]) -> int:
-    """Highest failing code; else 5 if a gate tripped; else 0."""
-    failed = [r.exit_code for r in records if not r.ok]
+def exit_code_of(records: tuple[EvaluationRecord, ...],
+                 output_errors: tuple[OutputFailure, ...] = ()) -> int:
+    """Highest failing code (an evaluation's or an output's); else 5 if a gate tripped;
+    else 0."""
+    failed = [r.exit_code for r in records if not r.ok] + [f.exit_code for f in output_errors]
     if failed:
         return max(failed)
     return EXIT_GATE if any(r.gates for r in records) else EXIT_OK
 
 
+@dataclass(frozen=True)
+class OutputFailure:
+    """An output of the run that could not be made (e.g. an e-mail over its size limit)."""
+
+    file: str
+    exit_code: int
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "exit_code": self.exit_code, "error": self.error}
+
+
 def _write_all(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
                out_dir: Path, gates: tuple[str, ...]) -> BatchResult:
+    """Render every output in memory, then write them all or none.
+
+    One output that cannot be rendered (the combined e-mail over its size limit, say) does
+    not cost the others: it is left out, named in index.json and the summary, and sets the
+    exit code; the JSON results, the index and the summary are still written.
+    """
+    from lpip_eval.files import write_all
     from lpip_eval.report.triangulation import triangulate
 
-    written: list[Path] = []
-
-    def write(name: str, text: str) -> None:
-        write_atomic(str(out_dir / name), text)
-        written.append(out_dir / name)
-
+    files: list[tuple[str, str | bytes]] = []
     for record in records:
-        stale = out_dir / f"{file_stem(record.outcome)}-{record.method}.json"
-        if record.result is None:
-            stale.unlink(missing_ok=True)
-        elif config.output.json and record.file:
-            write(record.file, _json(record.result, sort_keys=False))
+        if record.result is not None and config.output.json and record.file:
+            files.append((str(out_dir / record.file), _json(record.result, sort_keys=False)))
     results = [r.result for r in records if r.result is not None]
     triangulation = triangulate(results)
-    code = exit_code_of(records)
-    _write_reports(config, records, out_dir, written)
-    index = _index(config, records, triangulation, code, gates)
-    summary = summary_markdown(config, records, triangulation, code)
+    reports, failures = _render_reports(config, records, out_dir)
+    files += reports
+    code = exit_code_of(records, failures)
+    index = _index(config, records, triangulation, code, gates, failures)
+    summary = summary_markdown(config, records, triangulation, code, failures)
     if config.output.markdown:
-        write(config.output.markdown, summary)
-    write(INDEX_FILE, _json(index, sort_keys=True))
+        files.append((str(out_dir / config.output.markdown), summary))
+    files.append((str(out_dir / INDEX_FILE), _json(index, sort_keys=True)))
+    write_all(files)
+    written = {Path(path) for path, _ in files}
+    for stale in _stale_outputs(config, records, out_dir):
+        if stale not in written:
+            stale.unlink(missing_ok=True)
     return BatchResult(config=config, evaluations=records, triangulation=triangulation,
-                       exit_code=code, files=tuple(written), summary=summary, index=index)
+                       exit_code=code, files=tuple(Path(path) for path, _ in files),
+                       summary=summary, index=index, output_errors=failures)
 
 
-def _write_reports(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
-                   out_dir: Path, written: list[Path]) -> None:
-    """The combined HTML report and e-mail of the successful results: the designs compared
-    side by side for each outcome with several, and a box naming every gate that tripped."""
-    from lpip_eval.report.files import Outputs, write_outputs
+def _stale_outputs(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+                   out_dir: Path) -> list[Path]:
+    """Files an earlier run may have left that this run's results no longer back."""
+    stale = [out_dir / f"{file_stem(r.outcome)}-{r.method}.json" for r in records
+             if r.result is None]
+    stale += [out_dir / n for n in (config.output.report, config.output.eml) if n]
+    return stale
 
-    names = [n for n in (config.output.report, config.output.eml) if n]
+
+def _render_reports(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
+                    out_dir: Path) -> tuple[list[tuple[str, str | bytes]],
+                                            tuple[OutputFailure, ...]]:
+    """The combined HTML report and e-mail of the successful results (the designs compared
+    side by side for each outcome with several, a box naming every gate that tripped),
+    each rendered on its own so that one failing does not cost the other."""
+    from lpip_eval.report.files import Outputs, render_outputs
+
     shown = [r.result for r in records if r.result is not None]
     if not shown:
-        for name in names:
-            (out_dir / name).unlink(missing_ok=True)
-        return
+        return [], ()
     gates = [{"gate": g.gate, "message": gate_sentence(g, r.result)}
              for r in records if r.result is not None for g in r.gates]
-    html, eml = (str(out_dir / n) if n else None for n in (config.output.report,
-                                                          config.output.eml))
-    write_outputs(shown, Outputs(html=html, eml=eml, title=config.output.title), gates=gates)
-    written.extend(out_dir / n for n in names)
+    rendered: list[tuple[str, str | bytes]] = []
+    failures: list[OutputFailure] = []
+    for key, name in (("html", config.output.report), ("eml", config.output.eml)):
+        if not name:
+            continue
+        outputs = Outputs(title=config.output.title, **{key: str(out_dir / name)})
+        try:
+            rendered += render_outputs(shown, outputs, gates=gates)
+        except LpipEvalError as exc:
+            failures.append(OutputFailure(name, exc.exit_code, str(exc)))
+    return rendered, tuple(failures)
 
 
 def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
-           triangulation: dict[str, Any], code: int, gates: tuple[str, ...]) -> dict[str, Any]:
+           triangulation: dict[str, Any], code: int, gates: tuple[str, ...],
+           failures: tuple[OutputFailure, ...] = ()) -> dict[str, Any]:
     evaluations = []
     for r in records:
         entry: dict[str, Any] = {"outcome": r.outcome, "method": r.method, "status": r.status,
@@ -289,12 +324,14 @@ def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
         "evaluations": evaluations,
         "fail_on": list(gates),
         "files": {"report": out.report, "eml": out.eml, "markdown": out.markdown},
+        "output_errors": [f.to_dict() for f in failures],
         "triangulation": triangulation,
     }
 
 
 def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
-                     triangulation: dict[str, Any], code: int) -> str:
+                     triangulation: dict[str, Any], code: int,
+                     failures: tuple[OutputFailure, ...] = ()) -> str:
     """The Markdown summary: a table of every evaluation, gates, agreement, failures."""
     from lpip_eval.numbers import fmt_number, fmt_p
     from lpip_eval.report.words import METHOD_NAMES, headline
@@ -345,8 +382,13 @@ def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, 
         lines += ["", "## Failed evaluations", ""]
         lines += [f"- {_md(r.outcome)} x {r.method} (exit {r.exit_code}): {_md(r.error or '')}"
                   for r in records if r.result is None]
+    if failures:
+        lines += ["", "## Outputs not written", ""]
+        lines += [f"- `{f.file}` (exit {f.exit_code}): {_md(f.error)}" for f in failures]
+    not_written = {f.file for f in failures}
     files = [f"`{r.file}`" for r in ok if r.file and config.output.json]
-    files += [f"`{n}`" for n in (config.output.report, config.output.eml) if n and ok]
+    files += [f"`{n}`" for n in (config.output.report, config.output.eml)
+              if n and ok and n not in not_written]
     lines += ["", f"Config: `{display_path(config.path)}`. Files: {', '.join(files) or 'none'}"
               f", `{INDEX_FILE}`.", ""]
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from lpip_eval.methods.specs import MAX_DRAWS, MIN_DRAWS
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
     GATES_KEYS,
+    INDEX_FILE,
     OUTCOME_KEYS,
     OUTPUT_DEFAULTS,
     OUTPUT_KEYS,
@@ -237,6 +238,7 @@ class _Loader:
                             "[match] design = \"nnmatch\" reads one row per unit",
                             hint="put unit-level matching in a config file of its own")
         output = self.output(self.table(raw, "output"), title)
+        self.check_outputs(output, data, outcomes, methods)
         gates = self.values("gates", self.table(raw, "gates"), GATES_KEYS)
         fail_on = tuple(gates.get("fail_on", ()))
         self.check_gates(fail_on)
@@ -407,6 +409,26 @@ class _Loader:
             values["title"] = title
         values["dir"] = self.inside("output", "dir", self.folder / values["dir"])
         return OutputConfig(**values)
+
+    def check_outputs(self, output: OutputConfig, data: Any,
+                      outcomes: tuple[OutcomeConfig, ...],
+                      methods: tuple[MethodConfig, ...]) -> None:
+        """No two outputs of the run share a file, and none is an input (a data file or
+        this config file): a UsageError naming the key, before anything runs."""
+        from lpip_eval.files import check_outputs
+
+        files = {self.where("output", key): str(output.dir / name)
+                 for key in ("report", "eml", "markdown")
+                 if (name := getattr(output, key)) is not None}
+        files[f"{self.where('output', 'dir')}: the run's {INDEX_FILE}"] = \
+            str(output.dir / INDEX_FILE)
+        if output.json:
+            for outcome in outcomes:
+                for method in methods:
+                    name = f"{file_stem(outcome.column)}-{method.name}.json"
+                    files[f"{self.where('output', 'json')}: {name}"] = str(output.dir / name)
+        inputs = [p for p in (data.data, data.comparators, self.path) if p is not None]
+        check_outputs(files, inputs)
 
     def check_gates(self, names: tuple[str, ...]) -> None:
         from lpip_eval.results.gates import parse_gates

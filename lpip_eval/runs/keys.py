@@ -184,6 +184,9 @@ def config_words(text: str) -> str:
     return re.sub(r"--([a-z][a-z-]*)", lambda m: f"`{m.group(1).replace('-', '_')}`", text)
 
 
+INDEX_FILE = "index.json"  # what a run wrote, in [output] dir
+
+
 def file_stem(outcome: str) -> str:
     """An outcome column name as a safe file-name part (letters, digits, . _ - kept)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", outcome).strip("._") or "outcome"

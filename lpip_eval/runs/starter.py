@@ -211,8 +211,9 @@ def write_starter(data_path: Path, config_path: Path, *, overwrite: bool = False
     """Write :func:`starter_config` to ``config_path``; an existing file is a DataError
     unless ``overwrite``."""
     from lpip_eval.errors import DataError
-    from lpip_eval.files import write_atomic
+    from lpip_eval.files import check_outputs, write_atomic
 
+    check_outputs({"--output": str(config_path)}, inputs=[data_path])
     if config_path.exists() and not overwrite:
         raise DataError(f"{display_path(config_path)}: already exists",
                         hint="choose another name, or overwrite it on purpose")
