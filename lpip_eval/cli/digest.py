@@ -135,8 +135,8 @@ def _print(result: dict[str, Any], lines: Sequence[str]) -> None:
     """One Rich table per group (the pooled places and the pooled row), then the headlines."""
     from rich.table import Table
 
+    from lpip_eval.cli.console import console, error_console
     from lpip_eval.numbers import fmt_number
-    from lpip_eval.report.files import console, error_console
 
     out = console()
     for group in result["groups"]:
