@@ -1,48 +1,32 @@
-"""Option types shared by the ``lpip-eval`` commands, and the user-error guard.
+"""The options of the ``lpip-eval`` commands, and the user-error guard.
 
-Kept apart from ``commands.py`` so the estimating commands and the batch commands
-(``evaluate.py``) declare the same options the same way. Imports nothing heavy.
+Three bundles, declared once: the **panel** options (built from the :class:`PanelSpec` fields'
+metadata), a **method**'s options (built from its designs' spec fields' metadata: flag, help,
+default), and the **output** options (Annotated aliases below, also used by ``evaluate.py``).
+Nothing here checks a value: the specs do, once, for the command line and config files alike
+(a mistake is a usage error, exit 2, naming the flag). Imports nothing heavy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from lpip_eval.data.spec import PanelSpec
 from lpip_eval.errors import LpipEvalError, UsageError, one_line
+from lpip_eval.methods.registry import Method, spec_keys
 
 T = TypeVar("T")
 
-DataArg = Annotated[Path, typer.Argument(help="Data file (CSV, Parquet or Excel), long format: "
-                                         "one row per area and period.", show_default=False,
-                                         metavar="DATA")]
-Comparators = Annotated[Path | None, typer.Option(
-    "--comparators", help="File of comparison areas (same columns); every area in DATA is "
-    "then a pilot area. Needs --start.")]
-AreaCol = Annotated[str, typer.Option("--area-col", help="Area identifier column.")]
-PeriodCol = Annotated[str, typer.Option("--period-col", help="Period column (2019, 2019Q3, "
-                                        "2019-07, 2019/20, ISO dates).")]
-Outcome = Annotated[str | None, typer.Option("--outcome", help="Outcome column (needed unless "
-                                             "the data has one numeric non-role column).")]
-Treated = Annotated[list[str] | None, typer.Option("--treated", help="A treated area "
-                                                   "(repeatable). Needs --start.")]
-Start = Annotated[str | None, typer.Option("--start", help="First treated period, e.g. 2021Q3.")]
-TreatedCol = Annotated[str | None, typer.Option("--treated-col", help="Column that is 1 for "
-                                                "treated areas in every period. Needs --start.")]
-TreatmentCol = Annotated[str | None, typer.Option("--treatment-col", help="Column that is 1 in "
-                                                  "treated area-periods (start per area).")]
-FirstTreatedCol = Annotated[str | None, typer.Option(
-    "--first-treated-col", help="Column with each area's first treated period; empty or 0 = "
-    "never treated.")]
-Covariates = Annotated[str | None, typer.Option("--covariates", help="Comma-separated "
-                                                "covariate columns (twfe, event-study).")]
-WeightsCol = Annotated[str | None, typer.Option("--weights-col", help="Analytic weights "
-                                                "column (e.g. population).")]
-ClusterCol = Annotated[str | None, typer.Option("--cluster-col", help="Cluster column for "
-                                                "cluster-robust inference (default: the area).")]
+DataArg = Annotated[Path, typer.Argument(help=PanelSpec.__dataclass_fields__["data"].metadata[
+    "help"], show_default=False, metavar="DATA")]
 JsonOut = Annotated[str | None, typer.Option("--json", help="Write the result as JSON to PATH "
                                              "('-' for stdout).", metavar="PATH")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -53,6 +37,8 @@ EmlOut = Annotated[str | None, typer.Option(
 MarkdownOut = Annotated[str | None, typer.Option(
     "--markdown", help="Write a Markdown summary ('-' for stdout), e.g. for CI job summaries.",
     metavar="PATH.md")]
+
+
 class OneLineError(typer.BadParameter):
     """A bad option value shown as one ``Error:`` line (no usage block), exit 2."""
 
@@ -77,32 +63,120 @@ OutcomeUnit = Annotated[str | None, typer.Option(
     "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.",
     callback=one_line_option)]
 Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
-
-
-DID_DESIGNS = ("2x2", "twfe", "event-study")
-INFERENCE_NAMES = ("auto", "cluster", "wild-bootstrap", "randomization")
-
-
-def check_common(inference: str, ci_level: float) -> None:
-    """Usage errors (exit 2) for option values shared by the estimating commands."""
-    if inference not in INFERENCE_NAMES:
-        raise typer.BadParameter(f"use one of {', '.join(INFERENCE_NAMES)}",
-                                 param_hint="--inference")
-    if not 0 < ci_level < 1:
-        raise typer.BadParameter("give a level between 0 and 1, e.g. 0.95",
-                                 param_hint="--ci-level")
-
-
-InferenceOpt = Annotated[str, typer.Option(
-    "--inference", help="auto, cluster (CR1), wild-bootstrap or randomization. auto never uses "
-    "clustered SEs with fewer than 10 treated areas.")]
-CiLevel = Annotated[float, typer.Option("--ci-level", help="Interval level.")]
-Draws = Annotated[int, typer.Option("--draws", help="Bootstrap / randomization / placebo draws.",
-                                    min=19)]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 FailOn = Annotated[list[str] | None, typer.Option(
     "--fail-on", help="Exit 5 (after writing every output) if this gate trips: "
     "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero. Repeatable.")]
+
+# The output bundle of the estimating commands: parameter name -> (type, default).
+OUTPUTS: dict[str, tuple[Any, Any]] = {
+    "outcome_label": (OutcomeLabel, None), "outcome_unit": (OutcomeUnit, None),
+    "json_out": (JsonOut, None), "report": (ReportOut, None), "eml": (EmlOut, None),
+    "markdown": (MarkdownOut, None), "title": (Title, None), "fail_on": (FailOn, None),
+    "quiet": (Quiet, False)}
+
+
+def _param(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+def _is_list(annotation: Any) -> bool:
+    """A variable-length tuple (``tuple[str, ...]``): a list of values."""
+    return typing.get_origin(annotation) is tuple and Ellipsis in typing.get_args(annotation)
+
+
+def _cli_type(annotation: Any, repeat: bool) -> Any:
+    """The command-line type of a field: plain scalars as they are, lists as repeated or
+    comma-separated text, anything else as text the design parses (``--fit-periods``)."""
+    if annotation in (bool, int, float, str, Path):
+        return annotation
+    if typing.get_origin(annotation) is typing.Literal:
+        return str
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kept = [a for a in args if a is not type(None)]
+        if len(kept) == 1 and kept[0] in (int, float, str, Path) and len(args) == 2:
+            return kept[0] | None
+    if repeat and _is_list(annotation):
+        return list[str] | None
+    return str | None
+
+
+def _field_param(f: dataclasses.Field[Any], annotation: Any, flag: str) -> inspect.Parameter:
+    meta = f.metadata
+    cli = _cli_type(annotation, bool(meta.get("repeat")))
+    default = f.default if f.default not in ((), dataclasses.MISSING) else None
+    return _param(f.name, Annotated[cli, typer.Option(flag, help=meta.get("help") or "")],
+                  default)
+
+
+def panel_parameters(unused: Iterable[str] = ()) -> list[inspect.Parameter]:
+    """``DATA`` and the panel options, from the PanelSpec fields' metadata."""
+    hints = typing.get_type_hints(PanelSpec)
+    params = [_param("data", DataArg, inspect.Parameter.empty)]
+    for f in dataclasses.fields(PanelSpec):
+        if f.name == "data" or f.name in unused or f.metadata.get("no_cli"):
+            continue
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        params.append(_field_param(f, hints[f.name], flag))
+    return params
+
+
+def method_parameters(method: Method) -> list[inspect.Parameter]:
+    """A method's options, from its designs' spec fields (first design first; an option two
+    designs share, such as ``--draws``, is declared once)."""
+    params: dict[str, inspect.Parameter] = {}
+    flags: set[str] = set()
+    if all(f.name != "design" for d in method.designs.values()
+           for f in dataclasses.fields(d.spec)):
+        params["design"] = _param("design", Annotated[str, typer.Option(
+            "--design", help=method.design_help)], method.default_design)
+    for design in method.designs.values():
+        hints = spec_keys(design.spec)
+        renamed = {v: k for k, v in design.renamed.items()}
+        for f in dataclasses.fields(design.spec):
+            flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+            if f.name in params or flag.split("/")[0] in flags:
+                continue
+            flags.add(flag.split("/")[0])
+            param = _field_param(f, hints[f.name], flag)
+            params[renamed.get(f.name, f.name)] = param.replace(
+                name=renamed.get(f.name, f.name))
+    return list(params.values())
+
+
+def output_parameters() -> list[inspect.Parameter]:
+    """The output bundle: outcome words, output files, gates, ``--quiet``."""
+    return [_param(name, annotation, default) for name, (annotation, default) in OUTPUTS.items()]
+
+
+def spec_value(annotation: Any, value: Any) -> Any:
+    """A command-line value in its field's form: lists as tuples (comma-separated text
+    split), everything else as given."""
+    if not _is_list(annotation):
+        return value
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(c.strip() for c in value.split(",") if c.strip())
+    return tuple(value)
+
+
+def command(name: str, params: list[inspect.Parameter], doc: str,
+            body: Callable[..., None]) -> Callable[..., None]:
+    """A Typer command function with the signature ``params`` calling ``body(ctx, values)``
+    (Typer reads the signature, so the options can be built from metadata)."""
+    def run(ctx: typer.Context, **values: Any) -> None:
+        body(ctx, values)
+
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                  annotation=typer.Context)
+    signature = inspect.Signature([ctx_param, *params], return_annotation=None)
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run
 
 
 def guard(action: Callable[[], T]) -> T:

@@ -23,12 +23,15 @@ START_OPTIONS = ("--comparators", "--treated", "--treated-col")
 
 
 def role(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
-         config_help: str | None = None, no_cli: str | None = None) -> Any:
+         config_help: str | None = None, no_cli: str | None = None,
+         repeat: bool = False) -> Any:
     """A PanelSpec field with its documentation (the command-line help, the starter config and
     ``docs/config.md`` read it): ``flag`` where the option is not ``--key-with-dashes``,
-    ``config_help`` where config files word it differently, ``no_cli`` why it has no option."""
+    ``config_help`` where config files word it differently, ``no_cli`` why it has no option,
+    ``repeat`` for a list given by repeating the option (else comma-separated)."""
     return dataclasses.field(default=default, metadata={
-        "help": help, "flag": flag, "config_help": config_help, "no_cli": no_cli})
+        "help": help, "flag": flag, "config_help": config_help, "no_cli": no_cli,
+        "repeat": repeat})
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class PanelSpec:
                                "non-role column).")
     treated: tuple[str, ...] = role((), "A treated area (repeatable). Needs --start.",
                                     config_help="Pilot area codes, as in the area column. "
-                                    "Needs `start`.")
+                                    "Needs `start`.", repeat=True)
     start: str | None = role(None, "First treated period, e.g. 2021Q3.")
     treated_col: str | None = role(None, "Column that is 1 for treated areas in every period. "
                                    "Needs --start.")

@@ -31,6 +31,7 @@ from lpip_eval.parallel import local_workers, workers_notice
 from lpip_eval.results.result import check_finite
 
 if TYPE_CHECKING:
+    from lpip_eval.data.spec import PanelSpec
     from lpip_eval.results.result import EffectResult
 
 S = TypeVar("S")
@@ -61,7 +62,8 @@ class Method:
     ``designs`` (the first is the default) and ``columns``: spec keys whose values are
     columns to load into a panel role (``match_on`` -> covariates, ...). ``design_help``
     documents the ``design`` option where no spec has a ``design`` field (its config-file
-    wording in ``design_config_help`` if different)."""
+    wording in ``design_config_help`` if different); ``unused_roles``: PanelSpec fields the
+    method never reads (its command offers no option for them)."""
 
     name: str
     title: str
@@ -70,6 +72,7 @@ class Method:
     summary: str = ""
     design_help: str = ""
     design_config_help: str | None = None
+    unused_roles: tuple[str, ...] = ()
 
     @property
     def default_design(self) -> str:
@@ -90,6 +93,17 @@ class Method:
             if names:
                 out[role] = tuple(dict.fromkeys((*out.get(role, ()), *names)))
         return out
+
+    def load_spec(self, panel_spec: PanelSpec, spec: Any) -> PanelSpec:
+        """``panel_spec`` with the columns ``spec`` (a spec or its options) names added to
+        their roles (:meth:`panel_columns`); the outcome itself is never added. The one rule
+        for what a design loads, for the command line and config files alike."""
+        extra: dict[str, tuple[str, ...]] = {}
+        for role, columns in self.panel_columns(spec).items():
+            wanted = [c for c in columns if c != panel_spec.outcome]
+            if wanted:
+                extra[role] = tuple(dict.fromkeys((*getattr(panel_spec, role), *wanted)))
+        return dataclasses.replace(panel_spec, **extra) if extra else panel_spec  # type: ignore[arg-type]
 
     def estimate(self, data: Any, spec: Any, progress: Any = None) -> EffectResult:
         """Run the design ``spec`` belongs to on ``data`` (see :class:`Design`)."""
@@ -114,7 +128,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
                               parse="lpip_eval.methods.synth.designs:parse_classic"),
             "sdid": Design(specs.SdidSpec, "lpip_eval.methods.synth.sdid:estimate_sdid",
                            renamed={"draws": "placebo_reps"})},
-           columns={"predictors": "covariates"},
+           columns={"predictors": "covariates"}, unused_roles=("weights_col", "cluster_col"),
            design_help="classic (Abadie, Diamond & Hainmueller) or sdid (synthetic DiD).",
            design_config_help="classic (synthetic control) or sdid (synthetic difference-in-"
            "differences).",
@@ -124,6 +138,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
             "nnmatch": Design(specs.MatchSpec,
                               "lpip_eval.methods.match.units:estimate_units", loads="units")},
            columns={"match_on": "covariates", "exact": "categoricals"},
+           unused_roles=("covariates",),
            summary="Matched comparison areas: choose similar areas, check balance, then DiD "
            "on them."),
 )}
@@ -243,6 +258,12 @@ def build_options(method_name: str, options: Mapping[str, Any], *, where: Where,
     if field_of(design.spec, "design") is not None:
         options["design"] = design_name
     options = {design.renamed.get(k, k): v for k, v in options.items()}
+    own = spec_keys(design.spec)
+    for key in options:
+        others = [n for n, d in m.designs.items() if key not in own and key in spec_keys(d.spec)]
+        if others:
+            raise UsageError(f"{place(where, key)}: not used with design '{design_name}'",
+                             hint=f"it belongs to design {' and '.join(others)}; leave it out")
     if design.parse:
         try:
             options = _load(design.parse)(options, where=where, outcome=outcome)

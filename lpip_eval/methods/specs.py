@@ -41,16 +41,18 @@ class OptionError(UsageError):
 def option(default: Any = dataclasses.MISSING, help: str = "", *, flag: str | None = None,
            choices: tuple[Any, ...] | None = None, low: float | None = None,
            high: float | None = None, open_range: bool = False, cli: bool = True,
-           config_help: str | None = None) -> Any:
+           config_help: str | None = None, repeat: bool = False) -> Any:
     """A spec field with its documentation and limits.
 
     ``flag``: the command-line option when it is not ``--key-with-dashes`` (bools: the
     ``--x/--no-x`` pair); ``cli=False``: no option of its own. ``choices``, ``low``/``high``
     (inclusive, or exclusive with ``open_range``) are checked by :class:`Checked`.
     ``config_help``: wording for config files where it differs from the command line's.
+    ``repeat``: a list given on the command line by repeating the option (other lists are
+    comma-separated text).
     """
     metadata = {"help": help, "flag": flag, "choices": choices, "low": low, "high": high,
-                "open": open_range, "cli": cli, "config_help": config_help}
+                "open": open_range, "cli": cli, "config_help": config_help, "repeat": repeat}
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -232,6 +234,7 @@ class SynthSpec(Checked):
     predictors: tuple[Predictor, ...] = option(
         (), "COLUMN[:PERIODS][:mean|value], e.g. lnincome:1980-1988:mean or cigsale:1975 "
         "(repeatable; default: the outcome in every fitting period).", flag="--predictor",
+        repeat=True,
         config_help="Predictors, COLUMN[:PERIODS][:mean|value], e.g. "
         "\"employment_rate:2019Q1-2021Q2\" (default: every pre-period outcome and the "
         "covariates' means).")

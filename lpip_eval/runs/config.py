@@ -100,16 +100,11 @@ class EvaluationConfig:
 
     def panel_spec(self, outcome: str, method: MethodConfig | None = None) -> Any:
         """The PanelSpec for one outcome (and design: columns its options name are added to
-        the role they need, ``Method.panel_columns``; the outcome itself is never added)."""
+        the role they need, ``Method.load_spec``; the outcome itself is never added)."""
         spec = dataclasses.replace(self.data, outcome=outcome)
         if method is None:
             return spec
-        extra: dict[str, tuple[str, ...]] = {}
-        for role, columns in METHODS[method.name].panel_columns(method.options).items():
-            wanted = [c for c in columns if c != outcome]
-            if wanted:
-                extra[role] = tuple(dict.fromkeys((*getattr(spec, role), *wanted)))
-        return dataclasses.replace(spec, **extra) if extra else spec
+        return METHODS[method.name].load_spec(spec, method.options)
 
 
 # --------------------------------------------------------------------------- loading
