@@ -231,19 +231,7 @@ def _base(case: Case) -> EffectResult:
 
 # Checks a design fails today (scikit-learn's ``_xfail_checks``): strict, so a fix makes them
 # fail until the entry is removed. Test id -> why.
-_RENAMING = ("V searches are seeded by seed + the area's alphabetical index and random placebo "
-             "sets are drawn over the areas in alphabetical order (did and match draw over "
-             "inference.canonical_unit_order)")
-_SDID_RENAMING = "placebo permutations are drawn over the comparison areas in alphabetical order"
 KNOWN_FAILURES: dict[str, str] = {
-    **{f"test_renamed[synth-classic-{c}]": _RENAMING
-       for c in ("common-reversed", "common-shuffled integers", "small-reversed")},
-    **{f"test_renamed[synth-sdid-{c}]": _SDID_RENAMING
-       for c in ("common-reversed", "common-shuffled integers", "small-reversed",
-                 "small-shuffled integers")},
-    "test_same_seed[synth-sdid-common]": (
-        "placebo replications are solved in one vectorised batch per worker, and the batched "
-        "solver's last digits depend on the batch"),
     "test_bad_input[match-2x2-auto-common-one comparison area]": (
         "inference divides by a zero standard error (one matched comparison area, 2x2 "
         "means): raw ZeroDivisionError"),

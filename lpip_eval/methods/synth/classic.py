@@ -44,6 +44,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.data.periods import FREQUENCIES, parse_period_value
 from lpip_eval.errors import DataError, DesignError, first_items
+from lpip_eval.methods.linear.inference import canonical_unit_order
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
@@ -121,6 +122,7 @@ class _Data:
     covariates: dict[str, np.ndarray]
     names: list[str]
     warnings: list[str]
+    ranks: np.ndarray  # each row's place in a data-derived order (seeds, placebo sets)
 
 
 def _wide(panel: Panel) -> _Data:
@@ -133,7 +135,11 @@ def _wide(panel: Panel) -> _Data:
         if panel.covariates is not None:
             arr[panel.unit_idx, panel.time_idx] = panel.covariates[:, j]
         covs[name] = arr
-    return _Data(panel, y, covs, list(panel.units), [])
+    order = canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
+                                 time_idx=panel.time_idx)
+    ranks = np.empty(panel.n_units, dtype=np.int64)
+    ranks[order] = np.arange(panel.n_units)
+    return _Data(panel, y, covs, list(panel.units), [], ranks)
 
 
 def _add_average(data: _Data, rows: np.ndarray) -> int:
@@ -143,6 +149,7 @@ def _add_average(data: _Data, rows: np.ndarray) -> int:
         for name, arr in data.covariates.items():
             data.covariates[name] = np.vstack([arr, np.nanmean(arr[rows], axis=0)])
     data.names.append("average of the pilot areas")
+    data.ranks = np.append(data.ranks, len(data.ranks))
     return len(data.names) - 1
 
 
@@ -295,7 +302,7 @@ def _build(data: _Data, spec: SynthSpec, start: int, candidates: np.ndarray,
         pre=np.arange(fake if fake is not None else start),
         post=np.arange(fake, start) if fake is not None else np.arange(start, data.y.shape[1]),
         lags=lags, v=v_mode, penalty=spec.penalty or 0.0, nearest=spec.donors_nearest,
-        seed=spec.seed)
+        seed=spec.seed, ranks=data.ranks)
     return _Built(problem, pool, names, start)
 
 
@@ -368,7 +375,8 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
                         "donors than periods the synthetic control can fit noise; consider "
                         "--donors-nearest K or --penalty")
     path = si.Paths.of(fits, start_of, panel.n_periods)
-    estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings)
+    estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings,
+                                      data.ranks)
     if inf_diag:
         inf_diag["excluded"] = [data.names[i] for i in inf_diag["excluded"]]
     result = EffectResult(

@@ -58,6 +58,7 @@ class SynthProblem:
     penalty: float = 0.0
     nearest: int | None = None
     seed: int = 0
+    ranks: np.ndarray | None = None  # row -> place in a data-derived order (None: the row)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ def nearest_donors(p: SynthProblem, target: int, donors: np.ndarray) -> np.ndarr
     return np.sort(donors[np.argsort(dist, kind="stable")[:p.nearest]])
 
 
+def _rank(p: SynthProblem, target: int) -> int:
+    """The V search's seed offset for ``target``: its place in the data-derived order, so
+    renaming areas or shuffling rows does not change the search (issue 9)."""
+    return int(target) if p.ranks is None else int(p.ranks[target])
+
+
 def fit_unit(p: SynthProblem, target: int, donors: np.ndarray) -> UnitFit:
     """Synthetic control for row ``target`` of ``p.y`` from the rows ``donors``."""
     donors = nearest_donors(p, target, donors)
@@ -136,7 +143,7 @@ def fit_unit(p: SynthProblem, target: int, donors: np.ndarray) -> UnitFit:
         on = p.lags >= 0
         lag = np.where(on, mats.sd ** 2, 0.0)
         res = search_v(prob, extra_starts=[lag / lag.sum()] if on.any() else [],
-                       regression_start=regression, seed=p.seed + int(target))
+                       regression_start=regression, seed=p.seed + _rank(p, target))
         v, w = res.v, res.w
         search = {"method": res.method, "starts": res.starts, "evaluations": res.evaluations,
                   "best_loss": res.loss, "lower_bound": res.lower_bound,

@@ -61,10 +61,11 @@ class Paths:
 
 
 def _reference(spec: SynthSpec, fits: list[UnitFit],
-               placebos: dict[int, list[UnitFit]], start_of: dict[int, int]
-               ) -> tuple[np.ndarray, dict[str, Any]]:
+               placebos: dict[int, list[UnitFit]], start_of: dict[int, int],
+               ranks: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """Placebo statistics: one ratio per placebo (one pilot area), or the ratios of the
-    average gap of random sets of placebos, one per pilot area (several)."""
+    average gap of random sets of placebos, one per pilot area (several). The sets are
+    drawn over the areas in the data-derived order ``ranks`` (row -> place), not by name."""
     pilot_mspe = float(np.mean([f.pre_mspe for f in fits]))
     cutoff = spec.placebo_mspe_cutoff
     kept = {s: [f for f in fs if cutoff is None or f.pre_mspe <= cutoff * pilot_mspe]
@@ -76,6 +77,8 @@ def _reference(spec: SynthSpec, fits: list[UnitFit],
         (only,) = kept.values()
         info["draws"] = None
         return np.array([f.ratio for f in only]), info
+    kept = {s: sorted(fs, key=lambda f: int(ranks[f.target])) for s, fs in kept.items()}
+    fits = sorted(fits, key=lambda f: int(ranks[f.target]))
     rng = np.random.default_rng(spec.seed)
     stats = []
     for _ in range(spec.draws):
@@ -96,7 +99,7 @@ def _reference(spec: SynthSpec, fits: list[UnitFit],
 
 def inference(spec: SynthSpec, path: Paths, fits: list[UnitFit],
                placebos: dict[int, list[UnitFit]], start_of: dict[int, int],
-               warnings: list[str]) -> tuple[Estimate, dict[str, Any]]:
+               warnings: list[str], ranks: np.ndarray) -> tuple[Estimate, dict[str, Any]]:
     att = float(np.mean(path.post))
     if spec.inference == "none":
         warnings.append("no placebo inference was run (--inference none): the estimate has no "
@@ -104,7 +107,7 @@ def inference(spec: SynthSpec, path: Paths, fits: list[UnitFit],
         info = InferenceInfo("placebo", "Placebo inference was switched off (--inference "
                              "none), so there is no p-value or range.", {"run": False})
         return Estimate(att, None, math.nan, math.nan, spec.ci_level, math.nan, info), {}
-    ref, details = _reference(spec, fits, placebos, start_of)
+    ref, details = _reference(spec, fits, placebos, start_of, ranks)
     stat = path.ratio
     tol = 1e-10 * max(1.0, abs(stat))
     n = len(ref)

@@ -27,8 +27,10 @@ each of ``placebo_reps`` replications N1 comparison areas, drawn at random, play
 areas, the weights are solved again (started from the fitted ones, with the same tuning
 constants) and the placebo effect recorded; ``se = sqrt((r - 1) / r) * sd(placebo effects)``.
 The interval is ``tau +- z se`` and the p-value is from the normal distribution. The draws
-come from NumPy's seeded generator, so the SE equals R's only up to simulation noise; fed
-R's own permutations, :func:`placebo_estimates` gives R's SEs (tests/methods/test_sdid.py).
+come from NumPy's seeded generator over the comparison areas in a data-derived order (so
+renaming areas or shuffling rows changes nothing), so the SE equals R's only up to simulation
+noise; fed R's own permutations, :func:`placebo_estimates` gives R's SEs
+(tests/methods/test_sdid.py).
 
 The Frank-Wolfe iterations run on Gram matrices and are vectorised over replications, so
 200 placebo refits cost about as much as a few single fits; chunks go through
@@ -46,6 +48,7 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
+from lpip_eval.methods.linear.inference import canonical_unit_order
 from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
@@ -107,7 +110,8 @@ def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> Any:
     n0, n1 = len(controls), len(treated)
     fit = fit_sdid(y, n0, t0, spec.estimator)
     rng = np.random.default_rng(spec.seed)
-    perms = np.stack([rng.permutation(n0) for _ in range(spec.placebo_reps)])
+    order = _data_order(y[:n0])  # draws tied to the data, not to the areas' names
+    perms = np.stack([order[rng.permutation(n0)] for _ in range(spec.placebo_reps)])
     placebo = placebo_estimates(y, n0, t0, fit, perms, workers=spec.workers)
     reps, tau = len(placebo), fit.estimate
     se = math.sqrt((reps - 1) / reps) * float(np.std(placebo, ddof=1))
@@ -171,7 +175,9 @@ def placebo_estimates(y: np.ndarray, n0: int, t0: int, fit: SdidFit, permutation
     permutation of the ``n0`` comparison rows), the rows ``p[:n0 - N1]`` are the comparison
     areas and ``p[n0 - N1:]`` play the N1 pilot areas; the weights are solved again from the
     fitted ones (renormalised), with ``fit``'s tuning constants. Vectorised over replications
-    in chunks (one per worker, smaller if memory needs), run through ``parallel.map_items``."""
+    in chunks (one per worker, smaller if memory needs), run through ``parallel.map_items``.
+    A replication's arithmetic does not depend on the other members of its chunk
+    (``sdid_solver``), so the estimates are byte-identical whatever ``workers`` is."""
     co = np.asarray(y, dtype=float)[:n0]
     n1 = len(y) - n0
     reps = len(permutations)
@@ -181,6 +187,16 @@ def placebo_estimates(y: np.ndarray, n0: int, t0: int, fit: SdidFit, permutation
     chunks = [permutations[i:i + per_chunk] for i in range(0, reps, per_chunk)]
     job = partial(_placebo_chunk, co=co, n1=n1, t0=t0, fit=fit)
     return np.concatenate(map_items(job, chunks, workers=workers))
+
+
+def _data_order(co: np.ndarray) -> np.ndarray:
+    """The rows of ``co`` (areas x periods) in an order derived from their data alone
+    (``inference.canonical_unit_order``), so renaming areas or shuffling rows draws the same
+    placebo areas. :func:`placebo_estimates` itself takes permutations of the rows as given:
+    fed R's draws over R's (alphabetical) row order, it reproduces R's standard errors."""
+    n, t = co.shape
+    return canonical_unit_order(np.repeat(np.arange(n), t), co.ravel(), n,
+                                time_idx=np.tile(np.arange(t), n))
 
 
 # --------------------------------------------------------------------------- validation

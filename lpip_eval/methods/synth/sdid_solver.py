@@ -58,7 +58,7 @@ def _frank_wolfe(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float,
     out = np.array(x0, dtype=float, copy=True)
     live = np.arange(len(out))
     x = out.copy()
-    g = np.einsum("rij,rj->ri", big, x)
+    g = (big * x[:, None, :]).sum(axis=2)  # per row, so independent of the batch (not einsum)
     prev = np.full(len(out), np.inf)
     idx = np.arange(len(out))
     step = np.zeros(len(out))
@@ -103,8 +103,7 @@ def _frank_wolfe(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float,
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise dot products."""
-    return np.einsum("ri,ri->r", a, b) if _VECDOT is None else _VECDOT(a, b)
-
-
-_VECDOT = getattr(np, "vecdot", None)  # NumPy >= 2: faster than einsum for short rows
+    """Row-wise dot products, summed in the same order whatever the batch: BLAS dot products
+    (``np.vecdot``, ``einsum``) may group the terms by the row's memory alignment, which
+    depends on the batch, so two workers' chunks would change the last digits."""
+    return (a * b).sum(axis=1)
