@@ -231,11 +231,7 @@ def _base(case: Case) -> EffectResult:
 
 # Checks a design fails today (scikit-learn's ``_xfail_checks``): strict, so a fix makes them
 # fail until the entry is removed. Test id -> why.
-KNOWN_FAILURES: dict[str, str] = {
-    "test_bad_input[match-2x2-auto-common-one comparison area]": (
-        "inference divides by a zero standard error (one matched comparison area, 2x2 "
-        "means): raw ZeroDivisionError"),
-}
+KNOWN_FAILURES: dict[str, str] = {}  # none today
 
 
 @pytest.fixture(autouse=True)

@@ -83,3 +83,17 @@ def test_wild_bootstrap_with_zero_residuals_does_not_divide_by_zero() -> None:
         seed=1)
     assert interval.se is None and math.isnan(interval.ci_low)
     assert interval.details["degenerate"]
+
+
+@pytest.mark.parametrize("inference", ["cluster", "wild-bootstrap", "auto"])
+@pytest.mark.parametrize("method", ["did", "match"])
+def test_as_many_parameters_as_observations_is_a_design_error(method: str,
+                                                              inference: str) -> None:
+    """2x2 means of one pilot and one comparison area: 4 cells for 4 parameters (N = K), so
+    the CR1 factor (N-1)/(N-K) used to raise ZeroDivisionError."""
+    options = {"design": "2x2", "inference": inference, "draws": 99}
+    with pytest.raises(DesignError) as caught:
+        estimate(method, _panel(_frame(2, noise=1.0)), options)
+    assert "4 parameters for 4 observations" in str(caught.value), caught.value
+    assert caught.value.hint
+    assert math.isnan(inf.cr1_factor(4, 4, 2))

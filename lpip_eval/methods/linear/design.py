@@ -155,6 +155,12 @@ def _se_scales(fit: LinearFit, contrast: np.ndarray) -> list[float]:
 def _degenerate(design: LinearDesign, fit: LinearFit, choice: inf.InferenceChoice,
                 interval: inf.Interval) -> DesignError:
     """Why the headline standard error is zero up to rounding, as a DesignError."""
+    n_obs, n_params = len(fit.resid), fit.n_params - fit.n_nested
+    if n_obs <= n_params:
+        return DesignError(
+            f"the regression has {n_params} parameters for {n_obs} observations, so no "
+            f"variation is left over for {choice.method} inference to measure uncertainty from",
+            hint="add comparison areas or periods")
     if float(fit.resid @ fit.resid) <= inf.ZERO_SE ** 2 * float(fit.yt @ fit.yt):
         return DesignError(
             "the regression fits the outcome exactly (its residuals are zero up to rounding), "

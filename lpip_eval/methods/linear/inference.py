@@ -112,7 +112,11 @@ def cluster_codes(clusters: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def cr1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
-    """Small-sample factor G/(G-1) * (N-1)/(N-K) (Stata, fixest)."""
+    """Small-sample factor G/(G-1) * (N-1)/(N-K) (Stata, fixest); NaN when N <= K (no
+    residual degrees of freedom: the variance is not identified, and intervals built on it
+    are :func:`degenerate`)."""
+    if n_obs <= n_params:
+        return math.nan
     return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - n_params)
 
 
