@@ -61,7 +61,8 @@ def _estimate(panel: Panel, spec: DidSpec) -> Any:
         panel = panel.complete_covariate_rows()  # covariates enter the regression
 
     warnings = list(panel.warnings)
-    builder = {"2x2": _two_by_two, "twfe": _twfe, "event-study": _event_study}[spec.design]
+    builder = {"2x2": two_by_two_design, "twfe": twfe_design,
+               "event-study": _event_study}[spec.design]
     design, extras = builder(panel, warnings)
     treated_clusters = treated_cluster_count(design)
     n_clusters = design.n_clusters
@@ -82,7 +83,7 @@ def _estimate(panel: Panel, spec: DidSpec) -> Any:
     if n_clusters < 2:
         raise DesignError("fewer than two clusters", hint="check --cluster-col")
     diagnostics = _diagnostics(panel, design, result, extras)
-    pre_test = result.pre_test or _pretrend_slope(panel, choice, spec)
+    pre_test = result.pre_test or pretrend_slope(panel, choice, spec)
     if pre_test is not None:
         diagnostics["pretrend_test"] = pre_test
         if pre_test["rejected_at_5pct"]:
@@ -120,7 +121,10 @@ def _nested(panel: Panel, unit_codes: np.ndarray, clusters: np.ndarray, n_units:
     return n_units - 1 if bool(np.all(cluster_of_unit[unit_codes] == clusters)) else 0
 
 
-def _twfe(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+def twfe_design(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+    """The two-way fixed-effects regression (area and period effects, one treated-after
+    dummy) and its diagnostics; appends a warning for staggered starts (Goodman-Bacon 2021).
+    Also the outcome model of matched comparison areas (``methods/match``)."""
     if panel.common_start is None:
         warnings.append("treatment starts at different times: the TWFE estimate can weight some "
                         "effects negatively (Goodman-Bacon 2021); compare with --design "
@@ -193,7 +197,10 @@ def _panel_design(panel: Panel, build: Any, contrast: np.ndarray,
     )
 
 
-def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
+def two_by_two_design(panel: Panel, warnings: list[str]
+                      ) -> tuple[LinearDesign, dict[str, Any]]:
+    """The 2x2 design: each area's pre- and post-period means, regressed on area and period
+    effects and treated-after (one common start needed); its diagnostics."""
     start = panel.common_start
     if start is None:
         starts = sorted({panel.label(int(s)) for s in panel.first_treated[panel.is_treated_unit]})
@@ -236,8 +243,8 @@ def _two_by_two(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
     return design, {"collapsed_rows": len(unit)}
 
 
-def _pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
-                    ) -> dict[str, Any] | None:
+def pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
+                   ) -> dict[str, Any] | None:
     """Differential linear pre-trend: in the pre-period, y on area and period effects and
     treated x (period - start). Needs one common start and at least 3 pre-periods."""
     start = panel.common_start
@@ -304,7 +311,8 @@ def _period_effects(result: DesignInference, extras: dict[str, Any]) -> tuple[Pe
     return tuple(sorted(out, key=lambda e: e.event_time or 0))
 
 
-def _within_label(design: LinearDesign) -> str:
+def within_label(design: LinearDesign) -> str:
+    """How the fixed effects were removed, in words for the result's diagnostics."""
     if not design.absorber.groups:
         return "none (regression on each area's pre- and post-period means)"
     if design.absorber.fast:
@@ -328,7 +336,7 @@ def _diagnostics(panel: Panel, design: LinearDesign, result: DesignInference,
     start = int(panel.first_treated[panel.is_treated_unit].min())
     diag: dict[str, Any] = {
         **panel.shape(),
-        "within_transform": _within_label(design),
+        "within_transform": within_label(design),
         "pre_periods": int(np.sum(panel.period_ordinals < start)),
         "post_periods": int(np.sum(panel.period_ordinals >= start)),
         "clusters": design.n_clusters,

@@ -2,8 +2,9 @@
 area weights, the balance (love) plot, the triangulation forest plot and the digest's
 forest plot (places, pooled diamond, prediction interval).
 
-The module adds its kinds to :data:`lpip_eval.report.charts.CHART_KINDS` (charts.py imports
-it, so ``render_chart`` knows every kind) and follows that module's rules: no title in the
+Its kinds are :data:`DESIGN_KINDS`, which ``charts.py`` adds to its registry
+:data:`lpip_eval.report.charts.CHART_KINDS`; they draw with the shared look of
+``chart_style.py`` and follow the rules of ``charts.py``: no title in the
 image, colours with >= 4.5:1 contrast on white told apart also by line style or marker shape,
 NaN/None tolerated, matplotlib imported lazily. Long names (areas, variables, designs) are
 shortened to a measured width and end in an ellipsis; the tables under the charts carry them
@@ -18,20 +19,20 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lpip_eval.numbers import fmt_number
-from lpip_eval.report.charts import (
-    CHART_KINDS,
+from lpip_eval.report.chart_style import (
     COMPARISON_COLOUR,
     PILOT_COLOUR,
     PLACEBO_COLOUR,
     REFERENCE_COLOUR,
     TEXT_COLOUR,
     WIDTH_PX,
-    _floats,
-    _legend_above,
-    _line,
-    _number_formatter,
-    _period_axis,
-    _ylabel,
+    DrawFunction,
+    floats,
+    legend_above,
+    number_formatter,
+    period_axis,
+    plot_line,
+    ylabel,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -125,7 +126,7 @@ def _rows_axis(ax: Axes, count: int, axis_px: float) -> None:
     chars = 1 + len(f"{max(abs(low), abs(high)):,.{decimals}f}")  # sign and digits
     bins = max(2, min(8, int(axis_px // (chars * 6.5 + 18))))
     ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=bins, steps=[1, 2, 5, 10]))
-    ax.xaxis.set_major_formatter(_number_formatter())
+    ax.xaxis.set_major_formatter(number_formatter())
 
 
 def _nothing(ax: Axes, what: str) -> None:
@@ -150,10 +151,10 @@ def _gap_lines(ax: Axes, spec: dict[str, Any]) -> list[str]:
 
 
 def _finish_gap(ax: Axes, spec: dict[str, Any], labels: list[str]) -> None:
-    _period_axis(ax, labels, (spec.get("series") or {}).get("start"))
-    ax.yaxis.set_major_formatter(_number_formatter())
+    period_axis(ax, labels, (spec.get("series") or {}).get("start"))
+    ax.yaxis.set_major_formatter(number_formatter())
     ax.set_xlabel("Period")
-    ax.set_ylabel(_ylabel(spec, "Gap"))
+    ax.set_ylabel(ylabel(spec, "Gap"))
 
 
 # --------------------------------------------------------------------------- chart kinds
@@ -162,12 +163,12 @@ def draw_gap(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     """Pilot minus synthetic comparison by period (``series``: x, gap, start): the fit before
     the dotted start line, the effect after it; a solid line at 0 (no gap)."""
     labels = _gap_lines(ax, spec)
-    gap = _floats((spec.get("series") or {}).get("gap"), len(labels))
-    _line(ax, gap, color=PILOT_COLOUR, linewidth=2.2, zorder=3,
-          label="Pilot minus synthetic comparison")
+    gap = floats((spec.get("series") or {}).get("gap"), len(labels))
+    plot_line(ax, gap, color=PILOT_COLOUR, linewidth=2.2, zorder=3,
+              label="Pilot minus synthetic comparison")
     _finish_gap(ax, spec, labels)
     if any(not math.isnan(v) for v in gap):
-        _legend_above(ax, ncols=1)
+        legend_above(ax, ncols=1)
 
 
 def draw_placebo(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
@@ -179,19 +180,19 @@ def draw_placebo(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     series = spec.get("series") or {}
     labels = _gap_lines(ax, spec)
     n = len(labels)
-    placebos = [_floats(row, n) for row in series.get("placebos") or [] if row is not None]
+    placebos = [floats(row, n) for row in series.get("placebos") or [] if row is not None]
     placebos = [row for row in placebos if any(not math.isnan(v) for v in row)]
     for row in placebos:  # crisp (not anti-aliased): many thin lines stay small as PNG
-        _line(ax, row, color=PLACEBO_COLOUR, linewidth=0.8, zorder=2, antialiased=False)
+        plot_line(ax, row, color=PLACEBO_COLOUR, linewidth=0.8, zorder=2, antialiased=False)
     ax.axhline(0.0, color=REFERENCE_COLOUR, linewidth=1.0, zorder=3)
     halo = [patheffects.withStroke(linewidth=5.0, foreground="white")]
-    _line(ax, _floats(series.get("pilot"), n), color=PILOT_COLOUR, linewidth=2.6, zorder=4,
-          path_effects=halo)
+    plot_line(ax, floats(series.get("pilot"), n), color=PILOT_COLOUR, linewidth=2.6,
+              zorder=4, path_effects=halo)
     _finish_gap(ax, spec, labels)
     handles = [Line2D([], [], color=PILOT_COLOUR, linewidth=2.6),
                Line2D([], [], color=PLACEBO_COLOUR, linewidth=0.8)][:2 if placebos else 1]
     names = ["Pilot", f"Comparison areas as placebo pilots ({len(placebos)})"]
-    _legend_above(ax, ncols=2, handles=handles, labels=names[:len(handles)])
+    legend_above(ax, ncols=2, handles=handles, labels=names[:len(handles)])
 
 
 def weight_bars(spec: dict[str, Any], limit: int = MAX_BARS
@@ -211,7 +212,7 @@ def weight_bars(spec: dict[str, Any], limit: int = MAX_BARS
         shown = [str(r[0] or u) for r, u in zip(rows, units, strict=True)]
     else:
         shown = units
-    values = _floats(series.get("weights"), n)
+    values = floats(series.get("weights"), n)
     order = sorted(range(n), key=lambda i: (math.isnan(values[i]), -values[i]
                                             if not math.isnan(values[i]) else 0.0))
     bars: list[tuple[str, float, float | None]] = [(shown[i], values[i], None) for i in order]
@@ -260,8 +261,8 @@ def _balance_rows(series: dict[str, Any]) -> tuple[list[int], int]:
     n = len(series.get("variables") or [])
     if n <= MAX_BALANCE_ROWS:
         return list(range(n)), 0
-    after = _floats(series.get("smd_after"), n)
-    before = _floats(series.get("smd_before"), n)
+    after = floats(series.get("smd_after"), n)
+    before = floats(series.get("smd_before"), n)
     key = [(-abs(a) if not math.isnan(a) else math.inf, -abs(b) if not math.isnan(b) else 0.0)
            for a, b in zip(after, before, strict=True)]
     worst = sorted(range(n), key=lambda i: key[i])[:MAX_BALANCE_ROWS - 1]
@@ -277,9 +278,9 @@ def draw_balance(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     series = spec.get("series") or {}
     names = [str(v) for v in series.get("variables") or []]
     keep, left_out = _balance_rows(series)
-    before = [_floats(series.get("smd_before"), len(names))[i] for i in keep]
-    after = [_floats(series.get("smd_after"), len(names))[i] for i in keep]
-    limits = [abs(t) for t in _floats(series.get("thresholds") or [0.1, 0.25], 2)]
+    before = [floats(series.get("smd_before"), len(names))[i] for i in keep]
+    after = [floats(series.get("smd_after"), len(names))[i] for i in keep]
+    limits = [abs(t) for t in floats(series.get("thresholds") or [0.1, 0.25], 2)]
     good, fair = (0.1 if math.isnan(limits[0]) else limits[0],
                   0.25 if math.isnan(limits[1]) else limits[1])
     ys = list(range(len(keep)))
@@ -337,7 +338,7 @@ def draw_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     series = spec.get("series") or {}
     names = [str(v) for v in series.get("labels") or []]
     n = len(names)
-    att, low, high = (_floats(series.get(key), n) for key in ("att", "low", "high"))
+    att, low, high = (floats(series.get(key), n) for key in ("att", "low", "high"))
     ax.axvline(0.0, color=REFERENCE_COLOUR, linewidth=1.2, zorder=1)
     for y in range(n):
         if not (math.isnan(low[y]) or math.isnan(high[y])):
@@ -375,9 +376,9 @@ def draw_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
                      markeredgewidth=2.0)
         dot = Line2D([], [], linestyle="none", marker="s", markersize=7.5, color=PILOT_COLOUR)
         zero = Line2D([], [], color=REFERENCE_COLOUR, linewidth=1.2)
-        _legend_above(ax, ncols=2, handles=[(bar, dot), zero],
-                      labels=["Estimate and range", "No effect (0)"],
-                      handler_map={tuple: HandlerTuple(ndivide=1)})
+        legend_above(ax, ncols=2, handles=[(bar, dot), zero],
+                     labels=["Estimate and range", "No effect (0)"],
+                     handler_map={tuple: HandlerTuple(ndivide=1)})
 
 
 STRONG_EVIDENCE = 3  # digest forest: filled markers from this evidence level on
@@ -392,10 +393,10 @@ def draw_digest_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     series = spec.get("series") or {}
     names = [str(v) for v in series.get("labels") or []]
     n = len(names)
-    att, low, high = (_floats(series.get(key), n) for key in ("att", "low", "high"))
+    att, low, high = (floats(series.get(key), n) for key in ("att", "low", "high"))
     levels = list(series.get("evidence") or [None] * n)
-    mu, mu_low, mu_high = _floats(series.get("pooled"), 3)
-    p_low, p_high = _floats(series.get("prediction"), 2)
+    mu, mu_low, mu_high = floats(series.get("pooled"), 3)
+    p_low, p_high = floats(series.get("prediction"), 2)
     ax.axvline(0.0, color=REFERENCE_COLOUR, linewidth=1.2, zorder=1)
     for y in range(n):
         if not (math.isnan(low[y]) or math.isnan(high[y])):
@@ -431,20 +432,22 @@ def draw_digest_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
         Line2D([], [], linestyle="none", marker="D", color=COMPARISON_COLOUR, markersize=7),
         Line2D([], [], color=COMPARISON_COLOUR, linestyle=(0, (4, 2)), linewidth=1.6),
     ]
-    _legend_above(ax, ncols=2, handles=handles,
-                  labels=["Evidence level 3-5", "Level 1-2 or unknown", "Pooled",
-                          "New area"])
+    legend_above(ax, ncols=2, handles=handles,
+                 labels=["Evidence level 3-5", "Level 1-2 or unknown", "Pooled",
+                         "New area"])
 
 
 def _short_label(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
-CHART_KINDS.update({
+DESIGN_KINDS: dict[str, DrawFunction] = {
     "gap": draw_gap,
     "placebo": draw_placebo,
     "weights": draw_weights,
     "balance": draw_balance,
     "forest": draw_forest,
     "digest-forest": draw_digest_forest,
-})
+}
+"""The comparison designs' and the digest's chart kinds;
+:data:`lpip_eval.report.charts.CHART_KINDS` holds them with the others."""

@@ -27,9 +27,8 @@ import pytest
 
 from lpip_eval.data.panel import PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.report import charts, charts_design
-from lpip_eval.report.charts import (
-    CHART_KINDS,
+from lpip_eval.report import chart_style, charts, charts_design
+from lpip_eval.report.chart_style import (
     COMPARISON_COLOUR,
     HEIGHT_PX,
     PILOT_COLOUR,
@@ -37,9 +36,8 @@ from lpip_eval.report.charts import (
     REFERENCE_COLOUR,
     TEXT_COLOUR,
     WIDTH_PX,
-    render_chart,
-    render_charts,
 )
+from lpip_eval.report.charts import CHART_KINDS, render_chart, render_charts
 from lpip_eval.report.context import build_context
 
 REPO = Path(__file__).resolve().parents[2]
@@ -282,32 +280,32 @@ def test_colours_meet_wcag_contrast_on_white(colour: str) -> None:
 
 def test_quarter_labels_are_thinned_to_whole_years() -> None:
     labels = [f"{y}Q{q}" for y in range(2015, 2025) for q in range(1, 5)]
-    shown = charts._label_positions(labels)
+    shown = chart_style.label_positions(labels)
     assert 4 <= len(shown) <= 10
     assert all(labels[i].endswith("Q1") for i in shown)
     steps = {b - a for a, b in itertools.pairwise(shown)}
     assert len(steps) == 1 and steps.pop() % 4 == 0
     # Starting mid-year, the first label is the first Q1.
-    assert charts._label_positions(labels[2:])[0] == 2
-    assert charts._label_positions(labels[:6]) == list(range(6))
+    assert chart_style.label_positions(labels[2:])[0] == 2
+    assert chart_style.label_positions(labels[:6]) == list(range(6))
 
 
 def test_month_and_year_labels_are_thinned() -> None:
     months = [f"{y}-{m:02d}" for y in range(2015, 2025) for m in range(1, 13)]
-    shown = charts._label_positions(months)
+    shown = chart_style.label_positions(months)
     assert len(shown) <= 10 and all(months[i].endswith("-01") for i in shown)
     years = [str(y) for y in range(1960, 2025)]
-    shown = charts._label_positions(years)
+    shown = chart_style.label_positions(years)
     assert len(shown) <= 12 and shown[0] == 0
     assert math.gcd(*(b - a for a, b in itertools.pairwise(shown))) in (5, 10)
 
 
 def test_axis_label_from_ylabel_or_title() -> None:
-    assert charts._ylabel({"ylabel": "Rate (%)", "title": "A: b"}, "x") == "Rate (%)"
-    assert charts._ylabel({"title": "Employment rate: pilot areas"}, "x") == "Employment rate"
-    assert charts._ylabel({"title": "Estimated effect on the claimant rate by period "
+    assert chart_style.ylabel({"ylabel": "Rate (%)", "title": "A: b"}, "x") == "Rate (%)"
+    assert chart_style.ylabel({"title": "Employment rate: pilot areas"}, "x") == "Employment rate"
+    assert chart_style.ylabel({"title": "Estimated effect on the claimant rate by period "
                                     "relative to the start"}, "x") == "Effect on claimant rate"
-    assert charts._ylabel({}, "Estimated effect") == "Estimated effect"
+    assert chart_style.ylabel({}, "Estimated effect") == "Estimated effect"
 
 
 # --------------------------------------------------------------------------- design chart kinds
@@ -677,7 +675,7 @@ def test_edge_case_charts_are_deterministic() -> None:
 
 def test_tick_texts_show_quarter_steps() -> None:
     # A 2.5 or 0.25 step needs one decimal more than its magnitude ("2.5", not "2").
-    assert charts._tick_texts([-5.0, -2.5, 0.0, 2.5]) == ["\u22125.0", "\u22122.5", "0.0", "2.5"]
-    assert charts._tick_texts([0.0, 0.25, 0.5]) == ["0.00", "0.25", "0.50"]
-    assert charts._tick_texts([0.0, 0.1, 0.2, 0.30000000000000004]) == ["0.0", "0.1", "0.2",
-                                                                          "0.3"]
+    ticks = chart_style.tick_texts
+    assert ticks([-5.0, -2.5, 0.0, 2.5]) == ["\u22125.0", "\u22122.5", "0.0", "2.5"]
+    assert ticks([0.0, 0.25, 0.5]) == ["0.00", "0.25", "0.50"]
+    assert ticks([0.0, 0.1, 0.2, 0.30000000000000004]) == ["0.0", "0.1", "0.2", "0.3"]

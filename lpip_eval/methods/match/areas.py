@@ -80,7 +80,8 @@ def estimate_match(panel: Panel, spec: MatchSpec, progress: Any = None) -> Any:
     warnings = list(panel.warnings)
     am = select_comparison_areas(panel, spec, warnings)
     sub = matched_panel(panel, am.matched.weights)
-    design, _ = (did_mod._twfe if spec.design == "twfe" else did_mod._two_by_two)(sub, warnings)
+    build = did_mod.twfe_design if spec.design == "twfe" else did_mod.two_by_two_design
+    design, _ = build(sub, warnings)
     att, interval, info, pre_test = _effect(panel, sub, design, am, spec, warnings)
     balance = balance_table(am.x, am.names, panel.is_treated_unit, am.pool, am.matched.weights)
     diagnostics = _diagnostics(panel, sub, am, balance, spec, design)
@@ -152,7 +153,7 @@ def _effect(panel: Panel, sub: Panel, design: Any, am: AreaMatch, spec: MatchSpe
     else:
         result = infer(design, choice, level=spec.ci_level, draws=spec.draws, seed=spec.seed)
         att, interval, info = result.headline, result.interval, result.info
-        pre_test = did_mod._pretrend_slope(sub, choice, _did_spec(spec))
+        pre_test = did_mod.pretrend_slope(sub, choice, _did_spec(spec))
     if pre_test is not None:
         if spec.use_outcome_trend:
             pre_test["test"] += ("; the pre-period trend was a matching variable, so similar "
@@ -360,7 +361,7 @@ def _diagnostics(panel: Panel, sub: Panel, am: AreaMatch, balance: dict[str, Any
         "n_periods": sub.n_periods,
         "frequency": panel.frequency,
         "balanced": sub.is_balanced,
-        "within_transform": did_mod._within_label(design),
+        "within_transform": did_mod.within_label(design),
         "pre_periods": int(np.sum(sub.period_ordinals < start)),
         "post_periods": int(np.sum(sub.period_ordinals >= start)),
         "clusters": design.n_clusters,

@@ -78,7 +78,7 @@ class PlaceboPilots:
             from lpip_eval.methods.match.areas import matched_panel
 
             sub = matched_panel(replace(self.panel, first_treated=first), weights)
-            build = did_mod._twfe if self.spec.design == "twfe" else did_mod._two_by_two
+            build = did_mod.twfe_design if self.spec.design == "twfe" else did_mod.two_by_two_design
             design, _ = build(sub, [])
             fit, _ = design.fit()
             return float(design.contrast @ fit.coef), math.nan

@@ -114,7 +114,7 @@ def parse_predictor(text: str, *, outcome: str) -> Predictor:
 
 
 @dataclass
-class _Data:
+class WideData:
     """Wide arrays (units x periods) of the outcome and covariates, plus the pilot rows."""
 
     panel: Panel
@@ -125,7 +125,7 @@ class _Data:
     ranks: np.ndarray  # each row's place in a data-derived order (seeds, placebo sets)
 
 
-def _wide(panel: Panel) -> _Data:
+def _wide(panel: Panel) -> WideData:
     shape = (panel.n_units, panel.n_periods)
     y = np.full(shape, np.nan)
     y[panel.unit_idx, panel.time_idx] = panel.y
@@ -139,10 +139,10 @@ def _wide(panel: Panel) -> _Data:
                                  time_idx=panel.time_idx)
     ranks = np.empty(panel.n_units, dtype=np.int64)
     ranks[order] = np.arange(panel.n_units)
-    return _Data(panel, y, covs, list(panel.units), [], ranks)
+    return WideData(panel, y, covs, list(panel.units), [], ranks)
 
 
-def _add_average(data: _Data, rows: np.ndarray) -> int:
+def _add_average(data: WideData, rows: np.ndarray) -> int:
     """Append the average of ``rows`` as a pseudo-area (``--aggregate``); returns its row."""
     with sw_fit.missing_allowed():
         data.y = np.vstack([data.y, np.nanmean(data.y[rows], axis=0)])
@@ -178,7 +178,7 @@ def _window(panel: Panel, periods: tuple[str, str], option: str) -> np.ndarray:
     return np.arange(first, last + 1)
 
 
-def _predictors(data: _Data, spec: SynthSpec, start: int, fit: np.ndarray,
+def _predictors(data: WideData, spec: SynthSpec, start: int, fit: np.ndarray,
                 window: np.ndarray | None, *, strict: bool
                 ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Raw predictor matrix (k x units), labels, and lag positions, for a start position.
@@ -230,15 +230,18 @@ def _predictors(data: _Data, spec: SynthSpec, start: int, fit: np.ndarray,
 
 
 @dataclass
-class _Built:
+class BuiltProblem:
+    """The fitting problem of the pilots that start at period position ``start``: the
+    predictors and windows, the donor pool (rows of complete data) and the period labels."""
+
     problem: sw_fit.SynthProblem
     pool: np.ndarray
     labels: list[str]
     start: int
 
 
-def _build(data: _Data, spec: SynthSpec, start: int, candidates: np.ndarray,
-           targets: list[int], *, fake: int | None = None) -> _Built:
+def _build(data: WideData, spec: SynthSpec, start: int, candidates: np.ndarray,
+           targets: list[int], *, fake: int | None = None) -> BuiltProblem:
     """The problem for pilots starting at position ``start`` (or an in-time placebo at
     ``fake``): windows, predictors, and the donors with complete data."""
     panel, labels = data.panel, data.panel.period_labels
@@ -303,7 +306,7 @@ def _build(data: _Data, spec: SynthSpec, start: int, candidates: np.ndarray,
         post=np.arange(fake, start) if fake is not None else np.arange(start, data.y.shape[1]),
         lags=lags, v=v_mode, penalty=spec.penalty or 0.0, nearest=spec.donors_nearest,
         seed=spec.seed, ranks=data.ranks)
-    return _Built(problem, pool, names, start)
+    return BuiltProblem(problem, pool, names, start)
 
 
 # --------------------------------------------------------------------------- estimate
@@ -329,7 +332,7 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         row = _add_average(data, treated)
         start_of = {row: start_of[int(treated[0])]}
     targets = list(start_of)
-    built: dict[int, _Built] = {}
+    built: dict[int, BuiltProblem] = {}
     for s in sorted(set(start_of.values())):
         built[s] = _build(data, spec, s, candidates, [t for t in targets if start_of[t] == s])
     order = sorted(built)

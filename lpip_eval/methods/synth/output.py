@@ -21,7 +21,7 @@ from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import PeriodEffect
 
 if TYPE_CHECKING:
-    from lpip_eval.methods.synth.classic import SynthSpec, _Built, _Data
+    from lpip_eval.methods.synth.classic import BuiltProblem, SynthSpec, WideData
 
 
 def design_name(spec: SynthSpec, n_targets: int, n_treated: int) -> str:
@@ -48,7 +48,7 @@ def period_effects(panel: Panel, path: Paths, common: bool) -> tuple[PeriodEffec
     return tuple(out)
 
 
-def weights(data: _Data, fits: list[UnitFit]) -> tuple[tuple[str, float], ...]:
+def weights(data: WideData, fits: list[UnitFit]) -> tuple[tuple[str, float], ...]:
     """Donor weights of the (average) synthetic control, largest first; zeros left out."""
     total: dict[str, float] = {}
     for fit in fits:
@@ -59,7 +59,7 @@ def weights(data: _Data, fits: list[UnitFit]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(((u, w) for u, w in rounded if w > 0), key=lambda x: (-x[1], x[0])))
 
 
-def _balance(data: _Data, built: _Built, fit: UnitFit) -> list[dict[str, Any]]:
+def _balance(data: WideData, built: BuiltProblem, fit: UnitFit) -> list[dict[str, Any]]:
     x = built.problem.x
     return [{"predictor": name, "pilot": float(x[i, fit.target]),
              "synthetic": float(x[i, fit.donors] @ fit.w),
@@ -67,7 +67,7 @@ def _balance(data: _Data, built: _Built, fit: UnitFit) -> list[dict[str, Any]]:
             for i, name in enumerate(built.labels)]
 
 
-def _area(data: _Data, built: _Built, fit: UnitFit) -> dict[str, Any]:
+def _area(data: WideData, built: BuiltProblem, fit: UnitFit) -> dict[str, Any]:
     pre = built.problem.pre
     spread = float(np.nanstd(data.y[fit.target, pre], ddof=1)) if len(pre) > 1 else math.nan
     rmspe = math.sqrt(fit.pre_mspe)
@@ -89,7 +89,7 @@ def _area(data: _Data, built: _Built, fit: UnitFit) -> dict[str, Any]:
     }
 
 
-def diagnostics(panel: Panel, data: _Data, built: dict[int, _Built], fits: list[UnitFit],
+def diagnostics(panel: Panel, data: WideData, built: dict[int, BuiltProblem], fits: list[UnitFit],
                 path: Paths, inference: dict[str, Any],
                 refits: dict[str, Any], start_of: dict[int, int]) -> dict[str, Any]:
     """The ``diagnostics`` block (see the module docstring). ``refits``: "space" (start ->
@@ -142,7 +142,7 @@ def diagnostics(panel: Panel, data: _Data, built: dict[int, _Built], fits: list[
     return diag
 
 
-def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: list[UnitFit],
+def _charts(panel: Panel, data: WideData, diag: dict[str, Any], path: Paths, fits: list[UnitFit],
             placebos: list[UnitFit], common: bool, start: str) -> list[dict[str, Any]]:
     """Pilot vs synthetic, the gap, the placebo gaps and the donor weights."""
     label = panel.outcome.replace("_", " ")
@@ -198,7 +198,7 @@ def _charts(panel: Panel, data: _Data, diag: dict[str, Any], path: Paths, fits: 
     return charts
 
 
-def _placebo_block(data: _Data, inference: dict[str, Any], in_time: dict[int, UnitFit],
+def _placebo_block(data: WideData, inference: dict[str, Any], in_time: dict[int, UnitFit],
                    loo: list[tuple[int, UnitFit]], labels: tuple[str, ...]) -> dict[str, Any]:
     return {
         "in_space": inference or None,
