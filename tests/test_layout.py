@@ -150,3 +150,26 @@ def test_the_scan_sees_what_it_checks() -> None:
     assert ("lpip_eval.methods.match.areas", "lpip_eval.methods.did") in edges
     assert _stage("lpip_eval.cli.commands") < _stage("lpip_eval.data.panel") \
         < _stage("lpip_eval.numbers")
+
+
+def test_the_pipeline_seams_are_typed() -> None:
+    """The estimators and the functions around them return ``EffectResult``, not ``Any``,
+    and the package ships ``py.typed`` (PEP 561) so that users' type checkers see it."""
+    import importlib
+    import inspect
+    import tomllib
+
+    seams = {"lpip_eval.methods.registry": ["estimate"],
+             "lpip_eval.methods.did": ["estimate_did"],
+             "lpip_eval.methods.match.areas": ["estimate_match"],
+             "lpip_eval.methods.synth.classic": ["estimate_synth"],
+             "lpip_eval.methods.synth.sdid": ["estimate_sdid"],
+             "lpip_eval.methods.match.units": ["estimate_units", "estimate_unit_match"],
+             "lpip_eval.results.evidence": ["with_evidence"]}
+    returns = {f"{name}.{function}": inspect.signature(
+        getattr(importlib.import_module(name), function)).return_annotation
+        for name, functions in seams.items() for function in functions}
+    assert {k: v for k, v in returns.items() if v != "EffectResult"} == {}
+    assert (PACKAGE / "py.typed").is_file()
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["lpip_eval"]

@@ -34,7 +34,7 @@ from lpip_eval.methods.linear.design import (
 )
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.results.evidence import with_evidence
-from lpip_eval.results.result import Estimate, PeriodEffect
+from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
 
 DESIGNS = {
     "2x2": "2x2 difference-in-differences (pre/post means)",
@@ -43,7 +43,7 @@ DESIGNS = {
 }
 
 
-def estimate_did(panel: Panel, spec: DidSpec, progress: Any = None) -> Any:
+def estimate_did(panel: Panel, spec: DidSpec, progress: Any = None) -> EffectResult:
     """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
     try:
         return _estimate(panel, spec)
@@ -54,9 +54,7 @@ def estimate_did(panel: Panel, spec: DidSpec, progress: Any = None) -> Any:
         raise
 
 
-def _estimate(panel: Panel, spec: DidSpec) -> Any:
-    from lpip_eval.results.result import EffectResult
-
+def _estimate(panel: Panel, spec: DidSpec) -> EffectResult:
     if panel.covariates is not None and spec.design != "2x2":
         panel = panel.complete_covariate_rows()  # covariates enter the regression
 

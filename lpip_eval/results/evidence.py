@@ -22,9 +22,12 @@ saved results can be rated again.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lpip_eval.numbers import fmt_p
+
+if TYPE_CHECKING:
+    from lpip_eval.results.result import EffectResult
 
 LABELS = {
     1: "Level 1 of 5: correlation or before-and-after only",
@@ -117,7 +120,7 @@ def _caveats(result: dict[str, Any], reasons: list[str]) -> None:
                        "before the start): trends before the pilot are hard to judge.")
 
 
-def with_evidence(result: Any) -> Any:
+def with_evidence(result: EffectResult) -> EffectResult:
     """The EffectResult with its ``evidence`` block filled in from its own diagnostics."""
     from dataclasses import replace
 

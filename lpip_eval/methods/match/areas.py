@@ -49,9 +49,9 @@ from lpip_eval.methods.match.distance import (
     match_areas,
 )
 from lpip_eval.methods.match.placebo import PlaceboPilots
-from lpip_eval.methods.specs import MatchSpec
+from lpip_eval.methods.specs import DidSpec, MatchSpec
 from lpip_eval.results.evidence import with_evidence
-from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
+from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 DESIGNS = {"twfe": "two-way fixed effects DiD", "2x2": "2x2 DiD (pre/post means)"}
 
@@ -68,10 +68,8 @@ class AreaMatch:
     matched: MatchedSet
 
 
-def estimate_match(panel: Panel, spec: MatchSpec, progress: Any = None) -> Any:
+def estimate_match(panel: Panel, spec: MatchSpec, progress: Any = None) -> EffectResult:
     """Match pilot areas to comparison areas and estimate the DiD on the matched set."""
-    from lpip_eval.results.result import EffectResult
-
     _check_spec(spec)
     start = panel.common_start
     if start is None:
@@ -287,9 +285,9 @@ def matched_panel(panel: Panel, unit_weights: np.ndarray) -> Panel:
     )
 
 
-def _did_spec(spec: MatchSpec) -> Any:
-    return did_mod.DidSpec(design=spec.design, inference=spec.inference,
-                           ci_level=spec.ci_level, draws=spec.draws, seed=spec.seed)
+def _did_spec(spec: MatchSpec) -> DidSpec:
+    return DidSpec(design=spec.design, inference=spec.inference,
+                   ci_level=spec.ci_level, draws=spec.draws, seed=spec.seed)
 
 
 # --------------------------------------------------------------------------- outputs

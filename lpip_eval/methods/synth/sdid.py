@@ -54,7 +54,7 @@ from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
 from lpip_eval.parallel import map_items
 from lpip_eval.results.evidence import POOR_FIT_RATIO, with_evidence
-from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
+from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 ESTIMATORS = {
     "sdid": "Synthetic difference-in-differences (Arkhangelsky et al. 2021)",
@@ -94,7 +94,7 @@ class _Batch:
 # --------------------------------------------------------------------------- public API
 
 
-def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> Any:
+def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> EffectResult:
     """Estimate the effect on ``panel`` by synthetic DiD (or SC / DiD in the same framework).
 
     ``progress`` is accepted for the registry's estimator signature (no long refit loop to
@@ -103,8 +103,6 @@ def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> Any:
     Needs a balanced panel in which all pilot areas start in the same period (a block design);
     raises DesignError (exit 4) otherwise. Returns an EffectResult.
     """
-    from lpip_eval.results.result import EffectResult
-
     _check_spec(spec)
     y, controls, treated, t0 = _block_matrix(panel)
     n0, n1 = len(controls), len(treated)
