@@ -25,10 +25,11 @@ P_FLOOR = 0.001
 
 
 def fmt_number(value: float | None, digits: int = 2, *, signed: bool = False,
-               console: bool = False) -> str:
+               separators: bool = True, console: bool = False) -> str:
     """``value`` with ``digits`` decimals, e.g. ``fmt_number(-1234.5) == '−1,234.50'``.
 
-    ``signed`` writes a ``+`` before positive values (effects, gaps). ``console`` selects the
+    ``signed`` writes a ``+`` before positive values (effects, gaps); ``separators=False``
+    leaves out the thousands separators (standardised differences). ``console`` selects the
     terminal style described in the module docstring, where ``digits`` is also the number of
     significant digits used when a magnitude is at least 1e4 or below 1e-3.
     """
@@ -41,8 +42,8 @@ def fmt_number(value: float | None, digits: int = 2, *, signed: bool = False,
         return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     if value is None or not math.isfinite(value):
         return "n/a"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace("-", MINUS)
+    spec = f"{'+' if signed else ''}{',' if separators else ''}.{digits}f"
+    return format(value, spec).replace("-", MINUS)
 
 
 def fmt_p(value: float | None) -> str:

@@ -41,3 +41,9 @@ def test_console_numbers(value: float | None, digits: int, shown: str) -> None:
 ])
 def test_p_values(value: float | None, shown: str) -> None:
     assert fmt_p(value) == shown
+
+
+def test_without_separators() -> None:
+    # standardised mean differences in the love plot's table: signed, no thousands separator
+    assert fmt_number(1234.5678, 3, signed=True, separators=False) == "+1234.568"
+    assert fmt_number(-0.05, 3, signed=True, separators=False) == "\u22120.050"

@@ -24,9 +24,12 @@ poor (Stuart 2010; Rubin 2001 for 0.25); a variance ratio between 0.5 and 2 is a
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
+
+from lpip_eval.numbers import fmt_number
 
 SMD_GOOD = 0.1
 SMD_ACCEPTABLE = 0.25
@@ -146,9 +149,7 @@ def _stats(col: np.ndarray, t: np.ndarray, c: np.ndarray, w: np.ndarray, sd: flo
 def love_plot(balance: dict[str, Any]) -> dict[str, Any]:
     """Chart spec (kind ``balance``) for the love plot, with the numbers as a table."""
     rows = balance["rows"]
-
-    def fmt(v: float | None) -> str:
-        return "n/a" if v is None or not math.isfinite(v) else f"{v:+.3f}".replace("-", "\u2212")
+    smd = partial(fmt_number, digits=3, signed=True, separators=False)
 
     worst = balance["max_abs_smd_after"]
     return {
@@ -160,7 +161,7 @@ def love_plot(balance: dict[str, Any]) -> dict[str, Any]:
                 f"reference lines at 0.1 and 0.25; the largest difference after matching is "
                 f"{'n/a' if worst is None else f'{worst:.3f}'}."),
         "columns": ["Variable", "SMD before", "SMD after", "Variance ratio after", "Balance"],
-        "rows": [[r["variable"], fmt(r["smd_before"]), fmt(r["smd_after"]),
+        "rows": [[r["variable"], smd(r["smd_before"]), smd(r["smd_after"]),
                   "n/a" if r["vr_after"] is None else f"{r['vr_after']:.2f}", r["verdict"]]
                  for r in rows],
         "series": {"variables": [r["variable"] for r in rows],
