@@ -154,7 +154,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
             result = estimate(name, data_spec, options, where=where)
             if result.provenance is not None:  # estimate_units attaches the file's
                 result = dataclasses.replace(result, provenance=dataclasses.replace(
-                    result.provenance, command=_command_line(ctx)))
+                    result.provenance, command=command_line(ctx)))
             result = dataclasses.replace(result, **words)
             unit_names: dict[str, str] = {}
         else:
@@ -163,7 +163,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
                 result = estimate(name, panel, options, where=where, progress=progress)
             result = with_provenance(result, panel, data_spec,
                                      _recorded(spec, options, design),
-                                     command=_command_line(ctx),
+                                     command=command_line(ctx),
                                      seed=getattr(spec, "seed", None), **words)
             unit_names = dict(panel.unit_names)
         tripped = check_gates(result.to_dict(), fail_on)
@@ -189,7 +189,7 @@ app.command()(init)
 app.command("digest")(digest)
 
 
-def _command_line(ctx: typer.Context) -> str:
+def command_line(ctx: typer.Context) -> str:
     """The command as the user could retype it: the options that differ from their defaults.
 
     Built from the parsed parameters (not ``sys.argv``), so it is right however the command

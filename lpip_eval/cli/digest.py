@@ -77,7 +77,7 @@ def digest(
     """Pool many pilots' results: one per place, random-effects meta-analysis, forest plots."""
 
     def go() -> None:
-        from lpip_eval.cli.commands import _command_line
+        from lpip_eval.cli.commands import command_line
         from lpip_eval.errors import UsageError
         from lpip_eval.files import write_atomic
         from lpip_eval.report.digest import (
@@ -107,7 +107,7 @@ def digest(
             min_evidence=min_evidence, methods=tuple(method or ()),
             outcomes=tuple(outcome or ()),
             group_by=tuple(group_by or ("outcome", "outcome_unit")),
-            se_from_interval=se_from_interval, command=_command_line(ctx))
+            se_from_interval=se_from_interval, command=command_line(ctx))
         check_options(options)
         effect_rows = []
         if effects is not None:
