@@ -97,3 +97,16 @@ def test_as_many_parameters_as_observations_is_a_design_error(method: str,
     assert "4 parameters for 4 observations" in str(caught.value), caught.value
     assert caught.value.hint
     assert math.isnan(inf.cr1_factor(4, 4, 2))
+
+
+def test_match_randomization_with_no_placebo_is_a_design_error() -> None:
+    """One pilot, one comparison area: no placebo pilot can be matched, so randomization
+    inference has nothing to compare with (it printed p = 1.000 and NumPy warnings)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw NumPy RuntimeWarning either
+        with pytest.raises(DesignError) as caught:
+            estimate("match", _panel(_frame(2, noise=1.0)),
+                     {"draws": 99, "inference": "randomization"})
+    assert "no placebo to compare with" in str(caught.value), caught.value

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lpip_eval.data.panel import NEVER, Panel
+from lpip_eval.errors import DesignError
 from lpip_eval.methods import did as did_mod
 from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.match.distance import (
@@ -127,6 +128,15 @@ class PlaceboPilots:
         ok = np.isfinite(stats[:, 0])
         plan = replace(plan, rows=plan.rows[ok])
         on_y = stats[ok, 0]
+        if len(on_y) == 0:
+            n_pool = int(self.pool.sum())
+            raise DesignError(
+                f"randomization inference has no placebo to compare with: the "
+                f"{n_pool} candidate area{'s' if n_pool != 1 else ''} cannot stand in for "
+                f"{int(treated.sum())} pilot area{'s' if treated.sum() != 1 else ''} and "
+                "still leave areas to match them with",
+                hint="add comparison areas; randomization inference needs at least 19 "
+                "placebo sets for a 5% test")
         zeros = np.zeros(len(on_y))
         lo, hi = inf.randomization_interval(att, on_y, zeros, plan, spec.ci_level,
                                             float(np.std(on_y)) or 1.0)
