@@ -121,7 +121,10 @@ def _column_of(value: Any) -> str:
 _DID = Design(specs.DidSpec, "lpip_eval.methods.did:estimate_did")
 _MATCH = Design(specs.MatchSpec, "lpip_eval.methods.match.areas:estimate_match")
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("did", "difference-in-differences", {"twfe": _DID, "2x2": _DID, "event-study": _DID},
+    Method("did", "difference-in-differences",
+           {"twfe": _DID, "2x2": _DID, "event-study": _DID,
+            "imputation": Design(specs.StaggeredSpec,
+                                 "lpip_eval.methods.imputation:estimate_imputation")},
            summary="Difference-in-differences: 2x2, two-way fixed effects or event study."),
     Method("synth", "synthetic control",
            {"classic": Design(specs.SynthSpec, "lpip_eval.methods.synth.classic:estimate_synth",

@@ -23,6 +23,7 @@ DEFAULT_SEED = 20240101
 MIN_DRAWS = 19  # fewer cannot give p < 0.05 with the observed statistic included
 MAX_DRAWS = 100_000  # memory and time: more draws move p-values by < 0.001
 DID_DESIGNS = ("2x2", "twfe", "event-study")
+STAGGERED_DESIGNS = ("imputation", "sun-abraham")
 INFERENCE_NAMES = ("auto", "cluster", "wild-bootstrap", "randomization")
 AREA_DISTANCES = ("mahalanobis", "ivariance", "propensity")
 UNIT_DISTANCES = ("mahalanobis", "ivariance", "euclidean")
@@ -130,6 +131,23 @@ class DidSpec(Checked):
     bootstrap_weights: str | None = option(
         None, "rademacher or webb (wild bootstrap; default by cluster count).",
         choices=("rademacher", "webb"))
+
+
+@dataclass(frozen=True)
+class StaggeredSpec(Checked):
+    """Options of the staggered-adoption designs ``did --design imputation`` and
+    ``did --design sun-abraham``."""
+
+    design: str = option("imputation", "imputation (Borusyak, Jaravel & Spiess 2024) or "
+                         "sun-abraham (interaction-weighted event study).",
+                         choices=STAGGERED_DESIGNS)
+    inference: Literal["auto", "cluster", "randomization"] = inference_option(
+        "auto", ("auto", "cluster", "randomization"), "auto, cluster or randomization "
+        "(start periods reassigned across areas). auto: randomization with fewer than 10 "
+        "treated areas, else cluster.")
+    ci_level: float = ci_level_option()
+    draws: int = draws_option()
+    seed: int = seed_option()
 
 
 # --------------------------------------------------------------------------- match

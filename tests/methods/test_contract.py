@@ -89,7 +89,7 @@ def _designs() -> Iterator[Design]:
                      staggered=(m.name, name) in STAGGERED)
 
 
-STAGGERED = {("did", "twfe"), ("did", "event-study")}
+STAGGERED = {("did", "twfe"), ("did", "event-study"), ("did", "imputation")}
 
 
 @dataclasses.dataclass(frozen=True)

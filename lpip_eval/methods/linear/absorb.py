@@ -178,12 +178,23 @@ class TwoWayExact:
 
     def residualize(self, mat: np.ndarray) -> np.ndarray:
         """Residuals of each column of ``mat`` (n, k) on both groupings' effects."""
-        mean_big = (self.sum_big @ mat) * self.inv_big[:, None]
-        small_effect = self.schur_pinv @ (self.sum_small @ mat - self.table.T @ mean_big)
-        big_effect = mean_big - (self.table @ small_effect) * self.inv_big[:, None]
+        big_effect, small_effect = self.effects(self.sum_big @ mat, self.sum_small @ mat)
         out = mat - big_effect[self.big]
         out -= small_effect[self.small]
         return out
+
+    def effects(self, rhs_big: np.ndarray, rhs_small: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """A solution (big-level, small-level effects) of the normal equations with right-hand
+        sides ``rhs_big`` (B, k) and ``rhs_small`` (S, k): with the weighted sums of a column
+        per level, its fitted fixed effects; with other sums, e.g. the total weight a set of
+        target rows puts on each level, the solve behind imputation weights (Borusyak,
+        Jaravel & Spiess 2024, eq. 6). Effects of redundant levels are the minimum-norm ones.
+        """
+        mean_big = rhs_big * self.inv_big[:, None]
+        small_effect = self.schur_pinv @ (rhs_small - self.table.T @ mean_big)
+        big_effect = mean_big - (self.table @ small_effect) * self.inv_big[:, None]
+        return big_effect, small_effect
 
 
 def _group_sums(codes: np.ndarray, weights: np.ndarray, size: int) -> sparse.csr_array:
