@@ -89,7 +89,8 @@ def _designs() -> Iterator[Design]:
                      staggered=(m.name, name) in STAGGERED)
 
 
-STAGGERED = {("did", "twfe"), ("did", "event-study"), ("did", "imputation")}
+STAGGERED = {("did", "twfe"), ("did", "event-study"), ("did", "imputation"),
+             ("did", "sun-abraham")}
 
 
 @dataclasses.dataclass(frozen=True)
