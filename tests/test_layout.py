@@ -6,7 +6,8 @@ reading the source with ``ast``:
   its right (``TYPE_CHECKING`` and function-level imports count too);
 - no import cycle between folders;
 - no module imports a ``_private`` name of another module of the package;
-- at most 8 top-level modules, none over 600 lines.
+- at most 8 top-level modules, none over 600 lines;
+- only ``cli/`` prints (no ``print()``, no Rich) outside it.
 """
 
 from __future__ import annotations
@@ -174,3 +175,20 @@ def test_the_pipeline_seams_are_typed() -> None:
     assert (PACKAGE / "py.typed").is_file()
     project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["lpip_eval"]
+
+
+def test_only_the_cli_prints() -> None:
+    """The library returns values and takes callbacks; the terminal is ``cli/console.py``."""
+    printing = []
+    for module, path in MODULES.items():
+        if _folder(module) == "cli":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        printing += [f"{module}:{node.lineno} print()" for node in ast.walk(tree)
+                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                     and node.func.id == "print"]
+        printing += [f"{module}:{node.lineno} imports rich" for node in ast.walk(tree)
+                     if isinstance(node, ast.Import | ast.ImportFrom)
+                     and any((getattr(node, "module", None) or a.name).split(".")[0] == "rich"
+                             for a in node.names)]
+    assert printing == []
