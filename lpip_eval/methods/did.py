@@ -137,7 +137,7 @@ def twfe_design(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
     factor = None
     if panel.common_start is not None:
         factor = (panel.period_ordinals >= panel.common_start).astype(float)[:, None]
-    return _panel_design(panel, build, np.array([1.0]), factor), {}
+    return panel_design(panel, build, np.array([1.0]), factor), {}
 
 
 def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
@@ -170,7 +170,7 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
         start = int(panel.start_position[panel.is_treated_unit][0])
         rel_t = np.arange(panel.n_periods) - start
         factor = (rel_t[:, None] == np.array(event_times)[None, :]).astype(float)
-    design = _panel_design(panel, build, contrast, factor)
+    design = panel_design(panel, build, contrast, factor)
     labels = {}
     if panel.common_start is not None:
         start = int(panel.start_position[panel.is_treated_unit][0])
@@ -179,7 +179,7 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
     return design, {"event_times": event_times, "pre_index": pre_index, "labels": labels}
 
 
-def _panel_design(panel: Panel, build: Any, contrast: np.ndarray,
+def panel_design(panel: Panel, build: Any, contrast: np.ndarray,
                   time_factor: np.ndarray | None = None) -> LinearDesign:
     clusters = panel.cluster_codes
     absorber = Absorber(panel.unit_idx, panel.time_idx, panel.weights,
@@ -265,7 +265,7 @@ def pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
         return ((first != NEVER)[sub.unit_idx] * trend)[:, None], sub.covariates
 
     factor = (np.arange(n_pre) - (n_pre - 1)).astype(float)[:, None]
-    fitted = infer(_panel_design(sub, build, np.array([1.0]), factor), choice,
+    fitted = infer(panel_design(sub, build, np.array([1.0]), factor), choice,
                    level=spec.ci_level,
                    draws=spec.draws, seed=spec.seed, strict=False)
     p_value = fitted.interval.p_value

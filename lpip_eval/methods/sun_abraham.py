@@ -92,10 +92,10 @@ def _control_cohort(panel: Panel, warnings: list[str]) -> Panel:
 
 def fit_sun_abraham(panel: Panel) -> tuple[ev.EventFit, Any]:
     """Aggregated estimates, their CR1 covariance, and a re-estimator for reassignments."""
-    from lpip_eval.methods.did import _panel_design
+    from lpip_eval.methods.did import panel_design
 
     agg, events, build = _aggregation(panel, panel.first_treated)
-    design = _panel_design(panel, build, agg[0])
+    design = panel_design(panel, build, agg[0])
     fit, resid = design.fit()
     vcov, df = cr1(design, fit)
     theta = agg @ fit.coef
