@@ -36,6 +36,7 @@ from lpip_eval.cli.options import (
     panel_parameters,
     spec_value,
 )
+from lpip_eval.cli.plan import plan
 from lpip_eval.data.spec import PanelSpec
 from lpip_eval.errors import EXIT_OK
 from lpip_eval.methods.registry import METHODS, Design, Method, spec_keys
@@ -187,6 +188,7 @@ app.command("report")(report_command)
 app.command()(run)
 app.command()(init)
 app.command("digest")(digest)
+app.command("plan")(plan)
 
 
 def command_line(ctx: typer.Context) -> str:

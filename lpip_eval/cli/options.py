@@ -65,7 +65,8 @@ OutcomeUnit = Annotated[str | None, typer.Option(
 Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
 FailOn = Annotated[list[str] | None, typer.Option(
     "--fail-on", help="Exit 5 (after writing every output) if this gate trips: "
-    "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero. Repeatable.")]
+    "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero, mde-above:X (plan). "
+    "Repeatable.")]
 
 # The output bundle of the estimating commands: parameter name -> (type, default).
 OUTPUTS: dict[str, tuple[Any, Any]] = {

@@ -12,6 +12,7 @@ demand checks a design lacks (use ``evidence-below:N`` for that).
 | ``poor-pre-fit`` | the synthetic control's pre-period RMSPE exceeds POOR_FIT_RATIO x SD |
 | ``evidence-below:N`` | the evidence level is below N (1-5) |
 | ``effect-crosses-zero`` | the interval includes zero (ci_low <= 0 <= ci_high) |
+| ``mde-above:X`` | a plan's minimum detectable effect exceeds X (``lpip-eval plan``) |
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from lpip_eval.errors import GateError, UsageError, nearest
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 
-Check = Callable[[dict[str, Any], int | None], str | None]
+Check = Callable[[dict[str, Any], Any], str | None]
 
 
 @dataclass(frozen=True)
@@ -81,25 +82,40 @@ def _crosses_zero(result: dict[str, Any], _: int | None) -> str | None:
             "the effect cannot be told apart from no effect")
 
 
+def _mde_above(result: dict[str, Any], limit: float | None) -> str | None:
+    if result.get("kind") != "plan" or limit is None:
+        return None  # evaluation results have no MDE: the gate is for plans
+    mde = result.get("mde")
+    if mde is not None and mde <= limit:
+        return None
+    shown = "could not be reached" if mde is None else f"is {fmt_number(mde, 3)}"
+    return (f"the minimum detectable effect ({result.get('mde_source', 'analytic')}) {shown}, "
+            f"above the limit {fmt_number(limit, 3)}: the pilot as planned could miss an "
+            "effect of that size")
+
+
 GATES: dict[str, Check] = {
     "pretrend-rejected": _pretrend,
     "poor-pre-fit": _poor_fit,
     "evidence-below": _evidence_below,
     "effect-crosses-zero": _crosses_zero,
+    "mde-above": _mde_above,
 }
 """Gate name -> check. ``evidence-below`` takes a level: ``evidence-below:3``."""
 NEEDS_LEVEL = ("evidence-below",)
+NEEDS_NUMBER = ("mde-above",)
 
 
 def gate_names() -> list[str]:
     """Valid gate names as a user writes them."""
-    return [f"{name}:N" if name in NEEDS_LEVEL else name for name in GATES]
+    return [f"{name}:N" if name in NEEDS_LEVEL else f"{name}:X" if name in NEEDS_NUMBER
+            else name for name in GATES]
 
 
-def parse_gates(names: Iterable[str]) -> tuple[tuple[str, int | None], ...]:
+def parse_gates(names: Iterable[str]) -> tuple[tuple[str, Any], ...]:
     """``("pretrend-rejected", "evidence-below:3")`` -> ((name, level), ...); unknown names
     or a bad level are a UsageError (exit 2) listing the valid gates."""
-    parsed: list[tuple[str, int | None]] = []
+    parsed: list[tuple[str, Any]] = []
     valid = ", ".join(gate_names())
     for raw in names:
         name, _, arg = str(raw).strip().partition(":")
@@ -107,8 +123,16 @@ def parse_gates(names: Iterable[str]) -> tuple[tuple[str, int | None], ...]:
             near = nearest(name, list(GATES))
             guess = f"did you mean '{near}'? " if near else ""
             raise UsageError(f"unknown gate '{raw}'", hint=f"{guess}gates: {valid}")
-        level: int | None = None
-        if name in NEEDS_LEVEL:
+        level: int | float | None = None
+        if name in NEEDS_NUMBER:
+            try:
+                level = float(arg)
+            except ValueError:
+                level = math.nan
+            if not math.isfinite(level) or level <= 0:
+                raise UsageError(f"gate '{raw}' needs a positive number",
+                                 hint=f"e.g. {name}:1.5 (in the outcome's units)")
+        elif name in NEEDS_LEVEL:
             if not arg.strip().isdigit() or not 1 <= int(arg) <= 5:
                 raise UsageError(f"gate '{raw}' needs a level from 1 to 5",
                                  hint=f"e.g. {name}:3")
@@ -126,7 +150,7 @@ def check_gates(result: dict[str, Any], names: Iterable[str]) -> list[TrippedGat
     for name, level in parse_gates(names):
         reason = GATES[name](result, level)
         if reason is not None:
-            shown = f"{name}:{level}" if level is not None else name
+            shown = name if level is None else f"{name}:{level:g}"
             tripped.append(TrippedGate(shown, reason))
     return tripped
 

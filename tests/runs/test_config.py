@@ -196,7 +196,7 @@ def test_unknown_gate_lists_the_valid_ones(folder: Path) -> None:
     exc = error_of(write(folder, BASE + "[gates]\nfail_on = [\"pretrend-rejectd\"]\n"))
     assert "[gates] 'fail_on': unknown gate 'pretrend-rejectd'" in exc.message
     assert exc.hint == ("did you mean 'pretrend-rejected'? gates: pretrend-rejected, "
-                        "poor-pre-fit, evidence-below:N, effect-crosses-zero")
+                        "poor-pre-fit, evidence-below:N, effect-crosses-zero, mde-above:X")
 
 
 def test_synth_design_keys(folder: Path) -> None:

@@ -1,0 +1,68 @@
+"""``lpip-eval plan`` end to end: what-if JSON (schema-valid), data mode, the gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from lpip_eval.cli.commands import app
+from lpip_eval.results.plan import load_plan_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = ROOT / "examples" / "west_of_england"
+WHAT_IF = ["plan", "--n-areas", "100", "--n-treated", "50", "--n-pre", "3", "--n-post", "3",
+           "--sd", "1", "--rho", "0.9"]
+
+
+def test_what_if_json_is_schema_valid_and_hand_value() -> None:
+    out = CliRunner().invoke(app, [*WHAT_IF, "--json", "-"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    jsonschema.Draft202012Validator(load_plan_schema()).validate(body)
+    assert body["kind"] == "plan" and body["mde_source"] == "analytic"
+    assert body["mde"] == pytest.approx(0.338487, abs=1e-6)  # derived (test_power.py)
+    assert body["assumptions"]["bracket"] == pytest.approx(0.357847, abs=1e-6)
+
+
+def test_gate_mde_above_trips_after_writing(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    out = CliRunner().invoke(app, [*WHAT_IF, "--json", str(target), "--fail-on",
+                                   "mde-above:0.3"])
+    assert out.exit_code == 5
+    assert target.exists()
+    ok = CliRunner().invoke(app, [*WHAT_IF, "--quiet", "--fail-on", "mde-above:0.4"])
+    assert ok.exit_code == 0
+
+
+def test_bad_gate_value_and_missing_what_if_are_usage_errors() -> None:
+    bad = CliRunner().invoke(app, [*WHAT_IF, "--fail-on", "mde-above:x"])
+    assert bad.exit_code == 2 and "positive number" in bad.output
+    missing = CliRunner().invoke(app, ["plan", "--n-areas", "10"])
+    assert missing.exit_code == 2 and "what-if" in missing.output
+
+
+def test_staggered_rollout_refused() -> None:
+    out = CliRunner().invoke(app, ["plan", str(EX / "pilot.csv"), "--outcome",
+                                   "employment_rate", "--first-treated-col", "x"])
+    assert out.exit_code == 4 and "staggered" in out.output
+
+
+def test_data_plan_did_writes_report_and_json(tmp_path: Path) -> None:
+    args = ["plan", str(EX / "pilot.csv"), "--comparators", str(EX / "comparators.csv"),
+            "--outcome", "employment_rate", "--start", "2021Q3", "--method", "did",
+            "--pilots", "40", "--draws", "99", "--expected-effect", "1",
+            "--json", str(tmp_path / "p.json"), "--report", str(tmp_path / "p.html"),
+            "--markdown", str(tmp_path / "p.md")]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    body = json.loads((tmp_path / "p.json").read_text())
+    jsonschema.Draft202012Validator(load_plan_schema()).validate(body)
+    assert body["mde_source"] == "simulated" and body["mde"] > 0
+    assert body["simulation"]["inference"] == "randomization"
+    html = (tmp_path / "p.html").read_text()
+    assert "would detect an effect on the employment rate" in html
+    assert "<script" not in html
