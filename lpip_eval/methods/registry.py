@@ -54,6 +54,7 @@ class Design:
     loads: Literal["panel", "units"] = "panel"
     parse: str | None = None
     renamed: Mapping[str, str] = field(default_factory=dict)  # option -> spec key
+    inference: tuple[str, ...] = ()  # the inference methods it runs (empty: every choice)
 
 
 @dataclass(frozen=True)
@@ -118,16 +119,22 @@ def _column_of(value: Any) -> str:
     return str(getattr(value, "column", value))
 
 
-_DID = Design(specs.DidSpec, "lpip_eval.methods.did:estimate_did")
+_DID = Design(specs.DidSpec, "lpip_eval.methods.did:estimate_did",
+              inference=specs.INFERENCE_NAMES)
+_CS = Design(specs.DidSpec, "lpip_eval.methods.staggered.estimator:estimate_cs",
+             inference=("auto", "cluster", "multiplier-bootstrap", "randomization"))
+_AUTO = Design(specs.DidSpec, "lpip_eval.methods.staggered.auto:estimate_auto")
 _MATCH = Design(specs.MatchSpec, "lpip_eval.methods.match.areas:estimate_match")
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("did", "difference-in-differences",
-           {"twfe": _DID, "2x2": _DID, "event-study": _DID,
+           {"auto": _AUTO, "twfe": _DID, "2x2": _DID, "event-study": _DID,
+            "callaway-santanna": _CS,
             "imputation": Design(specs.StaggeredSpec,
                                  "lpip_eval.methods.imputation:estimate_imputation"),
             "sun-abraham": Design(specs.StaggeredSpec,
                                   "lpip_eval.methods.sun_abraham:estimate_sun_abraham")},
-           summary="Difference-in-differences: 2x2, two-way fixed effects or event study."),
+           summary="Difference-in-differences: 2x2, two-way fixed effects, event study, or for "
+           "staggered starts Callaway & Sant'Anna, imputation or Sun & Abraham (auto picks)."),
     Method("synth", "synthetic control",
            {"classic": Design(specs.SynthSpec, "lpip_eval.methods.synth.classic:estimate_synth",
                               parse="lpip_eval.methods.synth.designs:parse_classic"),

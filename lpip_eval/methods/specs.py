@@ -22,9 +22,12 @@ from lpip_eval.errors import UsageError
 DEFAULT_SEED = 20240101
 MIN_DRAWS = 19  # fewer cannot give p < 0.05 with the observed statistic included
 MAX_DRAWS = 100_000  # memory and time: more draws move p-values by < 0.001
-DID_DESIGNS = ("2x2", "twfe", "event-study")
+DID_DESIGNS = ("auto", "2x2", "twfe", "event-study", "callaway-santanna")
+CS_DESIGNS = ("callaway-santanna",)  # estimated from influence functions (DidSpec)
 STAGGERED_DESIGNS = ("imputation", "sun-abraham")
 INFERENCE_NAMES = ("auto", "cluster", "wild-bootstrap", "randomization")
+DID_INFERENCE = (*INFERENCE_NAMES, "multiplier-bootstrap")
+CS_DEFAULTS = {"control_group": "never", "estimation": "dr", "base_period": "varying"}
 AREA_DISTANCES = ("mahalanobis", "ivariance", "propensity")
 UNIT_DISTANCES = ("mahalanobis", "ivariance", "euclidean")
 V_MODES = ("optimize", "equal", "regression", "cv")
@@ -118,19 +121,56 @@ def check_value(f: dataclasses.Field[Any], value: Any) -> None:
 
 @dataclass(frozen=True)
 class DidSpec(Checked):
-    """Options of ``lpip-eval did`` that are not about the data."""
+    """Options of ``lpip-eval did`` that are not about the data.
 
-    design: str = option("twfe", "2x2 (pre/post means), twfe (two-way fixed effects) or "
-                         "event-study.", choices=DID_DESIGNS)
+    ``design="auto"`` (default) runs ``twfe`` on one common start and ``callaway-santanna``
+    on staggered starts. ``control_group``, ``estimation`` and ``base_period`` are the
+    options of Callaway & Sant'Anna (2021); ``multiplier-bootstrap`` inference is theirs
+    too, and ``wild-bootstrap`` belongs to the regression designs.
+    """
+
+    design: str = option("auto", "auto (twfe on one common start, callaway-santanna on "
+                         "staggered starts), 2x2 (pre/post means), twfe (two-way fixed "
+                         "effects), event-study or callaway-santanna.", choices=DID_DESIGNS)
     inference: str = inference_option(
-        "auto", INFERENCE_NAMES, "auto, cluster (CR1), wild-bootstrap or randomization. auto "
-        "never uses clustered SEs with fewer than 10 treated areas.")
+        "auto", DID_INFERENCE, "auto, cluster, wild-bootstrap (regression designs), "
+        "multiplier-bootstrap (callaway-santanna) or randomization. auto never uses "
+        "clustered SEs with fewer than 10 treated areas.")
     ci_level: float = ci_level_option()
     draws: int = draws_option()
     seed: int = seed_option()
     bootstrap_weights: str | None = option(
-        None, "rademacher or webb (wild bootstrap; default by cluster count).",
-        choices=("rademacher", "webb"))
+        None, "rademacher or webb (wild bootstrap; default by cluster count); mammen "
+        "(default) or rademacher (multiplier bootstrap).",
+        choices=("rademacher", "webb", "mammen"))
+    control_group: str = option("never", "callaway-santanna: comparison areas never treated, "
+                                "or not yet treated (never-treated included).",
+                                choices=("never", "not-yet"))
+    estimation: str = option("dr", "callaway-santanna: dr (doubly robust), ipw or reg "
+                             "(outcome regression); covariates at the base period.",
+                             choices=("dr", "ipw", "reg"))
+    base_period: str = option("varying", "callaway-santanna: varying (the period before, "
+                              "for pre-periods) or universal (the period before the start).",
+                              choices=("varying", "universal"))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        regression = self.design not in ("auto", *CS_DESIGNS)
+        if regression:
+            for key, default in CS_DEFAULTS.items():
+                if getattr(self, key) != default:
+                    raise OptionError(key, f"is not used with design \"{self.design}\"",
+                                      hint="use --design callaway-santanna (or auto)")
+            if self.inference == "multiplier-bootstrap":
+                raise OptionError("inference", "multiplier-bootstrap is not used with design "
+                                  f"\"{self.design}\"", hint="use wild-bootstrap, or "
+                                  "--design callaway-santanna")
+        if self.design in CS_DESIGNS and self.inference == "wild-bootstrap":
+            raise OptionError("inference", "wild-bootstrap is not used with design "
+                              f"\"{self.design}\"", hint="use multiplier-bootstrap")
+        if self.bootstrap_weights == "mammen" and regression:
+            raise OptionError("bootstrap_weights", "mammen is for the multiplier bootstrap",
+                              hint="use rademacher or webb")
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def _designs() -> Iterator[Design]:
 
 
 STAGGERED = {("did", "twfe"), ("did", "event-study"), ("did", "imputation"),
-             ("did", "sun-abraham")}
+             ("did", "sun-abraham"), ("did", "auto"), ("did", "callaway-santanna")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +123,10 @@ def _variants(design: Design) -> list[tuple[tuple[str, Any], ...]]:
     if hints.get("inference") is not str or design.data == "units":
         return [()]
     out: list[tuple[tuple[str, Any], ...]] = []
-    for method in INFERENCE_METHODS:
+    record = registry.METHODS[design.method].designs[design.design]
+    field = registry.field_of(design.spec, "inference")
+    methods = record.inference or (field.metadata["choices"] if field else INFERENCE_METHODS)
+    for method in methods:
         if method == "wild-bootstrap" and "bootstrap_weights" in hints:
             out += [(("inference", method), ("bootstrap_weights", w))
                     for w in ("rademacher", "webb")]
