@@ -98,8 +98,8 @@ def group(wide: Wide, gt: GroupTime) -> Aggregation:
     for g in groups:
         keep = (gt.group == g) & gt.post & _valid(gt)
         k = int(keep.sum())
-        att = float(gt.att[keep].mean()) if k else np.nan
-        parts.append((att, _combine(gt.att, gt.inf, keep, np.full(k, 1 / max(k, 1)), None)))
+        mean = float(gt.att[keep].mean()) if k else np.nan
+        parts.append((mean, _combine(gt.att, gt.inf, keep, np.full(k, 1 / max(k, 1)), None)))
     att = np.array([p[0] for p in parts])
     ok = np.isfinite(att)
     garr = np.array(groups, dtype=np.int64)

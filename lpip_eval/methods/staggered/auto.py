@@ -45,7 +45,9 @@ def estimate_auto(panel: Panel, spec: DidSpec, progress: Any = None) -> EffectRe
         return estimate_cs(panel, replace(spec, design=design), choice_note=note)
     unused = [k for k, v in CS_DEFAULTS.items() if getattr(spec, k) != v]
     weights = None if spec.bootstrap_weights == "mammen" else spec.bootstrap_weights
-    twfe = replace(spec, design="twfe", bootstrap_weights=weights, **CS_DEFAULTS)
+    twfe = replace(spec, design="twfe", bootstrap_weights=weights,
+                   control_group=CS_DEFAULTS["control_group"],
+                   estimation=CS_DEFAULTS["estimation"], base_period=CS_DEFAULTS["base_period"])
     result: EffectResult = estimate_did(panel, twfe)
     warnings = [f"{k.replace('_', '-')} is only used by callaway-santanna (staggered starts)"
                 for k in unused]

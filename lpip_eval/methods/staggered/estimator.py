@@ -163,7 +163,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     intervals = _intervals(table, se, z, scale, rand, band, dyn)
     head = intervals[table.index("simple")]
     estimate = Estimate(att=float(table.att[table.index("simple")]), se=head[0],
-                        ci_low=head[1], ci_high=head[2], ci_level=level, p_value=head[3],
+                        ci_low=_num(head[1]), ci_high=_num(head[2]), ci_level=level, p_value=head[3],
                         inference=InferenceInfo(choice.method, choice.reason, details))
     diag = diagnostics_of(panel, wide, gt, aggs, table.names, table.att, intervals, spec)
     diag.update(panel_means(panel))
@@ -219,6 +219,10 @@ def _intervals(table: Table, se: np.ndarray, z: float, scale: float,
         p = float(2 * special.ndtr(-abs(att / s)))
         out.append((s, float(att - q * s), float(att + q * s), p))
     return out
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def _z(level: float) -> float:
