@@ -44,7 +44,13 @@ DESIGNS = {
 
 
 def estimate_did(panel: Panel, spec: DidSpec, progress: Any = None) -> EffectResult:
-    """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult."""
+    """Estimate the effect on ``panel`` with the DiD design in ``spec``; returns EffectResult.
+
+    ``auto`` and ``callaway-santanna`` go to their registered estimators."""
+    if spec.design not in DESIGNS:
+        from lpip_eval.methods.registry import METHODS
+
+        return METHODS["did"].estimate(panel, spec, progress)
     try:
         return _estimate(panel, spec)
     except DesignError as exc:
