@@ -163,7 +163,8 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     intervals = _intervals(table, se, z, scale, rand, band, dyn)
     head = intervals[table.index("simple")]
     estimate = Estimate(att=float(table.att[table.index("simple")]), se=head[0],
-                        ci_low=_num(head[1]), ci_high=_num(head[2]), ci_level=level, p_value=head[3],
+                        ci_low=_num(head[1]), ci_high=_num(head[2]), ci_level=level,
+                        p_value=head[3],
                         inference=InferenceInfo(choice.method, choice.reason, details))
     diag = diagnostics_of(panel, wide, gt, aggs, table.names, table.att, intervals, spec)
     diag.update(panel_means(panel))

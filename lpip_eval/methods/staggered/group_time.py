@@ -65,10 +65,8 @@ def group_time(wide: Wide, *, control: str, base_period: str, estimation: str,
             att[j] = 0.0
             continue
         treat = wide.cohort == g
-        if control == "never":
-            comp = wide.cohort == n_t
-        else:
-            comp = (wide.cohort > max(t, base)) & ~treat
+        never = wide.cohort == n_t
+        comp = never if control == "never" else (wide.cohort > max(t, base)) & ~treat
         n_tr[j], n_co[j] = int(treat.sum()), int(comp.sum())
         if not n_tr[j] or not n_co[j]:
             continue
