@@ -13,6 +13,18 @@ from typing import Annotated, Any
 
 import typer
 
+from lpip_eval.cli.mail import (
+    Sender,
+    SendTo,
+    SmtpCaFile,
+    SmtpHost,
+    SmtpPort,
+    SmtpTimeout,
+    SmtpUser,
+    StartTls,
+    delivery,
+    send,
+)
 from lpip_eval.cli.options import EmlOut, JsonOut, MarkdownOut, Quiet, ReportOut, Title, guard
 
 
@@ -62,16 +74,14 @@ def digest(
     eml: EmlOut = None,
     markdown: MarkdownOut = None,
     title: Title = None,
-    send_to: Annotated[list[str] | None, typer.Option(
-        "--send-to", help="E-mail the digest to this address (repeatable).")] = None,
-    sender: Annotated[str | None, typer.Option("--from", help="Sender address.")] = None,
-    smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP server.")] = "localhost",
-    smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP port.")] = 587,
-    starttls: Annotated[bool, typer.Option("--starttls/--no-starttls",
-                                           help="Upgrade the connection with STARTTLS.")] = True,
-    smtp_user: Annotated[str | None, typer.Option(
-        "--smtp-user", help="SMTP user; the password is read from LPIP_EVAL_SMTP_PASSWORD.")
-    ] = None,
+    send_to: SendTo = None,
+    sender: Sender = None,
+    smtp_host: SmtpHost = "localhost",
+    smtp_port: SmtpPort = 587,
+    starttls: StartTls = True,
+    smtp_ca_file: SmtpCaFile = None,
+    smtp_timeout: SmtpTimeout = 30.0,
+    smtp_user: SmtpUser = None,
     quiet: Quiet = False,
 ) -> None:
     """Pool many pilots' results: one per place, random-effects meta-analysis, forest plots."""
@@ -79,12 +89,13 @@ def digest(
     def go() -> None:
         from lpip_eval.cli.commands import command_line
         from lpip_eval.errors import UsageError
-        from lpip_eval.files import write_atomic
+        from lpip_eval.files import write_all
         from lpip_eval.report.digest import (
             lines_for_terminal,
+            render_digest_reports,
             send_digest,
-            write_digest_reports,
         )
+        from lpip_eval.report.files import Outputs
         from lpip_eval.runs.digest import (
             DigestOptions,
             EffectsSpec,
@@ -98,8 +109,10 @@ def digest(
         if not results and effects is None:
             raise UsageError("nothing to digest", hint="give result files, a folder, an "
                              "index.json or --effects FILE")
-        if send_to and not sender:
-            raise UsageError("--send-to needs --from ADDRESS", hint="add --from you@example.org")
+        mail = delivery(send_to, sender, host=smtp_host, port=smtp_port, starttls=starttls,
+                        ca_file=smtp_ca_file, timeout=smtp_timeout, user=smtp_user)
+        Outputs(json=json_out, html=report, eml=eml, markdown=markdown).check(
+            inputs=[*(results or []), *([effects] if effects is not None else [])])
         if not 0 < ci_level < 1:
             raise UsageError("--ci-level must be between 0 and 1", hint="e.g. 0.95")
         options = DigestOptions(
@@ -118,12 +131,13 @@ def digest(
                 path=effects, name_col=name_col, estimate_col=estimate_col, se_col=se_col,
                 ci_low_col=ci_low_col, ci_high_col=ci_high_col, ci_level=ci_level))
         result = build_digest(load_sources(list(results or [])), effect_rows, options)
-        write_digest_reports(result, html=report, eml=eml, markdown=markdown, title=title)
-        if json_out:
-            write_atomic(json_out, digest_json(result))
-        if send_to:
-            send_digest(result, title=title, sender=sender or "", to=send_to, host=smtp_host,
-                        port=smtp_port, starttls=starttls, user=smtp_user)
+        files: list[tuple[str, str | bytes]] = [(json_out, digest_json(result))] \
+            if json_out else []
+        files += render_digest_reports(result, html=report, eml=eml, markdown=markdown,
+                                       title=title)
+        write_all(files)  # all or none
+        if mail:
+            send(mail, lambda **how: send_digest(result, title=title, **how))
         if quiet or "-" in (json_out, markdown):
             return
         _print(result, lines_for_terminal(result))

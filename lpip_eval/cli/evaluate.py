@@ -9,6 +9,18 @@ from typing import Annotated
 
 import typer
 
+from lpip_eval.cli.mail import (
+    Sender,
+    SendTo,
+    SmtpCaFile,
+    SmtpHost,
+    SmtpPort,
+    SmtpTimeout,
+    SmtpUser,
+    StartTls,
+    delivery,
+    send,
+)
 from lpip_eval.cli.options import (
     DataArg,
     EmlOut,
@@ -19,7 +31,6 @@ from lpip_eval.cli.options import (
     Title,
     guard,
 )
-from lpip_eval.errors import UsageError
 from lpip_eval.files import display_path
 
 
@@ -31,25 +42,14 @@ def report_command(
     eml: EmlOut = None,
     markdown: MarkdownOut = None,
     title: Title = None,
-    send_to: Annotated[list[str] | None, typer.Option(
-        "--send-to", help="E-mail the report to this address (repeatable; a display name "
-        "with a comma needs quotes: '\"Doe, John\" <john@example.com>'). The e-mail is "
-        "sent after the files are written; exit 6 when it cannot be delivered.")] = None,
-    sender: Annotated[str | None, typer.Option("--from", help="Sender address.")] = None,
-    smtp_host: Annotated[str, typer.Option("--smtp-host", help="SMTP server.")] = "localhost",
-    smtp_port: Annotated[int, typer.Option("--smtp-port", help="SMTP port.")] = 587,
-    starttls: Annotated[bool, typer.Option("--starttls/--no-starttls",
-                                           help="Upgrade the connection with STARTTLS.")] = True,
-    smtp_ca_file: Annotated[str | None, typer.Option(
-        "--smtp-ca-file", help="Trust the SMTP server's certificate if this PEM file's "
-        "authority signed it (a private CA), instead of the system's authorities.",
-        metavar="PATH.pem")] = None,
-    smtp_timeout: Annotated[float, typer.Option(
-        "--smtp-timeout", help="Seconds to wait for the SMTP server at each step.",
-        min=0.1)] = 30.0,
-    smtp_user: Annotated[str | None, typer.Option(
-        "--smtp-user", help="SMTP user; the password is read from the environment variable "
-        "LPIP_EVAL_SMTP_PASSWORD, never from an option.")] = None,
+    send_to: SendTo = None,
+    sender: Sender = None,
+    smtp_host: SmtpHost = "localhost",
+    smtp_port: SmtpPort = 587,
+    starttls: StartTls = True,
+    smtp_ca_file: SmtpCaFile = None,
+    smtp_timeout: SmtpTimeout = 30.0,
+    smtp_user: SmtpUser = None,
 ) -> None:
     """Render saved results again (HTML, e-mail, Markdown) and optionally send the e-mail.
 
@@ -59,37 +59,20 @@ def report_command(
     if not (report or eml or markdown or send_to):
         raise typer.BadParameter("give at least one of --report, --eml, --markdown, --send-to",
                                  param_hint="outputs")
-    if send_to and not sender:
-        raise typer.BadParameter("--send-to needs --from ADDRESS", param_hint="--from")
 
     def run() -> None:
-        from lpip_eval.cli.console import error_console, print_written
-        from lpip_eval.report.email import parse_addresses, tls_client_context
+        from lpip_eval.cli.console import print_written
         from lpip_eval.report.files import Outputs, load_results, send_report, write_outputs
 
-        if send_to:  # checked before anything is written
-            to = parse_addresses(send_to, "--send-to")
-            from_ = parse_addresses([sender or ""], "--from")
-            if len(from_) != 1:
-                raise UsageError(f"--from {sender!r} must be one address",
-                                 hint="give the one sender address")
-            tls = tls_client_context(smtp_ca_file) if starttls else None
+        mail = delivery(send_to, sender, host=smtp_host, port=smtp_port, starttls=starttls,
+                        ca_file=smtp_ca_file, timeout=smtp_timeout, user=smtp_user)
         outputs = Outputs(html=report, eml=eml, markdown=markdown, title=title)
         outputs.check(inputs=results)
         loaded = load_results(results)
         write_outputs(loaded, outputs)
         print_written(outputs)
-        if send_to:
-            if smtp_user and not starttls:
-                error_console().print(
-                    f"Warning: the password for '{smtp_user}' travels to {smtp_host} without "
-                    "TLS (--no-starttls); anyone on the network path can read it",
-                    markup=False, highlight=False, soft_wrap=True)
-            send_report(loaded, title=title, sender=from_[0], to=to, host=smtp_host,
-                        port=smtp_port, starttls=starttls, user=smtp_user,
-                        timeout=smtp_timeout, tls_context=tls)
-            error_console().print(f"Sent the e-mail to {', '.join(a.addr_spec for a in to)} "
-                                  f"via {smtp_host}:{smtp_port}", soft_wrap=True)
+        if mail:
+            send(mail, lambda **how: send_report(loaded, title=title, **how))
 
     guard(run)
 

@@ -170,10 +170,11 @@ def render_digest_charts(context: dict[str, Any]) -> dict[str, bytes]:
             if g["chart"]}
 
 
-def write_digest_reports(digest: dict[str, Any], *, html: str | None, eml: str | None,
-                         markdown: str | None, title: str | None = None) -> None:
-    """Render every requested output, then write them (no partial output on failure)."""
-    from lpip_eval.files import write_atomic
+def render_digest_reports(digest: dict[str, Any], *, html: str | None, eml: str | None,
+                          markdown: str | None, title: str | None = None
+                          ) -> list[tuple[str, str | bytes]]:
+    """Every requested output as ``(path, content)``, rendered in memory (the caller writes
+    them all or none with :func:`lpip_eval.files.write_all`)."""
     from lpip_eval.report.render import render_html, render_markdown
 
     context = digest_context(digest, title=title)
@@ -188,18 +189,18 @@ def write_digest_reports(digest: dict[str, Any], *, html: str | None, eml: str |
                                                          draft=True))))
     if markdown:
         outputs.append((markdown, render_markdown(context)))
-    for path, data in outputs:
-        write_atomic(path, data)
+    return outputs
 
 
-def send_digest(digest: dict[str, Any], *, title: str | None, sender: str, to: list[str],
-                host: str, port: int, starttls: bool, user: str | None) -> None:
-    """E-mail the digest over SMTP (as ``report --send-to``)."""
+def send_digest(digest: dict[str, Any], *, title: str | None, sender: Any, to: Sequence[Any],
+                **smtp: Any) -> None:
+    """E-mail the digest over SMTP, as ``report --send-to`` does (``smtp``: the keyword
+    arguments of :func:`lpip_eval.report.email.send_message`)."""
     from lpip_eval.report.email import build_message, send_message
 
     context = digest_context(digest, title=title)
     message = build_message(context, render_digest_charts(context), sender=sender, to=to)
-    send_message(message, host=host, port=port, starttls=starttls, user=user)
+    send_message(message, **smtp)
 
 
 def lines_for_terminal(digest: dict[str, Any]) -> Sequence[str]:

@@ -114,3 +114,18 @@ def test_usage_and_file_errors(bcg_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert code == 3
     check_error_line(err, files=("bad.json",), mentions=("not valid JSON",))
     assert not (bcg_dir / "r.html").exists()
+
+
+def test_digest_never_overwrites_its_input_and_checks_addresses_first(
+        bcg_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest shares report's output and e-mail rules (issue 10): an output that is an
+    input is refused, a bad address is refused before anything is written."""
+    args = [a for a in BCG_ARGS if a not in ("--json", "-")]
+    before = (bcg_dir / "bcg.csv").read_bytes()
+    code, _, err = run_cli([*args, "--markdown", "bcg.csv"], bcg_dir, monkeypatch)
+    assert code == 2 and "is an input file" in err
+    assert (bcg_dir / "bcg.csv").read_bytes() == before
+    code, _, err = run_cli([*args, "--markdown", "d.md", "--send-to", '"Doe, John" <john>',
+                            "--from", "hub@example.org"], bcg_dir, monkeypatch)
+    assert code == 2 and "--send-to" in err and err.count("Error:") == 1
+    assert not (bcg_dir / "d.md").exists()
