@@ -15,6 +15,7 @@ import argparse
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     df = make_panel(args.areas)
     frame = df.assign(area=df["area"].map(lambda a: f"A{a:05d}"))
-    spec = PanelSpec(area_col="area", period_col="year", outcome="y",
+    spec = PanelSpec(data=Path("memory"), area_col="area", period_col="year", outcome="y",
                      first_treated_col="first_treat")
 
     def lpip(inference: str) -> Any:
@@ -72,9 +73,8 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = CallawaySantAnna(n_bootstrap=draws, seed=1)
-            res = fit.fit(df, outcome="y", unit="area", time="year", first_treat="first_treat")
-            res.aggregate("event_study")
-            return res
+            return fit.fit(df, outcome="y", unit="area", time="year", first_treat="first_treat",
+                           aggregate="event_study")  # deprecated in 3.13 but gives the effects
 
     print(f"{args.areas:,} areas x 10 years, 5 cohorts; best of {args.repeat}")
     print(f"{'run':<28}{'lpip-eval s':>12}{'diff-diff s':>12}{'ratio':>8}")
