@@ -55,6 +55,7 @@ class Design:
     parse: str | None = None
     renamed: Mapping[str, str] = field(default_factory=dict)  # option -> spec key
     inference: tuple[str, ...] = ()  # the inference methods it runs (empty: every choice)
+    staggered: bool = False  # accepts pilots that start at different times
 
 
 @dataclass(frozen=True)
@@ -121,18 +122,24 @@ def _column_of(value: Any) -> str:
 
 _DID = Design(specs.DidSpec, "lpip_eval.methods.did:estimate_did",
               inference=specs.INFERENCE_NAMES)
+# twfe and the event study run on staggered starts too (the naive estimators, with a warning)
+_TWFE = dataclasses.replace(_DID, staggered=True)
 _CS = Design(specs.DidSpec, "lpip_eval.methods.staggered.estimator:estimate_cs",
-             inference=("auto", "cluster", "multiplier-bootstrap", "randomization"))
-_AUTO = Design(specs.DidSpec, "lpip_eval.methods.staggered.auto:estimate_auto")
+             inference=("auto", "cluster", "multiplier-bootstrap", "randomization"),
+             staggered=True)
+_AUTO = Design(specs.DidSpec, "lpip_eval.methods.staggered.auto:estimate_auto",
+               staggered=True)
 _MATCH = Design(specs.MatchSpec, "lpip_eval.methods.match.areas:estimate_match")
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("did", "difference-in-differences",
-           {"auto": _AUTO, "twfe": _DID, "2x2": _DID, "event-study": _DID,
+           {"auto": _AUTO, "twfe": _TWFE, "2x2": _DID, "event-study": _TWFE,
             "callaway-santanna": _CS,
             "imputation": Design(specs.StaggeredSpec,
-                                 "lpip_eval.methods.imputation:estimate_imputation"),
+                                 "lpip_eval.methods.imputation:estimate_imputation",
+                                 staggered=True),
             "sun-abraham": Design(specs.StaggeredSpec,
-                                  "lpip_eval.methods.sun_abraham:estimate_sun_abraham")},
+                                  "lpip_eval.methods.sun_abraham:estimate_sun_abraham",
+                                  staggered=True)},
            summary="Difference-in-differences: 2x2, two-way fixed effects, event study, or for "
            "staggered starts Callaway & Sant'Anna, imputation or Sun & Abraham (auto picks)."),
     Method("synth", "synthetic control",

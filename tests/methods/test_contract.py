@@ -86,11 +86,7 @@ def _designs() -> Iterator[Design]:
     for m, name, spec in registry.iter_designs():
         loads = m.designs[name].loads
         yield Design(m.name, name, spec, data="units" if loads == "units" else "areas",
-                     staggered=(m.name, name) in STAGGERED)
-
-
-STAGGERED = {("did", "twfe"), ("did", "event-study"), ("did", "imputation"),
-             ("did", "sun-abraham"), ("did", "auto"), ("did", "callaway-santanna")}
+                     staggered=m.designs[name].staggered)
 
 
 @dataclasses.dataclass(frozen=True)
