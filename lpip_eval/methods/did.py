@@ -32,6 +32,7 @@ from lpip_eval.methods.linear.design import (
     infer,
     treated_cluster_count,
 )
+from lpip_eval.methods.registry import option_setting
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
@@ -158,7 +159,7 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
         raise DesignError(
             f"the event study needs at least 2 pre-periods before the start "
             f"({panel.label(int(panel.first_treated[treated].min()))}) to test pre-trends",
-            hint="use --design twfe or 2x2, or add earlier periods",
+            hint=f"use {option_setting('design', 'twfe')} or 2x2, or add earlier periods",
         )
     post = np.array([k >= 0 for k in event_times])
     contrast = post / post.sum()
@@ -211,7 +212,8 @@ def two_by_two_design(panel: Panel, warnings: list[str]
         raise DesignError(
             f"the 2x2 design needs one common start, but treated areas start at "
             f"{first_items(starts)}",
-            hint="use --design twfe or --design event-study",
+            hint=f"use {option_setting('design', 'twfe')} or "
+                 f"{option_setting('design', 'event-study')}",
         )
     if panel.covariates is not None:
         warnings.append("covariates are not used by the 2x2 design (use --design twfe)")
@@ -291,7 +293,8 @@ def _require_pre_periods(panel: Panel, needed: int) -> None:
         raise DesignError(
             f"treated area {first_items(short)} has fewer than {needed} pre-period"
             f"{'s' if needed > 1 else ''} with {panel.outcome} data",
-            hint="the design needs more periods before the start (or use --design 2x2)",
+            hint="the design needs more periods before the start (or use "
+                 f"{option_setting('design', '2x2')})",
         )
 
 

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -263,10 +266,68 @@ def place(where: Where, key: str) -> str:
     return where(key) if callable(where) else f"{where} '{key}'"
 
 
+# How the caller names options, for the messages of the estimators the registry runs: set by
+# build_options and estimate from their ``where``; unset (a library call), the flag.
+_NAMING: ContextVar[Where | None] = ContextVar("lpip_eval_option_naming", default=None)
+
+
+@contextmanager
+def naming(where: Where) -> Iterator[None]:
+    """Messages raised inside name options as ``where`` does (see :func:`option_name`)."""
+    token = _NAMING.set(where)
+    try:
+        yield
+    finally:
+        _NAMING.reset(token)
+
+
+def option_name(key: str) -> str:
+    """Option ``key`` (a spec field) in the caller's words: ``--draws`` on the command line,
+    ``evaluation.toml [did] 'draws'`` in a config run; the flag in a library call."""
+    where = _NAMING.get()
+    if where is not None:
+        return place(where, key)
+    for m in METHODS.values():
+        for d in m.designs.values():
+            if field_of(d.spec, key) is not None:
+                return flag_of(d.spec, key)
+    return "--" + key.replace("_", "-")
+
+
+def option_setting(key: str, value: Any = None) -> str:
+    """Option ``key`` (set to ``value``) in the caller's words, for hints: ``--design twfe``
+    on the command line (and in library calls), ``design = "twfe"`` in a config file."""
+    name = option_name(key)
+    if name.startswith("-"):
+        return name if value is None else f"{name} {value}"
+    if value is None:
+        return f"'{key}'"
+    if _is_list_option(key):
+        value = [value]
+    shown = json.dumps(value) if isinstance(value, bool | str | list) else repr(value)
+    return f"{key} = {shown}"
+
+
+def _is_list_option(key: str) -> bool:
+    """Whether spec field ``key`` (of any design) is a list (a TOML array in a config)."""
+    for m in METHODS.values():
+        for d in m.designs.values():
+            annotation = spec_keys(d.spec).get(key)
+            if annotation is not None:
+                return typing.get_origin(annotation) is tuple
+    return False
+
+
 def build_options(method_name: str, options: Mapping[str, Any], *, where: Where,
                   outcome: str | None = None) -> Any:
     """The spec for ``options`` of ``method_name`` (``design`` chooses among its designs):
     text options parsed, keys renamed to the design's, checked by :func:`build_spec`."""
+    with naming(where):
+        return _build_options(method_name, options, where=where, outcome=outcome)
+
+
+def _build_options(method_name: str, options: Mapping[str, Any], *, where: Where,
+                   outcome: str | None) -> Any:
     m = method(method_name)
     options = dict(options)
     design_name = options.pop("design", None) or m.default_design
@@ -307,7 +368,8 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
         options["workers"] = local_workers(options["workers"])
     spec = build_options(method_name, options, where=where,
                          outcome=getattr(panel, "outcome", None))
-    result = m.estimate(panel, spec, progress)
+    with naming(where):
+        result = m.estimate(panel, spec, progress)
     if notice is not None:
         result = dataclasses.replace(result, warnings=(*result.warnings, notice))
     return check_finite(result)

@@ -199,12 +199,14 @@ def _run_job(job: _Job) -> EvaluationRecord:
 def _unit_match(job: _Job, where: str) -> Any:
     """``[match] design = "nnmatch"``: unit-level matching of one outcome, with provenance."""
     from lpip_eval.methods.match.units import run_unit_match, spec_from_options
+    from lpip_eval.methods.registry import naming
 
     data = job.spec
     spec = spec_from_options(data.data, data.area_col, data.treated_col, job.outcome.column,
                              dict(job.method.options), where=where)
-    return run_unit_match(spec, command=job.command, outcome_label=job.outcome.label,
-                          outcome_unit=job.outcome.unit)
+    with naming(where):  # messages name the [match] keys
+        return run_unit_match(spec, command=job.command, outcome_label=job.outcome.label,
+                              outcome_unit=job.outcome.unit)
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...],

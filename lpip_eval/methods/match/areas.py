@@ -49,6 +49,7 @@ from lpip_eval.methods.match.distance import (
     match_areas,
 )
 from lpip_eval.methods.match.placebo import PlaceboPilots
+from lpip_eval.methods.registry import option_name, option_setting
 from lpip_eval.methods.specs import DidSpec, MatchSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
@@ -120,7 +121,8 @@ def select_comparison_areas(panel: Panel, spec: MatchSpec, warnings: list[str]) 
                         "estimate (see diagnostics.unmatched)")
     if not len(ms.pair_control):
         raise DesignError("no pilot area could be matched to a comparison area",
-                          hint="relax --caliper or --exact, or add candidate areas")
+                          hint=f"relax {option_setting('caliper')} or {option_setting('exact')},"
+                               " or add candidate areas")
     if len(ms.short):
         warnings.append(f"pilot area {first_items(units[ms.short].tolist())} got fewer than "
                         f"k = {spec.k} matches")
@@ -203,7 +205,8 @@ def area_features(panel: Panel, spec: MatchSpec, start: int, warnings: list[str]
                 names.append(f"{panel.outcome}: pre-period trend (per {panel.frequency})")
         for name in spec.match_on:
             if name not in panel.covariate_names or panel.covariates is None:
-                raise DataError(f"--match-on column '{name}' is not among the loaded columns",
+                raise DataError(f"{option_name('match_on')} column '{name}' is not among the "
+                                "loaded columns",
                                 hint="the matching covariates must be loaded as covariates")
             j = panel.covariate_names.index(name)
             cols.append(np.bincount(u, weights=panel.covariates[pre, j],
@@ -211,7 +214,8 @@ def area_features(panel: Panel, spec: MatchSpec, start: int, warnings: list[str]
             names.append(f"{name}: pre-period mean")
     if not cols:
         raise DesignError("nothing to match on",
-                          hint="keep the outcome level or trend, or give --match-on columns")
+                          hint="keep the outcome level or trend, or give "
+                               f"{option_setting('match_on')} columns")
     x = np.column_stack(cols)
     usable = np.all(np.isfinite(x), axis=1)
     names_of = np.array(panel.units, dtype=object)
@@ -230,7 +234,7 @@ def area_features(panel: Panel, spec: MatchSpec, start: int, warnings: list[str]
         x, names = x[:, ~flat], [nm for nm, f in zip(names, flat, strict=True) if not f]
         if not names:
             raise DesignError("no matching variable varies across areas",
-                              hint="add --match-on columns")
+                              hint=f"add {option_setting('match_on')} columns")
     return x, names, usable
 
 
@@ -242,7 +246,8 @@ def _exact_codes(panel: Panel, columns: tuple[str, ...]) -> np.ndarray | None:
     parts = []
     for col in columns:
         if col not in attrs:
-            raise DataError(f"--exact column '{col}' is not a loaded area attribute",
+            raise DataError(f"{option_name('exact')} column '{col}' is not a loaded area "
+                            "attribute",
                             hint="load it as a categorical area column (constant within area)")
         parts.append(np.unique(np.asarray(attrs[col]).astype(str), return_inverse=True)[1])
     return np.unique(np.column_stack(parts), axis=0, return_inverse=True)[1].ravel()
@@ -257,7 +262,7 @@ def _metric(x: np.ndarray, treated: np.ndarray, pool: np.ndarray, spec: MatchSpe
     except SeparationError:
         raise DesignError("the propensity-score model separates the pilot areas from the "
                           "candidates perfectly, so it cannot rank candidates",
-                          hint="use --distance mahalanobis") from None
+                          hint=f"use {option_setting('distance', 'mahalanobis')}") from None
 
 
 def matched_panel(panel: Panel, unit_weights: np.ndarray) -> Panel:

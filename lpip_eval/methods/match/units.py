@@ -31,6 +31,7 @@ from lpip_eval.data.units import UnitData, load_units
 from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.match.balance import balance_table, love_plot
 from lpip_eval.methods.match.nnmatch import nnmatch
+from lpip_eval.methods.registry import option_setting
 from lpip_eval.methods.specs import Checked, MatchSpec, ci_level_option, option
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
@@ -160,15 +161,17 @@ def _check_design(spec: UnitMatchSpec, units: UnitData) -> None:
                           hint="matching needs treated (1) and untreated (0) units")
     if spec.k > n0:
         raise DesignError(f"{file}: k = {spec.k} matches but only {n0} untreated units",
-                          hint="use a smaller --k")
+                          hint=f"use a smaller {option_setting('k')}")
     if spec.vce_nn >= min(n0, n1):
-        raise DesignError(f"{file}: --vce-nn {spec.vce_nn} needs more than {spec.vce_nn} units "
+        raise DesignError(f"{file}: {option_setting('vce_nn', spec.vce_nn)} needs more than "
+                          f"{spec.vce_nn} units "
                           f"in each group ({n1} treated, {n0} untreated)",
-                          hint="use a smaller --vce-nn (0 = one variance for all units)")
+                          hint=f"use a smaller {option_setting('vce_nn')} (0 = one variance for "
+                               "all units)")
     flat = [c for c, col in zip(spec.match_on, units.x.T, strict=True) if np.ptp(col) == 0]
     if flat:
         raise DesignError(f"{file}: matching variable '{flat[0]}' has the same value for "
-                          "every unit", hint="leave it out of --match-on")
+                          "every unit", hint=f"leave it out of {option_setting('match_on')}")
     if units.exact is not None:
         codes = units.exact
         lonely = units.treated & ~np.isin(codes, codes[~units.treated])

@@ -45,6 +45,7 @@ from lpip_eval.data.panel import Panel
 from lpip_eval.data.periods import FREQUENCIES, parse_period_value
 from lpip_eval.errors import DataError, DesignError, first_items
 from lpip_eval.methods.linear.inference import canonical_unit_order
+from lpip_eval.methods.registry import option_name, option_setting
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
@@ -59,18 +60,19 @@ _SPLIT = re.compile(r"\s*(?:\.\.|\bto\b|–)\s*")
 def _is_period(text: str) -> bool:
     for frequency in FREQUENCIES:
         try:
-            parse_period_value(text, frequency, option="--predictor")
+            parse_period_value(text, frequency, option="")
             return True
         except DataError:
             continue
     return False
 
 
-def parse_window(text: str, *, option: str = "--fit-periods", hint: str | None = None
+def parse_window(text: str, *, option: str | None = None, hint: str | None = None
                  ) -> tuple[str, str]:
     """A period or a range of periods as (first, last) labels: ``1975``, ``1970-1988``,
     ``2015Q1-2016Q4``, ``2019-01..2019-12``, ``2019-07-2020-06`` (checked against the data's
-    frequency later). Raises DataError for text that is not a period or a range."""
+    frequency later). Raises DataError for text that is not a period or a range (naming
+    ``option``, by default the fitting window in the caller's words)."""
     window = text.strip()
     pieces = [p for p in _SPLIT.split(window) if p]
     if len(pieces) == 2 and all(_is_period(p) for p in pieces):
@@ -80,32 +82,35 @@ def parse_window(text: str, *, option: str = "--fit-periods", hint: str | None =
     splits = [(window[:i], window[i + 1:]) for i, ch in enumerate(window) if ch == "-"]
     found = [(a, b) for a, b in splits if _is_period(a) and _is_period(b)]
     if not found:
-        raise DataError(f"{option}: {window!r} is not a period or a range of periods",
-                        hint=hint or f"e.g. {option} 1970-1988")
+        name = option or option_name("fit_periods")
+        raise DataError(f"{name}: {window!r} is not a period or a range of periods",
+                        hint=hint or f"e.g. {option_setting('fit_periods', '1970-1988')}")
     return found[len(found) // 2]
 
 
 def parse_predictor(text: str, *, outcome: str) -> Predictor:
     """``COLUMN[:PERIODS][:mean|value]``, e.g. ``lnincome:1980-1988:mean``, ``cigsale:1975``,
     ``beer:1984-1988``, ``retprice``; ``outcome`` names the outcome in hints."""
-    hint = (f"write --predictor COLUMN[:PERIODS][:mean|value], e.g. --predictor {outcome}:"
-            f"1988 (the value in one period) or --predictor {outcome}:1980-1988 (the mean)")
+    name = option_name("predictors")
+    hint = (f"write {option_setting('predictors', 'COLUMN[:PERIODS][:mean|value]')}, e.g. "
+            f"{option_setting('predictors', f'{outcome}:1988')} (the value in one period) or "
+            f"{option_setting('predictors', f'{outcome}:1980-1988')} (the mean)")
     parts = [p.strip() for p in text.strip().split(":")]
     op: str | None = None
     if len(parts) > 1 and parts[-1].lower() in ("mean", "value"):
         op = parts.pop().lower()
     if not parts[0] or len(parts) > 2:
-        raise DataError(f"--predictor {text!r} is not COLUMN[:PERIODS][:mean|value]", hint=hint)
+        raise DataError(f"{name}: {text!r} is not COLUMN[:PERIODS][:mean|value]", hint=hint)
     column = parts[0]
     if len(parts) == 1:
         if op == "value":
-            raise DataError(f"--predictor {text!r}: 'value' needs one period", hint=hint)
+            raise DataError(f"{name}: {text!r}: 'value' needs one period", hint=hint)
         return Predictor(column, None, "mean")
-    first, last = parse_window(parts[1], option=f"--predictor {text}", hint=hint)
+    first, last = parse_window(parts[1], option=f"{name} {text}", hint=hint)
     if op == "value" and first != last:
-        raise DataError(f"--predictor {text!r}: 'value' needs one period, not a range",
-                        hint=f"use --predictor {column}:{first}-{last}:mean for the mean over "
-                             "a range")
+        raise DataError(f"{name}: {text!r}: 'value' needs one period, not a range",
+                        hint=f"use {option_setting('predictors', f'{column}:{first}-{last}:mean')}"
+                             " for the mean over a range")
     return Predictor(column, (first, last), "value" if first == last and op != "mean"
                      else "mean")
 
@@ -199,22 +204,26 @@ def _predictors(data: WideData, spec: SynthSpec, start: int, fit: np.ndarray,
         elif pred.column in data.covariates:
             source = data.covariates[pred.column]
         else:
-            raise DataError(f"--predictor {pred.column}: the column is neither the outcome "
-                            f"({panel.outcome}) nor a covariate",
-                            hint=f"add it with --covariates {pred.column}")
-        idx = pre if pred.periods is None else _window(panel, pred.periods, "--predictor")
+            raise DataError(f"{option_name('predictors')} {pred.column}: the column is neither "
+                            f"the outcome ({panel.outcome}) nor a covariate",
+                            hint=f"add it with {option_setting('covariates', pred.column)}")
+        idx = pre if pred.periods is None else _window(panel, pred.periods,
+                                                       option_name("predictors"))
         if pred.periods is not None and idx.max() >= start:
-            raise DesignError(f"--predictor {pred.label}: it uses periods from the start "
+            raise DesignError(f"{option_name('predictors')} {pred.label}: it uses periods from "
+                              "the start "
                               f"({panel.period_labels[start]}) on",
                               hint="predictors must be measured before the start")
         if window is not None:
             idx = np.intersect1d(idx, window) if pred.periods is not None else window
         if not len(idx):
             if strict and window is not None:
-                raise DesignError(f"--predictor {pred.label} has no periods in the window "
+                raise DesignError(f"{option_name('predictors')} {pred.label} has no periods in "
+                                  "the window "
                                   f"{panel.period_labels[window[0]]}-"
                                   f"{panel.period_labels[window[-1]]}",
-                                  hint="with --v cv use predictors averaged over windows "
+                                  hint=f"with {option_setting('v', 'cv')} use predictors "
+                                       "averaged over windows "
                                        "that cover both halves of the pre-period")
             continue
         with sw_fit.missing_allowed():  # an area with no value is NaN, checked later
@@ -246,9 +255,11 @@ def _build(data: WideData, spec: SynthSpec, start: int, candidates: np.ndarray,
     ``fake``): windows, predictors, and the donors with complete data."""
     panel, labels = data.panel, data.panel.period_labels
     pre = np.arange(start)
-    fit = pre if spec.fit_periods is None else _window(panel, spec.fit_periods, "--fit-periods")
+    fit = pre if spec.fit_periods is None else _window(panel, spec.fit_periods,
+                                                        option_name("fit_periods"))
     if fit.max() >= start:
-        raise DesignError(f"--fit-periods {'-'.join(spec.fit_periods or ())} reaches the start "
+        window = "-".join(spec.fit_periods or ())
+        raise DesignError(f"{option_setting('fit_periods', window)} reaches the start "
                           f"({labels[start]})", hint="the fitting window must end before it")
     cv = spec.v == "cv" and fake is None
     if fake is not None:
@@ -259,12 +270,13 @@ def _build(data: WideData, spec: SynthSpec, start: int, candidates: np.ndarray,
     x_train = None
     if fake is None and cv:
         if not spec.predictors:
-            raise DesignError("--v cv needs predictors measured over windows",
-                              hint=f"e.g. --predictor {panel.outcome}:mean --predictor "
-                                   "COVARIATE:mean")
+            raise DesignError(f"{option_setting('v', 'cv')} needs predictors measured over "
+                              "windows", hint="e.g. " + option_setting(
+                                  "predictors", f"{panel.outcome}:mean") + " and "
+                              + option_setting("predictors", "COVARIATE:mean"))
         if len(fit) < 4:
-            raise DesignError("--v cv needs at least 4 pre-periods in the fitting window",
-                              hint="use --v optimize")
+            raise DesignError(f"{option_setting('v', 'cv')} needs at least 4 pre-periods in "
+                              "the fitting window", hint=f"use {option_setting('v', 'optimize')}")
         half = len(fit) // 2
         x_train = _predictors(data, spec, start, fit, fit[:half], strict=True)[0]
         x, names, lags = _predictors(data, spec, start, fit, fit[half:], strict=True)
@@ -293,7 +305,8 @@ def _build(data: WideData, spec: SynthSpec, start: int, candidates: np.ndarray,
                           hint="synthetic control needs at least 2 comparison areas with the "
                                "outcome in every period and every predictor")
     if isinstance(spec.v, tuple) and fake is None and len(spec.v) != len(names):
-        raise DesignError(f"--v gives {len(spec.v)} weights for {len(names)} predictors",
+        raise DesignError(f"{option_name('v')} gives {len(spec.v)} weights for {len(names)} "
+                          "predictors",
                           hint=f"the predictors are {', '.join(names)}")
     v_mode = spec.v
     if cv or (fake is not None and (isinstance(spec.v, tuple) or spec.v == "cv")):
@@ -326,8 +339,9 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
     candidates = np.flatnonzero(~panel.is_treated_unit)
     start_of = dict(zip(treated.tolist(), panel.start_position[treated].tolist(), strict=True))
     if spec.aggregate and len(set(start_of.values())) > 1:
-        raise DesignError("--aggregate needs one common start, but the pilot areas start at "
-                          "different times", hint="drop --aggregate to fit each area")
+        raise DesignError(f"{option_name('aggregate')} needs one common start, but the pilot "
+                          "areas start at different times",
+                          hint=f"drop {option_name('aggregate')} to fit each area")
     if spec.aggregate and len(treated) > 1:
         row = _add_average(data, treated)
         start_of = {row: start_of[int(treated[0])]}

@@ -49,6 +49,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.linear.inference import canonical_unit_order
+from lpip_eval.methods.registry import option_setting
 from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
@@ -206,7 +207,7 @@ def _check_spec(spec: SdidSpec) -> None:
                           hint=f"use one of {', '.join(ESTIMATORS)}")
     if spec.placebo_reps < 2:
         raise DesignError(f"{spec.placebo_reps} placebo replications cannot give a standard "
-                          "error", hint="use --draws 200 or more")
+                          "error", hint=f"use {option_setting('placebo_reps', 200)} or more")
 
 
 def _block_matrix(panel: Panel) -> tuple[np.ndarray, list[str], list[str], int]:
