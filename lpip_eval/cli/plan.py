@@ -159,7 +159,7 @@ def plan(
                              treated=tuple(treated or ()), start=start,
                              treated_col=treated_col)
             files.check(inputs=[p for p in (data, comparators) if p is not None])
-            panel = load_panel(spec)
+            panel = load_panel(spec, planned=True)  # the start may lie after the data
             with progress_bar(quiet) as progress:
                 result = plan_from_panel(panel, options, command=command, progress=progress)
             result = replace(result, inputs=tuple(

@@ -230,15 +230,20 @@ class Panel:
 # --------------------------------------------------------------------------- loading
 
 
-def load_panel(spec: PanelSpec) -> Panel:
-    """Read the file(s) named in ``spec`` and build a validated :class:`Panel`."""
+def load_panel(spec: PanelSpec, *, planned: bool = False) -> Panel:
+    """Read the file(s) named in ``spec`` and build a validated :class:`Panel`.
+
+    ``planned``: the start is a planned one (``lpip-eval plan``, ``[plan]``), so it may lie
+    after the last period of the data; every estimating command leaves it False and refuses
+    such a start (there is nothing to estimate from).
+    """
     try:
-        return _load_panel(spec)
+        return _load_panel(spec, planned=planned)
     except LpipEvalError as exc:
         raise col.one_line(exc) from None
 
 
-def _load_panel(spec: PanelSpec) -> Panel:
+def _load_panel(spec: PanelSpec, *, planned: bool = False) -> Panel:
     import pandas as pd
 
     option = spec.treatment_option()
@@ -269,7 +274,8 @@ def _load_panel(spec: PanelSpec) -> Panel:
         parts.append((comp_source, len(comp)))
         source = f"{source} + {comp_source}"
     return _panel_from_frame(main, spec, source=source, sources=tuple(sources),
-                             option=option, pilot_areas=pilot_areas, row_sources=tuple(parts))
+                             option=option, pilot_areas=pilot_areas, row_sources=tuple(parts),
+                             planned=planned)
 
 
 def _input_file(path: Path, rows: int) -> InputFile:
@@ -308,6 +314,7 @@ def _panel_from_frame(
     option: str | None,
     pilot_areas: set[str] | None,
     row_sources: tuple[tuple[str, int], ...] | None,
+    planned: bool = False,
 ) -> Panel:
     option = option or spec.treatment_option()
     frame = normalised(frame, source)
@@ -380,7 +387,7 @@ def _panel_from_frame(
             lost=f"have no {outcome} values")
     check_design_basics(panel, source,
                         start_option=f"--start {spec.start}" if option in START_OPTIONS else None,
-                        column=spec.treatment_col or spec.first_treated_col)
+                        column=spec.treatment_col or spec.first_treated_col, planned=planned)
     return panel
 
 
@@ -401,12 +408,13 @@ def _weights(frame: pd.DataFrame, column: str, rows: col.Rows,
 
 
 def check_design_basics(panel: Panel, source: str, *, start_option: str | None = None,
-                        column: str | None = None, after: str = "") -> None:
+                        column: str | None = None, after: str = "",
+                        planned: bool = False) -> None:
     """Checks every design needs: some treated and some comparison areas, timing in range.
 
     ``start_option`` ('--start 2021Q3') when one start was given for all treated areas,
     ``column`` the timing column otherwise; ``after`` prefixes messages about a panel that
-    lost rows ('after leaving out ..., ').
+    lost rows ('after leaving out ..., '); ``planned`` allows starts after the data's end.
     """
     treated = panel.is_treated_unit
     where = f"{source}: {after}"
@@ -424,7 +432,7 @@ def check_design_basics(panel: Panel, source: str, *, start_option: str | None =
     first_period, last_period = int(panel.period_ordinals[0]), int(panel.period_ordinals[-1])
     span = f"the data runs from {panel.label(first_period)} to {panel.label(last_period)}"
     starts = panel.first_treated[treated]
-    if (starts > last_period).all():
+    if not planned and (starts > last_period).all():
         what = start_option or f"the earliest start ({panel.label(int(starts.min()))})"
         raise DesignError(
             f"{where}{what} is after the last period with {panel.outcome} data "

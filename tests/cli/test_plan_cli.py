@@ -66,3 +66,19 @@ def test_data_plan_did_writes_report_and_json(tmp_path: Path) -> None:
     html = (tmp_path / "p.html").read_text()
     assert "would detect an effect on the employment rate" in html
     assert "<script" not in html
+
+
+def test_planned_start_after_the_data_end_uses_all_history(tmp_path: Path) -> None:
+    """The issue: "the start may lie after the data end" (the data ends 2024Q4); estimating
+    commands keep refusing such a start."""
+    base = ["--comparators", str(EX / "comparators.csv"), "--outcome", "employment_rate"]
+    out = CliRunner().invoke(app, ["plan", str(EX / "pilot.csv"), *base, "--start", "2026Q1",
+                                   "--pilots", "0", "--json", str(tmp_path / "p.json")])
+    assert out.exit_code == 0, out.output
+    body = json.loads((tmp_path / "p.json").read_text())
+    assert body["start"] == "2026Q1"
+    assert body["assumptions"]["history"] == ["2015Q1", "2024Q4"]
+    assert body["assumptions"]["n_pre"] == 40
+    refused = CliRunner().invoke(app, ["did", str(EX / "pilot.csv"), *base, "--start",
+                                       "2026Q1"])
+    assert refused.exit_code == 4 and "after the last period" in refused.output
