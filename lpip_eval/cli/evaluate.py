@@ -104,6 +104,13 @@ def run(
             for gate in evaluation.gates:
                 err.print(f"Gate tripped: {evaluation.outcome} x {evaluation.method}: "
                           f"{gate.message}", markup=False, highlight=False, soft_wrap=True)
+        for plan in batch.plans:
+            if plan.error:
+                err.print(f"Error: {plan.outcome} plan: {plan.error}", markup=False,
+                          highlight=False, soft_wrap=True)
+            for gate in plan.gates:
+                err.print(f"Gate tripped: {plan.outcome} plan: {gate.message}", markup=False,
+                          highlight=False, soft_wrap=True)
         for failure in batch.output_errors:
             err.print(f"Error: {failure.file} was not written: {failure.error}", markup=False,
                       highlight=False, soft_wrap=True)

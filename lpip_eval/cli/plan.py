@@ -41,11 +41,6 @@ TreatmentCol = Annotated[str | None, typer.Option(
 FirstTreatedCol = Annotated[str | None, typer.Option(
     "--first-treated-col", help="Staggered roll-outs: not planned yet (refused).")]
 
-SYNTH_PLAN_OPTIONS = {"v": "equal", "placebo_in_time": False, "leave_one_out": False}
-"""Synthetic control in plans: the exact donor-weight solver (outcome in every pre-period,
-equal V), no V search and no robustness refits (they do not change the interval)."""
-
-
 def plan(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
@@ -107,26 +102,16 @@ def plan(
 
         from lpip_eval.cli.commands import command_line
         from lpip_eval.errors import DesignError, UsageError
-        from lpip_eval.methods.power.plan import PlanOptions, plan_from_panel, plan_what_if
-        from lpip_eval.methods.registry import method as find_method
+        from lpip_eval.methods.power.plan import plan_from_panel, plan_what_if
+        from lpip_eval.methods.power.spec import PlanSpec, plan_options
         from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
 
         parse_gates(fail_on or ())
-        chosen = find_method(method)
-        design_name = design or chosen.default_design
-        if design_name not in chosen.designs or design_name == "nnmatch":
-            raise UsageError(f"--design: '{design_name}' cannot be planned for {method}",
-                             hint="use one of " + ", ".join(
-                                 d for d in chosen.designs if d != "nnmatch"))
-        est: dict[str, Any] = {"draws": draws, "seed": seed}
-        if method == "synth":
-            est.update({"design": design_name, **(SYNTH_PLAN_OPTIONS if design_name ==
-                                                  "classic" else {})})
-        options = PlanOptions(method=method, design=design_name, ci_level=ci_level,
-                              power=power, post_periods=post_periods,
-                              expected_effect=expected_effect, pilots=pilots, seed=seed,
-                              estimator_options=est)
+        options = plan_options(PlanSpec(
+            method=method, design=design, post_periods=post_periods, ci_level=ci_level,
+            power=power, expected_effect=expected_effect, pilots=pilots, draws=draws,
+            seed=seed))
         files = Outputs(json=json_out, html=report, eml=eml, markdown=markdown, title=title)
         what_if = [n_areas, n_treated, n_pre, sd, rho]
         command = command_line(ctx)

@@ -17,14 +17,14 @@ from lpip_eval.runs.starter import toml_value
 
 
 def command_options() -> dict[str, set[str]]:
-    """Estimating command -> its option names (``DATA`` for the data argument)."""
+    """Estimating command (and ``plan``) -> its option names (``DATA`` for the data argument)."""
     import typer.main
 
     from lpip_eval.cli.commands import app
 
     group: Any = typer.main.get_command(app)
     out: dict[str, set[str]] = {}
-    for name in METHODS:
+    for name in (*METHODS, "plan"):
         command = group.commands.get(name)
         if command is None:
             continue
@@ -68,7 +68,7 @@ def reference_markdown() -> str:
         for key, annotation in keys.items():
             option = cli_option(table, key)
             where = [name for name, opts in cli.items()
-                     if option in opts and (table not in METHODS or name == table)]
+                     if option in opts and (table not in (*METHODS, "plan") or name == table)]
             meaning = key_help(table, key)
             if table in METHODS:
                 meaning += _designs_of(table, key)

@@ -4,7 +4,8 @@
 ``parallel.map_items``, checks the gates, and writes into ``[output] dir``: one JSON per
 evaluation (``<outcome>-<method>.json``), ``index.json``, the combined HTML report and .eml
 of the successful results (each outcome's designs side by side, and the gates that tripped),
-and a Markdown summary for CI job summaries. Every file is
+and a Markdown summary for CI job summaries; with ``[plan]``, each outcome's plan beside
+them (:mod:`lpip_eval.runs.plans`, listed in index.json's ``plans``). Every file is
 written atomically and is byte-identical between two runs on the same inputs and seed (no
 timestamps, no timings; key order fixed).
 
@@ -38,6 +39,14 @@ from lpip_eval.parallel import map_items
 from lpip_eval.results.gates import TrippedGate, check_gates, gate_sentence, parse_gates
 from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
 from lpip_eval.runs.keys import INDEX_FILE, file_stem
+from lpip_eval.runs.plans import (
+    PlanRecord,
+    plan_files,
+    plan_index,
+    plan_summary,
+    run_plans,
+    stale_plan_files,
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class BatchResult:
     summary: str = ""
     index: dict[str, Any] = field(default_factory=dict)
     output_errors: tuple[OutputFailure, ...] = ()
+    plans: tuple[PlanRecord, ...] = ()
 
     @property
     def results(self) -> list[dict[str, Any]]:
@@ -144,7 +154,7 @@ def run_evaluation(config: EvaluationConfig, *,
             done_one(record)
     ordered = tuple(records[(o.column, m.name)] for o in config.outcomes
                     for m in config.methods)
-    return _write_all(config, ordered, out_dir, gates)
+    return _write_all(config, ordered, out_dir, gates, run_plans(config, gates))
 
 
 def evaluation_count(config: EvaluationConfig) -> int:
@@ -210,13 +220,17 @@ def _unit_match(job: _Job, where: str) -> Any:
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...],
-                 output_errors: tuple[OutputFailure, ...] = ()) -> int:
-    """Highest failing code (an evaluation's or an output's); else 5 if a gate tripped;
-    else 0."""
-    failed = [r.exit_code for r in records if not r.ok] + [f.exit_code for f in output_errors]
+                 output_errors: tuple[OutputFailure, ...] = (),
+                 plans: tuple[PlanRecord, ...] = ()) -> int:
+    """Highest failing code (an evaluation's, a plan's or an output's); else 5 if a gate
+    tripped; else 0."""
+    failed = [r.exit_code for r in records if not r.ok] + [p.exit_code for p in plans
+                                                          if not p.ok]
+    failed += [f.exit_code for f in output_errors]
     if failed:
         return max(failed)
-    return EXIT_GATE if any(r.gates for r in records) else EXIT_OK
+    tripped = any(r.gates for r in records) or any(p.gates for p in plans)
+    return EXIT_GATE if tripped else EXIT_OK
 
 
 @dataclass(frozen=True)
@@ -232,7 +246,8 @@ class OutputFailure:
 
 
 def _write_all(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
-               out_dir: Path, gates: tuple[str, ...]) -> BatchResult:
+               out_dir: Path, gates: tuple[str, ...],
+               plans: tuple[PlanRecord, ...] = ()) -> BatchResult:
     """Render every output in memory, then write them all or none.
 
     One output that cannot be rendered (the combined e-mail over its size limit, say) does
@@ -249,21 +264,24 @@ def _write_all(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
     results = [r.result for r in records if r.result is not None]
     triangulation = triangulate(results)
     reports, failures = _render_reports(config, records, out_dir)
-    files += reports
-    code = exit_code_of(records, failures)
+    files += reports + plan_files(config, plans, out_dir)
+    code = exit_code_of(records, failures, plans)
     index = _index(config, records, triangulation, code, gates, failures)
-    summary = summary_markdown(config, records, triangulation, code, failures)
+    if config.plan is not None:
+        index["plans"] = plan_index(config, plans)
+    summary = summary_markdown(config, records, triangulation, code, failures, plans)
     if config.output.markdown:
         files.append((str(out_dir / config.output.markdown), summary))
     files.append((str(out_dir / INDEX_FILE), _json(index, sort_keys=True)))
     write_all(files)
     written = {Path(path) for path, _ in files}
-    for stale in _stale_outputs(config, records, out_dir):
+    for stale in [*_stale_outputs(config, records, out_dir),
+                  *stale_plan_files(config, plans, out_dir)]:
         if stale not in written:
             stale.unlink(missing_ok=True)
     return BatchResult(config=config, evaluations=records, triangulation=triangulation,
                        exit_code=code, files=tuple(Path(path) for path, _ in files),
-                       summary=summary, index=index, output_errors=failures)
+                       summary=summary, index=index, output_errors=failures, plans=plans)
 
 
 def _stale_outputs(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
@@ -333,8 +351,10 @@ def _index(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
 
 def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, ...],
                      triangulation: dict[str, Any], code: int,
-                     failures: tuple[OutputFailure, ...] = ()) -> str:
-    """The Markdown summary: a table of every evaluation, gates, agreement, failures."""
+                     failures: tuple[OutputFailure, ...] = (),
+                     plans: tuple[PlanRecord, ...] = ()) -> str:
+    """The Markdown summary: a table of every evaluation, gates, agreement, failures, and
+    the plans' headlines."""
     from lpip_eval.numbers import fmt_number, fmt_p
     from lpip_eval.report.words import METHOD_NAMES, headline
 
@@ -344,11 +364,18 @@ def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, 
     tripped = sum(len(r.gates) for r in records)
     status = (f"All {len(records)} evaluations ran." if not failed else
               f"{len(ok)} of {len(records)} evaluations ran; {failed} failed.")
+    if plans:
+        planned = sum(p.ok for p in plans)
+        status = (status if records else "") + (
+            f" {planned} of {len(plans)} plans made." if planned < len(plans) else
+            f" {'The plan was' if planned == 1 else f'All {planned} plans were'} made.")
+        status = status.strip()
     if tripped:
         status += f" {tripped} gate{'s' if tripped > 1 else ''} tripped."
-    lines += [f"**{status}** Exit code {code}.", "",
-              "| Outcome | Design | Effect | Range | p-value | Evidence | Status |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"**{status}** Exit code {code}.", ""]
+    if records:
+        lines += ["| Outcome | Design | Effect | Range | p-value | Evidence | Status |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in records:
         design = METHOD_NAMES.get(r.method, r.method)
         if r.result is None:
@@ -384,6 +411,7 @@ def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, 
         lines += ["", "## Failed evaluations", ""]
         lines += [f"- {_md(r.outcome)} x {r.method} (exit {r.exit_code}): {_md(r.error or '')}"
                   for r in records if r.result is None]
+    lines += plan_summary(plans)
     if failures:
         lines += ["", "## Outputs not written", ""]
         lines += [f"- `{f.file}` (exit {f.exit_code}): {_md(f.error)}" for f in failures]
@@ -391,6 +419,9 @@ def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, 
     files = [f"`{r.file}`" for r in ok if r.file and config.output.json]
     files += [f"`{n}`" for n in (config.output.report, config.output.eml)
               if n and ok and n not in not_written]
+    files += [f"`{p.stem}.{ext}`" for p in plans if p.ok
+              for ext, on in (("json", config.output.json), ("html", config.output.report))
+              if on]
     lines += ["", f"Config: `{display_path(config.path)}`. Files: {', '.join(files) or 'none'}"
               f", `{INDEX_FILE}`.", ""]
     return "\n".join(lines)

@@ -3,7 +3,8 @@
 One file declares an evaluation (docs/design.md, "Command line": ``lpip-eval run``): the data and
 column roles (``[data]``, the PanelSpec fields), the outcomes (``[[outcome]]``), the designs
 to run (``[did]``, ``[synth]``, ``[match]``: presence means "run it"; their keys are the
-method's spec fields), defaults shared by the designs (``[run]``), the outputs (``[output]``)
+method's spec fields), a plan (``[plan]``: ``lpip-eval plan`` on every outcome, keys the
+``PlanSpec`` fields), defaults shared by the designs (``[run]``), the outputs (``[output]``)
 and the gates (``[gates]``). Every problem is found before anything runs and reported as one
 :class:`~lpip_eval.errors.DataError` naming the file, the line where it can be found, the
 table and the key: unknown keys with the closest valid one, wrong types with the expected
@@ -29,7 +30,8 @@ from typing import Any
 
 from lpip_eval.errors import DataError, LpipEvalError, UsageError, closest, has_line_break
 from lpip_eval.files import display_path
-from lpip_eval.methods.registry import METHODS, build_options, coerce, method_keys
+from lpip_eval.methods.power.spec import PlanSpec, plan_options
+from lpip_eval.methods.registry import METHODS, build_options, coerce, method_keys, spec_keys
 from lpip_eval.methods.specs import MAX_DRAWS, MIN_DRAWS
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
@@ -38,6 +40,7 @@ from lpip_eval.runs.keys import (
     OUTCOME_KEYS,
     OUTPUT_DEFAULTS,
     OUTPUT_KEYS,
+    PLAN_TABLE,
     RUN_KEYS,
     TOP_LEVEL,
     data_keys,
@@ -97,6 +100,7 @@ class EvaluationConfig:
     output: OutputConfig
     fail_on: tuple[str, ...] = ()
     unit_level: bool = False  # [match] design = "nnmatch": one row per unit, no periods
+    plan: PlanSpec | None = None  # [plan]: plan every outcome (lpip-eval plan)
 
     def panel_spec(self, outcome: str, method: MethodConfig | None = None) -> Any:
         """The PanelSpec for one outcome (and design: columns its options name are added to
@@ -224,22 +228,28 @@ class _Loader:
         self.check_run(run)
         methods = tuple(self.method(name, self.table(raw, name), run)
                         for name in raw if name in METHODS)
-        if not methods:
+        plan = self.plan(self.table(raw, PLAN_TABLE), run) if PLAN_TABLE in raw else None
+        if not methods and plan is None:
             raise DataError(f"{self.shown}: no design to run",
-                            hint="add at least one of the tables [did], [synth], [match]")
+                            hint="add at least one of the tables [did], [synth], [match], "
+                            "[plan]")
+        if unit_level and plan is not None:
+            raise DataError(f"{self.where(PLAN_TABLE)}: [plan] needs area-by-period data, "
+                            "but [match] design = \"nnmatch\" reads one row per unit",
+                            hint="plan in a config file of its own")
         other = next((m.name for m in methods if m.name != "match"), None)
         if unit_level and other:
             raise DataError(f"{self.where(other)}: [{other}] needs area-by-period data, but "
                             "[match] design = \"nnmatch\" reads one row per unit",
                             hint="put unit-level matching in a config file of its own")
         output = self.output(self.table(raw, "output"), title)
-        self.check_outputs(output, data, outcomes, methods)
+        self.check_outputs(output, data, outcomes, methods, plan is not None)
         gates = self.values("gates", self.table(raw, "gates"), GATES_KEYS)
         fail_on = tuple(gates.get("fail_on", ()))
-        self.check_gates(fail_on)
+        self.check_gates(fail_on, plan is not None)
         return EvaluationConfig(path=self.path, title=title, data=data, outcomes=outcomes,
                                 run=run, methods=methods, output=output, fail_on=fail_on,
-                                unit_level=unit_level)
+                                unit_level=unit_level, plan=plan)
 
     def table(self, raw: dict[str, Any], name: str) -> dict[str, Any]:
         value = raw.get(name, {})
@@ -388,6 +398,18 @@ class _Loader:
         build_options(name, values, where=lambda key: self.where(name, key))
         return MethodConfig(name=name, options=values)
 
+    def plan(self, given: dict[str, Any], run: RunConfig) -> PlanSpec:
+        """``[plan]``: keys and types checked, [run] defaults in, checked as the command
+        checks its options (through :func:`plan_options`), before anything runs."""
+        values = self.values(PLAN_TABLE, given, spec_keys(PlanSpec))
+        for key in ("seed", "draws", "ci_level"):
+            default = getattr(run, key)
+            if default is not None and key not in values:
+                values[key] = default
+        spec = PlanSpec(**values)
+        plan_options(spec, where=lambda key: self.where(PLAN_TABLE, key))
+        return spec
+
     def output(self, given: dict[str, Any], title: str | None) -> OutputConfig:
         values = {**OUTPUT_DEFAULTS, **self.values("output", given, OUTPUT_KEYS)}
         for key in ("report", "eml", "markdown"):
@@ -407,7 +429,7 @@ class _Loader:
 
     def check_outputs(self, output: OutputConfig, data: Any,
                       outcomes: tuple[OutcomeConfig, ...],
-                      methods: tuple[MethodConfig, ...]) -> None:
+                      methods: tuple[MethodConfig, ...], plan: bool = False) -> None:
         """No two outputs of the run share a file, and none is an input (a data file or
         this config file): a UsageError naming the key, before anything runs."""
         from lpip_eval.files import check_outputs
@@ -422,17 +444,29 @@ class _Loader:
                 for method in methods:
                     name = f"{file_stem(outcome.column)}-{method.name}.json"
                     files[f"{self.where('output', 'json')}: {name}"] = str(output.dir / name)
+        for outcome in outcomes if plan else ():
+            for on, ext in ((output.json, "json"), (output.report, "html")):
+                if on:
+                    name = f"{file_stem(outcome.column)}-plan.{ext}"
+                    files[f"{self.where(PLAN_TABLE)}: {name}"] = str(output.dir / name)
         inputs = [p for p in (data.data, data.comparators, self.path) if p is not None]
         check_outputs(files, inputs)
 
-    def check_gates(self, names: tuple[str, ...]) -> None:
+    def check_gates(self, names: tuple[str, ...], plan: bool = False) -> None:
         from lpip_eval.results.gates import parse_gates
 
         try:
-            parse_gates(names)
+            parsed = parse_gates(names)
         except LpipEvalError as exc:
             raise UsageError(f"{self.where('gates', 'fail_on')}: {exc.message}",
                              hint=exc.hint) from None
+        if not plan and any(name in PLAN_GATES for name, _ in parsed):
+            raise UsageError(f"{self.where('gates', 'fail_on')}: 'mde-above' looks at a "
+                             "plan's minimum detectable effect, and this config has no [plan]",
+                             hint="add a [plan] table, or drop the gate")
+
+
+PLAN_GATES = ("mde-above",)  # gates that look at plans (the others at evaluation results)
 
 
 def _numbers_as_text(value: Any, annotation: Any) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lpip_eval.data.spec import PanelSpec
+from lpip_eval.methods.power.spec import PlanSpec
 from lpip_eval.methods.registry import (
     METHODS,
     field_of,
@@ -31,7 +32,8 @@ DATA_EXCLUDED = ("outcome",)  # given per [[outcome]]
 OUTPUT_DEFAULTS: dict[str, Any] = {"dir": "lpip-eval-output", "json": True,
                                    "report": "report.html", "eml": None,
                                    "markdown": "summary.md", "title": None}
-TOP_LEVEL = ("title", "data", "outcome", "run", *METHODS, "output", "gates")
+TOP_LEVEL = ("title", "data", "outcome", "run", *METHODS, "plan", "output", "gates")
+PLAN_TABLE = "plan"  # its keys: the PlanSpec fields (methods/power/spec.py)
 
 # Keys of the fixed tables and their types (method tables come from the spec classes).
 OUTCOME_KEYS: dict[str, Any] = {"column": str, "label": str, "unit": str}
@@ -61,7 +63,8 @@ FIXED_HELP: dict[tuple[str, str], str] = {
     ("output", "title"): "Report title (default: the top-level `title`).",
     ("gates", "fail_on"): "Gates that make the run exit 5 after writing every output: "
                           "pretrend-rejected, poor-pre-fit, evidence-below:N, "
-                          "effect-crosses-zero.",
+                          "effect-crosses-zero; mde-above:X on the [plan]'s minimum "
+                          "detectable effect.",
 }
 # Fixed-table key -> command-line option, where it is not "--" + key with dashes.
 FIXED_FLAGS: dict[tuple[str, str], str] = {
@@ -87,6 +90,11 @@ TABLE_INTRO = {
     "output": "What is written and where (every file atomically, byte-identical between runs "
               "on the same inputs and seed).",
     "gates": "Gates: `lpip-eval run` exits 5 when one trips (after writing every output).",
+    "plan": "Presence of `[plan]` runs `lpip-eval plan` on every outcome (the pilot and start "
+            "of [data]; the start may lie after the data's end) and writes "
+            "`<outcome>-plan.json` (and `<outcome>-plan.html` when `report` is on) beside the "
+            "results; its keys are the fields of `PlanSpec`. `seed`, `draws` and `ci_level` "
+            "default to [run]'s.",
 }
 
 
@@ -120,6 +128,7 @@ def table_keys() -> dict[str, dict[str, Any]]:
                                          "outcome": OUTCOME_KEYS, "run": RUN_KEYS}
     for method in METHODS:
         tables[method] = method_keys(method)
+    tables[PLAN_TABLE] = spec_keys(PlanSpec)
     tables.update({"output": OUTPUT_KEYS, "gates": GATES_KEYS})
     return tables
 
@@ -134,6 +143,8 @@ def tables() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     out = [("", keys[""], {"title": None}), ("data", keys["data"], data_defaults()),
            ("outcome", OUTCOME_KEYS, outcome), ("run", RUN_KEYS, run)]
     out += [(m, keys[m], method_defaults(m)) for m in METHODS]
+    out.append((PLAN_TABLE, keys[PLAN_TABLE], {f.name: f.default
+                                               for f in dataclasses.fields(PlanSpec)}))
     out += [("output", OUTPUT_KEYS, OUTPUT_DEFAULTS), ("gates", GATES_KEYS, {"fail_on": ()})]
     return out
 
@@ -151,6 +162,9 @@ def cli_option(table: str, key: str) -> str | None:
     flag: str | None = FIXED_FLAGS.get((table, key))
     if table == "data":
         f = _data_field(key)
+        flag = f.metadata.get("flag") if f is not None else None
+    elif table == PLAN_TABLE:
+        f = field_of(PlanSpec, key)
         flag = f.metadata.get("flag") if f is not None else None
     elif table in METHODS and key != "design":
         for d in METHODS[table].designs.values():
@@ -171,6 +185,9 @@ def key_help(table: str, key: str) -> str:
         if f is None:
             return ""
         return str(f.metadata.get("config_help") or config_words(f.metadata.get("help", "")))
+    if table == PLAN_TABLE:
+        f = field_of(PlanSpec, key)
+        return config_words(f.metadata.get("help", "")) if f is not None else ""
     if table in METHODS:
         config = option_help(table, key, config=True)
         return config if config != option_help(table, key) else config_words(config)

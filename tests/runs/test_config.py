@@ -276,7 +276,7 @@ def _cli_options() -> dict[str, set[str]]:
 
     group = typer.main.get_command(app)
     out = {}
-    for name in METHODS:
+    for name in (*METHODS, "plan"):
         command = group.commands.get(name)  # type: ignore[attr-defined]
         if command is not None:
             out[name] = {o for p in command.params for o in (*p.opts, *p.secondary_opts)
@@ -287,6 +287,7 @@ def _cli_options() -> dict[str, set[str]]:
 def test_every_cli_option_of_the_estimating_commands_has_a_config_key() -> None:
     cli = _cli_options()
     assert "did" in cli
+    cli.pop("plan")  # plan's what-if options (--n-areas, --sd, ...) are not for config files
     keys = {(table, key) for table, names in table_keys().items() for key in names}
     covered = {cli_option(t, k) for t, k in keys} | {"--help", "--quiet"}
     for command, options in cli.items():
@@ -297,14 +298,17 @@ def test_every_cli_option_of_the_estimating_commands_has_a_config_key() -> None:
 
 def test_every_config_key_has_its_cli_option_where_the_command_exists() -> None:
     cli = _cli_options()
-    any_command = set().union(*cli.values())
+    assert "plan" in cli
+    any_command = set().union(*(v for k, v in cli.items() if k != "plan"))
     for table, keys in table_keys().items():
         for key in keys:
             option = cli_option(table, key)
             if option is None:
                 assert (table, key) in NO_CLI
                 continue
-            if table in METHODS:
+            if table == "plan":  # [plan] keys are lpip-eval plan's options
+                assert option in cli["plan"], f"[plan] {key}: no {option} on lpip-eval plan"
+            elif table in METHODS:
                 if table in cli:
                     assert option in cli[table], f"[{table}] {key}: no {option} on the CLI"
             else:
