@@ -164,13 +164,22 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
     post = np.array([k >= 0 for k in event_times])
     contrast = post / post.sum()
     times = panel.period_ordinals
+    lowest = min(event_times)
+    lookup = np.full(max(event_times) - lowest + 1, -1)
+    lookup[np.array(event_times) - lowest] = np.arange(len(event_times))
 
     def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         pos = np.searchsorted(times, first, side="left")
         unit_rel = panel.time_idx - pos[panel.unit_idx]
         is_t = (first != NEVER)[panel.unit_idx]
-        cols = (unit_rel[:, None] == np.array(event_times)[None, :]) & is_t[:, None]
-        return cols.astype(float), panel.covariates
+        # one float array, written straight from each row's column (no (n, k) temporaries)
+        column = np.full(len(unit_rel), -1)
+        known = is_t & (unit_rel >= lowest) & (unit_rel < lowest + len(lookup))
+        column[known] = lookup[unit_rel[known] - lowest]
+        rows = np.flatnonzero(column >= 0)
+        cols = np.zeros((len(unit_rel), len(event_times)))
+        cols[rows, column[rows]] = 1.0
+        return cols, panel.covariates
 
     factor = None
     if panel.common_start is not None:

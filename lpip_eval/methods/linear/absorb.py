@@ -90,37 +90,86 @@ class Absorber:
             return 0
         return sum(self.sizes) - (len(self.groups) - 1)
 
-    def residualize(self, z: np.ndarray) -> np.ndarray:
-        """Within-transform ``z`` (n,) or (n, k); returns a new array."""
+    def residualize(self, z: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """Within-transform ``z`` (n,) or (n, k); returns a new array, or with ``overwrite``
+        (and a float array) ``z``'s own memory, transformed in place."""
         arr = np.asarray(z, dtype=float)
         flat = arr.ndim == 1
         mat = arr.reshape(len(arr), -1)
+        in_place = overwrite and arr is z
         if not self.groups:
-            out = mat.copy()
+            out = mat if in_place else mat.copy()
         elif self.fast:
-            out = self._balanced(mat)
+            out = self._balanced(mat, in_place)
         elif self.exact:
-            if self._two_way is None:
-                big, small = sorted(zip(self.groups, self.sizes, strict=True),
-                                    key=lambda gs: -gs[1])
-                self._two_way = TwoWayExact(big, small, self.weights)
-            out = self._two_way.residualize(mat)
+            out = self._exact().residualize(mat, in_place)
         else:
-            out = self._alternating(mat)
+            out = self._alternating(mat, in_place)
         return out[:, 0] if flat else out
 
-    def _balanced(self, mat: np.ndarray) -> np.ndarray:
+    def fitted_at(self, columns: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray] | None:
+        """Fitted fixed effects of sparse columns, only at their own rows.
+
+        Each item is ``(rows, values)``: a (n, k) block that is zero outside ``rows`` (r, k
+        values there). Returns per item the (r, k) fitted fixed-effect values at ``rows``
+        (what ``residualize`` subtracts there), costing O(levels) per column instead of O(n);
+        all items' effects are solved in one call. None where only the dense path applies
+        (alternating projections).
+        """
+        if not self.groups:
+            return [np.zeros_like(v) for _, v in columns]
+        if self.fast:
+            n_units, n_times = self.sizes
+            unit, time = self.groups
+            out = []
+            for rows, vals in columns:
+                u_mean = _level_sums(unit[rows], vals, n_units) / n_times
+                t_mean = _level_sums(time[rows], vals, n_times) / n_units
+                grand = vals.sum(axis=0) / (n_units * n_times)
+                out.append(u_mean[unit[rows]] + t_mean[time[rows]] - grand)
+            return out
+        if not self.exact:
+            return None
+        two_way = self._exact()
+        w = self.weights
+        sums_big, sums_small = [], []
+        for rows, vals in columns:
+            wv = vals if w is None else vals * w[rows][:, None]
+            sums_big.append(_level_sums(two_way.big[rows], wv, two_way.n_big))
+            sums_small.append(_level_sums(two_way.small[rows], wv, two_way.n_small))
+        big_effect, small_effect = two_way.effects(np.hstack(sums_big), np.hstack(sums_small))
+        out, col = [], 0
+        for rows, vals in columns:
+            k = vals.shape[1]
+            out.append(big_effect[two_way.big[rows], col:col + k]
+                       + small_effect[two_way.small[rows], col:col + k])
+            col += k
+        return out
+
+    def _exact(self) -> TwoWayExact:
+        if self._two_way is None:
+            big, small = sorted(zip(self.groups, self.sizes, strict=True),
+                                key=lambda gs: -gs[1])
+            self._two_way = TwoWayExact(big, small, self.weights)
+        return self._two_way
+
+    def _balanced(self, mat: np.ndarray, in_place: bool = False) -> np.ndarray:
         n_units, n_times = self.sizes
         cube = mat.reshape(n_units, n_times, -1)
         unit_means = cube.mean(axis=1, keepdims=True)
-        out = cube - unit_means
-        out -= cube.mean(axis=0, keepdims=True)
+        time_means = cube.mean(axis=0, keepdims=True)
+        if in_place:
+            out = cube
+            out -= unit_means
+        else:
+            out = cube - unit_means
+        out -= time_means
         out += unit_means.mean(axis=0, keepdims=True)  # grand mean (balanced: mean of means)
         return out.reshape(mat.shape)
 
-    def _alternating(self, mat: np.ndarray) -> np.ndarray:
+    def _alternating(self, mat: np.ndarray, in_place: bool = False) -> np.ndarray:
         w = self.weights
-        out = mat.copy()
+        out = mat if in_place else mat.copy()
         scale = max(float(np.sum(out * out)), 1e-300)
         for _ in range(MAP_MAX_ITER):
             change = 0.0
@@ -155,6 +204,7 @@ class TwoWayExact:
     def __init__(self, big: tuple[np.ndarray, int], small: tuple[np.ndarray, int],
                  weights: np.ndarray | None) -> None:
         (self.big, n_big), (self.small, n_small) = big, small
+        self.n_big, self.n_small = n_big, n_small
         w = np.ones(len(self.big)) if weights is None else np.asarray(weights, dtype=float)
         self.sum_big = _group_sums(self.big, w, n_big)
         self.sum_small = _group_sums(self.small, w, n_small)
@@ -176,10 +226,15 @@ class TwoWayExact:
         self.schur_pinv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
         self.rank = int(keep.sum())
 
-    def residualize(self, mat: np.ndarray) -> np.ndarray:
-        """Residuals of each column of ``mat`` (n, k) on both groupings' effects."""
+    def residualize(self, mat: np.ndarray, in_place: bool = False) -> np.ndarray:
+        """Residuals of each column of ``mat`` (n, k) on both groupings' effects (written
+        over ``mat`` with ``in_place``)."""
         big_effect, small_effect = self.effects(self.sum_big @ mat, self.sum_small @ mat)
-        out = mat - big_effect[self.big]
+        if in_place:
+            out = mat
+            out -= big_effect[self.big]
+        else:
+            out = mat - big_effect[self.big]
         out -= small_effect[self.small]
         return out
 
@@ -195,6 +250,12 @@ class TwoWayExact:
         small_effect = self.schur_pinv @ (rhs_small - self.table.T @ mean_big)
         big_effect = mean_big - (self.table @ small_effect) * self.inv_big[:, None]
         return big_effect, small_effect
+
+
+def _level_sums(codes: np.ndarray, vals: np.ndarray, size: int) -> np.ndarray:
+    """(size, k) sums of the rows of ``vals`` (r, k) per level ``codes`` (r,)."""
+    return np.column_stack([np.bincount(codes, weights=vals[:, j], minlength=size)
+                            for j in range(vals.shape[1])])
 
 
 def _group_sums(codes: np.ndarray, weights: np.ndarray, size: int) -> sparse.csr_array:
@@ -235,6 +296,7 @@ class Residualizer:
         self.sqrt_w = None if weights is None else np.sqrt(weights)
         self.nuisance = None
         self._nuis_pinv = None
+        self._nuis_gram: np.ndarray | None = None
         if nuisance is not None and nuisance.shape[1] > 0:
             nt = self._scale(absorber.residualize(nuisance))
             keep = np.linalg.norm(nt, axis=0) > 1e-10 * max(1.0, float(np.abs(nuisance).max()))
@@ -252,9 +314,14 @@ class Residualizer:
             return mat
         return mat * (self.sqrt_w[:, None] if mat.ndim == 2 else self.sqrt_w)
 
-    def apply(self, z: np.ndarray) -> np.ndarray:
-        """M z for z in the original metric; result in the weighted metric."""
-        return self.project_out(self._scale(self.absorber.residualize(z)))
+    def apply(self, z: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+        """M z for z in the original metric; result in the weighted metric. ``overwrite``
+        lets a float ``z`` that the caller no longer needs hold the result."""
+        within = self.absorber.residualize(z, overwrite=overwrite)
+        if self.sqrt_w is not None and overwrite and within.ndim == 2:
+            within *= self.sqrt_w[:, None]
+            return self.project_out(within)
+        return self.project_out(self._scale(within))
 
     def apply_scaled(self, z: np.ndarray) -> np.ndarray:
         """M z for z already in the weighted metric (used by the wild bootstrap)."""
@@ -262,6 +329,38 @@ class Residualizer:
             return self.apply(z)
         unscaled = z / (self.sqrt_w[:, None] if z.ndim == 2 else self.sqrt_w)
         return self.apply(unscaled)
+
+    def sparse_normal_equations(self, columns: list[tuple[np.ndarray, np.ndarray]],
+                                yt: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Per sparse block x (``(rows, values)``, zero elsewhere): ``(xt'xt, xt'yt)`` with
+        ``xt = M x`` and ``yt`` already residualised, without forming ``xt``.
+
+        ``M`` is an orthogonal projection in the weighted metric, so ``xt'yt = (s x)'yt`` and
+        ``xt'xt = (s x)'(s x) - (s x)'(fitted fixed effects, scaled) - (N'sx)'(N'N)^+(N'sx)``
+        with ``s = sqrt(w)`` and ``N`` the residualised nuisance (orthogonal to the fixed
+        effects): everything is a sum over ``rows`` (Frisch-Waugh-Lovell; Lovell 2008,
+        J. Economic Education 39(4)). None where the absorber has no sparse path.
+        """
+        fitted = self.absorber.fitted_at(columns)
+        if fitted is None:
+            return None
+        out = []
+        for (rows, vals), fe in zip(columns, fitted, strict=True):
+            s = None if self.sqrt_w is None else self.sqrt_w[rows][:, None]
+            sx = vals if s is None else vals * s
+            within = vals - fe if s is None else (vals - fe) * s
+            gram = sx.T @ within
+            if self.nuisance is not None:
+                nx = self.nuisance[rows].T @ sx
+                gram = gram - nx.T @ self._nuis_gram_pinv() @ nx
+            out.append(((gram + gram.T) / 2, sx.T @ yt[rows]))
+        return out
+
+    def _nuis_gram_pinv(self) -> np.ndarray:
+        if self._nuis_gram is None:
+            assert self.nuisance is not None
+            self._nuis_gram = np.linalg.pinv(self.nuisance.T @ self.nuisance)
+        return self._nuis_gram
 
     def project_out(self, zt: np.ndarray) -> np.ndarray:
         if self.nuisance is None or self._nuis_pinv is None:
@@ -275,9 +374,11 @@ def fit_linear(
     residualizer: Residualizer,
     *,
     n_nested: int = 0,
+    overwrite: bool = False,
 ) -> LinearFit:
-    """OLS of ``y`` on ``targets`` (n, p), net of what ``residualizer`` removes (FWL)."""
-    xt = residualizer.apply(targets.reshape(len(y), -1))
+    """OLS of ``y`` on ``targets`` (n, p), net of what ``residualizer`` removes (FWL);
+    ``overwrite`` lets the residualised targets reuse ``targets``' memory."""
+    xt = residualizer.apply(targets.reshape(len(y), -1), overwrite=overwrite)
     yt = residualizer.apply(y)
     coef = least_squares(xt, yt)
     resid = yt - xt @ coef

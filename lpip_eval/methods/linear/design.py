@@ -27,6 +27,11 @@ from lpip_eval.methods.linear.absorb import (
 )
 from lpip_eval.results.result import InferenceInfo
 
+# Randomization draws residualised together: at most RI_CHUNK_DRAWS draws and about
+# RI_CHUNK_VALUES floats (16 MB) of treatment columns per chunk, whatever the panel size.
+RI_CHUNK_DRAWS = 64
+RI_CHUNK_VALUES = 2_000_000
+
 DesignBuilder = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
 
 
@@ -53,9 +58,18 @@ class LinearDesign:
         return Residualizer(self.absorber, nuisance, self.weights)
 
     def fit(self) -> tuple[LinearFit, Residualizer]:
-        targets, nuisance = self.build(self.observed)
-        resid = self.residualizer(nuisance)
-        return fit_linear(self.y, targets, resid, n_nested=self.n_nested), resid
+        built = self.build(self.observed)
+        resid = self.residualizer(built[1])
+        # fit_linear owns the only reference to the targets and residualises them in place
+        # (an event study's lead/lag columns are the largest array: 1.2M x 39 = 374 MB)
+        return fit_linear(self.y, built[0], resid, n_nested=self.n_nested,
+                          overwrite=True), resid
+
+    @cached_property
+    def treated_rows(self) -> np.ndarray:
+        """Rows with a non-zero treatment regressor under the observed assignment."""
+        targets, _ = self.build(self.observed)
+        return np.any(targets != 0, axis=1)
 
     @cached_property
     def n_clusters(self) -> int:
@@ -105,11 +119,13 @@ def infer(
     per_coef: list[inf.Interval]
     plan = None
     ri_stats = None
-    if choice.method == "randomization" or (pre_coefs is not None and len(pre_coefs)):
+    if choice.method == "randomization" or (
+            pre_coefs is not None and len(pre_coefs) and _few_treated(design)):
+        # the assignments (draws x areas) are drawn only when used: at 30,000 areas they
+        # are 240 MB
         order = design.unit_order() if design.unit_order is not None else None
         plan = inf.assignments(design.observed, draws, seed, order)
-        if choice.method == "randomization" or _few_treated(design):
-            ri_stats = _randomization_stats(design, plan, resid)
+        ri_stats = _randomization_stats(design, plan, resid)
 
     if choice.method == "cluster":
         se = math.sqrt(max(float(design.contrast @ vcov @ design.contrast), 0.0))
@@ -188,8 +204,7 @@ def treated_cluster_count(design: LinearDesign) -> int:
 
 
 def _treated_rows(design: LinearDesign) -> np.ndarray:
-    targets, _ = design.build(design.observed)
-    return np.abs(targets).sum(axis=1) > 0
+    return design.treated_rows
 
 
 def _wild(design: LinearDesign, fit: LinearFit, contrast: np.ndarray, level: float, draws: int,
@@ -231,14 +246,51 @@ def _randomization_stats(design: LinearDesign, plan: inf.Assignments, resid: Res
             and fixed_outcomes is not None):
         return _kronecker_draws(design.time_factor, fixed_outcomes, plan, design.absorber.sizes)
 
-    def statistic(assignment: np.ndarray) -> np.ndarray:
-        targets, nuisance = design.build(assignment)
-        r = design.residualizer(nuisance) if design.nuisance_varies else resid
-        xt = r.apply(targets)
-        yt = r.apply(outcomes) if fixed_outcomes is None else fixed_outcomes
-        return least_squares(xt, yt)[None, :, :]
+    if fixed_outcomes is None:
+        def statistic(assignment: np.ndarray) -> np.ndarray:
+            targets, nuisance = design.build(assignment)
+            r = design.residualizer(nuisance)
+            return least_squares(r.apply(targets), r.apply(outcomes))[None, :, :]
 
-    return inf.randomization_draws(statistic, plan)
+        return inf.randomization_draws(statistic, plan)
+    yt = fixed_outcomes
+
+    sparse = resid.absorber.method != "alternating"
+
+    def batch(assignments: np.ndarray) -> np.ndarray:
+        # Frisch-Waugh-Lovell: y's projection is fixed and a draw's treatment columns are
+        # zero outside the reassigned areas' rows, so each draw's normal equations are sums
+        # over those rows; a chunk's fixed effects are solved in one call.
+        if not sparse:  # alternating projections: residualise the chunk's columns together
+            built = [design.build(a)[0] for a in assignments]
+            p = built[0].shape[1]
+            xt = resid.apply(np.hstack(built))
+            return np.stack([least_squares(xt[:, i * p:(i + 1) * p], yt)
+                             for i in range(len(built))])
+        blocks = []
+        for a in assignments:
+            targets = design.build(a)[0]
+            rows = np.flatnonzero(np.any(targets != 0, axis=1))
+            blocks.append((rows, targets[rows]))
+        normal = resid.sparse_normal_equations(blocks, yt)
+        assert normal is not None
+        return np.stack([_solve_normal(gram, rhs) for gram, rhs in normal])
+
+    p = targets_obs.shape[1]
+    size = RI_CHUNK_DRAWS if sparse else max(
+        1, min(RI_CHUNK_DRAWS, RI_CHUNK_VALUES // max(1, len(design.y) * p)))
+    chunks = [plan.rows[i:i + size] for i in range(0, len(plan.rows), size)]
+    from lpip_eval.parallel import map_items
+
+    return np.concatenate(map_items(batch, chunks))
+
+
+def _solve_normal(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients from normal equations (minimum norm when singular), as
+    :func:`least_squares` would give from the columns themselves."""
+    if np.linalg.cond(gram) < 1e10:
+        return np.linalg.solve(gram, rhs)
+    return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
 
 def _kronecker_draws(time_factor: np.ndarray, yt: np.ndarray, plan: inf.Assignments,
