@@ -343,7 +343,7 @@ def _build_options(method_name: str, options: Mapping[str, Any], *, where: Where
         others = [n for n, d in m.designs.items() if key not in own and key in spec_keys(d.spec)]
         if others:
             raise UsageError(f"{place(where, key)}: not used with design '{design_name}'",
-                             hint=f"it belongs to design {' and '.join(others)}; leave it out")
+                             hint=f"it belongs to design {', '.join(others)}; leave it out")
     if design.parse:
         try:
             options = _load(design.parse)(options, where=where, outcome=outcome)
