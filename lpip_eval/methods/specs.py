@@ -131,7 +131,9 @@ class DidSpec(Checked):
 
     design: str = option("auto", "auto (twfe on one common start, callaway-santanna on "
                          "staggered starts), 2x2 (pre/post means), twfe (two-way fixed "
-                         "effects), event-study or callaway-santanna.", choices=DID_DESIGNS)
+                         "effects), event-study, callaway-santanna, imputation (Borusyak, "
+                         "Jaravel & Spiess) or sun-abraham (interaction-weighted event "
+                         "study).", choices=DID_DESIGNS)
     inference: str = inference_option(
         "auto", DID_INFERENCE, "auto, cluster, wild-bootstrap (regression designs), "
         "multiplier-bootstrap (callaway-santanna) or randomization. auto never uses "

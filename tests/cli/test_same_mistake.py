@@ -87,3 +87,18 @@ def test_predictor_columns_load_alike_from_both(folder: Path,
     assert code == EXIT_OK, err
     from_config = json.loads((folder / "out" / "employment_rate-synth.json").read_text("utf-8"))
     assert json.loads(out)["estimate"] == from_config["estimate"]
+
+
+def test_design_help_names_every_registered_design() -> None:
+    """`--help` of each estimating command names every design its Method record registers
+    (a new design must not stay hidden behind an out-of-date help text)."""
+    from typer.testing import CliRunner
+
+    from lpip_eval.cli.commands import app
+    from lpip_eval.methods.registry import METHODS
+
+    for method in METHODS.values():
+        shown = CliRunner().invoke(app, [method.name, "--help"], env={"COLUMNS": "400"}).stdout
+        text = " ".join(shown.split())
+        missing = [d for d in method.designs if d not in text]
+        assert not missing, f"lpip-eval {method.name} --help does not name {missing}"
