@@ -82,6 +82,8 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
                            f"started (pre-period error {ratio:.2f} of the outcome's spread): "
                            "lowered to level 2.")
             return 2
+        if _synth_caps(diag, result, reasons):
+            return 2
         reasons.append("The synthetic comparison tracked the pilot closely before it started: "
                        "level 3.")
         return 3
@@ -104,6 +106,35 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
         return 3
     reasons.append(f"Unrecognised method '{method}': rated as a simple comparison.")
     return 2
+
+
+def _synth_caps(diag: dict[str, Any], result: dict[str, Any], reasons: list[str]) -> bool:
+    """Synthetic-control diagnostics that cap the rating at level 2 (issue 12), each named:
+    an exact or near-exact pre-period fit (overfitting), a pilot outside the donors' convex
+    hull, a pilot unlike the donors in level or scale (sdid), inference methods that disagree."""
+    fit = diag.get("pre_fit", {})
+    capped = False
+    if fit.get("overfit"):
+        reasons.append(f"The synthetic comparison reproduces the pilot's "
+                       f"{fit.get('fit_periods')} pre-period values "
+                       f"{'exactly' if fit.get('exact') else 'almost exactly'} with "
+                       f"{fit.get('donors')} comparison areas: that is overfitting, not a "
+                       "sign of a good comparison: lowered to level 2.")
+        capped = True
+    if (diag.get("hull") or {}).get("outside"):
+        reasons.append("The pilot lies outside what the comparison areas can be mixed to "
+                       "reach, so no synthetic comparison can resemble it: lowered to level 2.")
+        capped = True
+    if (diag.get("exchangeable") or {}).get("ok") is False:
+        reasons.append("The pilot is unlike the comparison areas in level or scale, so "
+                       "placebo-based uncertainty from them may not apply: lowered to level 2.")
+        capped = True
+    agree = diag.get("inference_agreement") or {}
+    if agree.get("agree") is False:
+        reasons.append(f"The inference methods disagree ({agree.get('summary')}): lowered to "
+                       "level 2.")
+        capped = True
+    return capped
 
 
 def _caveats(result: dict[str, Any], reasons: list[str]) -> None:

@@ -392,10 +392,15 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
                         "donors than periods the synthetic control can fit noise; consider "
                         "--donors-nearest K or --penalty")
     path = si.Paths.of(fits, start_of, panel.n_periods)
+    with sw_fit.missing_allowed():
+        scale = float(np.nanstd(data.y[:panel.n_units, :min(order)], ddof=1))
     estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings,
-                                      data.ranks)
+                                      data.ranks, scale if np.isfinite(scale) else 0.0)
     if inf_diag:
         inf_diag["excluded"] = [data.names[i] for i in inf_diag["excluded"]]
+        inf_diag["exact_fit"]["placebos"] = [data.names[i]
+                                             for i in inf_diag["exact_fit"]["placebos"]]
+    warnings = list(dict.fromkeys(warnings))
     result = EffectResult(
         method="synth", design=out.design_name(spec, len(targets), len(treated)),
         outcome=panel.outcome, unit_col=panel.unit_col, time_col=panel.time_col,
@@ -406,7 +411,8 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         effects_by_period=out.period_effects(panel, path, len(order) == 1),
         weights=out.weights(data, fits),
         diagnostics=out.diagnostics(panel, data, built, fits, path, inf_diag,
-                                    {"space": placebos, "time": in_time, "loo": loo}, start_of),
+                                    {"space": placebos, "time": in_time, "loo": loo}, start_of,
+                                    scale, warnings),
         warnings=tuple(dict.fromkeys(warnings)),
     )
     return with_evidence(result)

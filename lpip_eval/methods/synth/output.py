@@ -15,7 +15,8 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.methods.synth.fit import UnitFit, missing_allowed
-from lpip_eval.methods.synth.placebo import Paths
+from lpip_eval.methods.synth.placebo import NEAR_EXACT, RMSPE_FLOOR, Paths
+from lpip_eval.methods.synth.weights import solve_simplex_qp, standardise
 from lpip_eval.numbers import fmt_number
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import PeriodEffect
@@ -67,7 +68,39 @@ def _balance(data: WideData, built: BuiltProblem, fit: UnitFit) -> list[dict[str
             for i, name in enumerate(built.labels)]
 
 
-def _area(data: WideData, built: BuiltProblem, fit: UnitFit) -> dict[str, Any]:
+def _ratio(fit: UnitFit, floor: float) -> float | None:
+    """The post/pre RMSPE ratio, or None when the pre-period fit is exact (undefined)."""
+    return fit.ratio if math.sqrt(fit.pre_mspe) >= floor else None
+
+
+HULL_DISTANCE = 0.5  # RMS distance (predictor SDs) from the donors' convex hull: outside
+HULL_V = 0.1  # a predictor beyond every donor's value matters when it carries this much of V
+
+
+def hull(built: BuiltProblem, fit: UnitFit) -> dict[str, Any]:
+    """Whether the pilot lies in the donors' convex hull on the standardised predictors
+    (Abadie, Diamond & Hainmueller 2010, sec. 2.3; Abadie 2021, sec. 3.2: outside it no
+    weights can reproduce the pilot and the gap is biased): the RMS distance to the nearest
+    convex combination, and the predictors on which the pilot is beyond every donor."""
+    x = built.problem.x
+    donors = fit.donors
+    xs, _ = standardise(x[:, np.append(donors, fit.target)])
+    z = xs[:, -1][:, None] - xs[:, :-1]
+    w = solve_simplex_qp(z).w
+    distance = float(np.sqrt(np.mean((z @ w) ** 2)))
+    beyond: list[dict[str, Any]] = []
+    for i, name in enumerate(built.labels):
+        side = ("above" if xs[i, -1] > xs[i, :-1].max() + 1e-12 else
+                "below" if xs[i, -1] < xs[i, :-1].min() - 1e-12 else None)
+        if side:
+            beyond.append({"predictor": name, "side": side, "v": float(fit.v[i])})
+    outside = distance > HULL_DISTANCE or any(float(fit.v[i]) >= HULL_V for i, name
+                                              in enumerate(built.labels)
+                                              if name in {b["predictor"] for b in beyond})
+    return {"distance_sd": distance, "beyond_range": beyond, "outside": outside}
+
+
+def _area(data: WideData, built: BuiltProblem, fit: UnitFit, floor: float) -> dict[str, Any]:
     pre = built.problem.pre
     spread = float(np.nanstd(data.y[fit.target, pre], ddof=1)) if len(pre) > 1 else math.nan
     rmspe = math.sqrt(fit.pre_mspe)
@@ -78,7 +111,7 @@ def _area(data: WideData, built: BuiltProblem, fit: UnitFit) -> dict[str, Any]:
         "pre_fit": {"mspe": fit.pre_mspe, "rmspe": rmspe,
                     "rmspe_to_sd": rmspe / spread if spread > 0 else None,
                     "fit_mspe": float(np.mean(fit.gaps[built.problem.fit] ** 2))},
-        "post_pre_ratio": fit.ratio,
+        "post_pre_ratio": _ratio(fit, floor),
         "weights": [{"unit": data.names[int(fit.donors[j])], "weight": float(fit.w[j])}
                     for j in order if fit.w[j] > 1e-6],
         "v": [{"predictor": n, "weight": float(v)}
@@ -86,17 +119,22 @@ def _area(data: WideData, built: BuiltProblem, fit: UnitFit) -> dict[str, Any]:
         "v_search": fit.search,
         "predictor_balance": _balance(data, built, fit),
         "donors_used": len(fit.donors),
+        "hull": hull(built, fit),
     }
 
 
 def diagnostics(panel: Panel, data: WideData, built: dict[int, BuiltProblem], fits: list[UnitFit],
                 path: Paths, inference: dict[str, Any],
-                refits: dict[str, Any], start_of: dict[int, int]) -> dict[str, Any]:
+                refits: dict[str, Any], start_of: dict[int, int], scale: float,
+                warnings: list[str]) -> dict[str, Any]:
     """The ``diagnostics`` block (see the module docstring). ``refits``: "space" (start ->
-    placebo fits), "time" (target -> in-time placebo fit), "loo" ([(donor, fit)])."""
+    placebo fits), "time" (target -> in-time placebo fit), "loo" ([(donor, fit)]);
+    ``scale``: the outcome's SD across areas and pre-periods (exact-fit floors); overfitting
+    and hull warnings are appended to ``warnings``."""
     labels = panel.period_labels
     first = built[min(built)]
-    areas = [_area(data, built[start_of[f.target]], f) for f in fits]
+    floor = RMSPE_FLOOR * scale
+    areas = [_area(data, built[start_of[f.target]], f, floor) for f in fits]
     main = areas[0]
     mspe = float(np.mean(path.pre ** 2))
     rmspe = math.sqrt(mspe)
@@ -117,8 +155,11 @@ def diagnostics(panel: Panel, data: WideData, built: dict[int, BuiltProblem], fi
                 "aggregate" if len(fits) == 1 else "separate",
         "pre_fit": {"mspe": mspe, "rmspe": rmspe,
                     "rmspe_to_sd": rmspe / spread if spread > 0 else None,
-                    "fit_mspe": main["pre_fit"]["fit_mspe"] if len(fits) == 1 else None},
+                    "fit_mspe": main["pre_fit"]["fit_mspe"] if len(fits) == 1 else None,
+                    **_overfit(rmspe, fits, scale, len(first.problem.fit), len(first.pool),
+                               warnings)},
         "predictor_balance": main["predictor_balance"],
+        "hull": _hull_summary(areas, warnings),
         "v": main["v"],
         "v_search": main["v_search"],
         "placebo": _placebo_block(data, inference, refits["time"], refits["loo"], labels),
@@ -138,12 +179,50 @@ def diagnostics(panel: Panel, data: WideData, built: dict[int, BuiltProblem], fi
                           "synthetic": float(synthetic[t])} for t in range(panel.n_periods)]
     diag["checks"] = _checks(diag, areas, inference, refits["time"], refits["loo"], fits, att)
     diag["charts"] = _charts(panel, data, diag, path, fits, refits["space"].get(start, []), common,
-                             labels[start])
+                             labels[start], floor)
     return diag
 
 
+def _hull_summary(areas: list[dict[str, Any]], warnings: list[str]) -> dict[str, Any]:
+    """The worst area's hull check, with a warning and a suggestion when outside."""
+    worst = max(areas, key=lambda a: (a["hull"]["outside"], a["hull"]["distance_sd"]))
+    block = {"unit": worst["unit"], **worst["hull"]}
+    if block["outside"]:
+        sides = "; ".join(f"{b['predictor']} {b['side']} every comparison area"
+                          for b in block["beyond_range"][:3])
+        warnings.append(
+            f"{worst['unit']} lies outside the range the comparison areas can be mixed to "
+            f"reach (distance {block['distance_sd']:.2f} predictor SDs"
+            f"{'; ' + sides if sides else ''}): no weights can reproduce it, so the gap mixes "
+            "the effect with the difference; use an outcome per resident or an index "
+            "(e.g. a rate) that puts the pilot among the comparison areas, or --design sdid, "
+            "which allows a constant difference in level")
+    return block
+
+
+def _overfit(rmspe: float, fits: list[UnitFit], scale: float, n_fit: int, n_donors: int,
+             warnings: list[str]) -> dict[str, Any]:
+    """Exact (RMSPE below ``RMSPE_FLOOR`` x the outcome's SD across areas) and near-exact
+    (below ``NEAR_EXACT`` x) pre-period fits: with about as many donors as periods the
+    weights can reproduce any pre-period path, so such a fit is overfitting (Abadie 2021,
+    sec. 7: a good fit is informative only over many pre-periods), not a passed check."""
+    worst = min([rmspe, *(math.sqrt(f.pre_mspe) for f in fits)])
+    exact = worst < RMSPE_FLOOR * scale
+    overfit = worst < NEAR_EXACT * scale
+    if overfit:
+        warnings.append(
+            f"the synthetic comparison reproduces the pilot's {n_fit} pre-period values "
+            f"{'exactly' if exact else 'almost exactly'} with {n_donors} comparison areas: "
+            "with so few periods an exact fit says nothing about how well it would have "
+            "tracked the pilot (overfitting); look for more pre-periods, or read this "
+            "estimate alongside `lpip-eval did` on the same data")
+    return {"exact": exact, "overfit": overfit, "fit_periods": n_fit, "donors": n_donors,
+            "outcome_sd_across_areas": scale}
+
+
 def _charts(panel: Panel, data: WideData, diag: dict[str, Any], path: Paths, fits: list[UnitFit],
-            placebos: list[UnitFit], common: bool, start: str) -> list[dict[str, Any]]:
+            placebos: list[UnitFit], common: bool, start: str, floor: float
+            ) -> list[dict[str, Any]]:
     """Pilot vs synthetic, the gap, the placebo gaps and the donor weights."""
     label = panel.outcome.replace("_", " ")
     charts: list[dict[str, Any]] = []
@@ -178,9 +257,12 @@ def _charts(panel: Panel, data: WideData, diag: dict[str, Any], path: Paths, fit
             "alt": (f"Line chart of the gap for the pilot (highlighted) and for each of the "
                     f"{len(placebos)} comparison areas re-fitted as if it had the pilot."),
             "columns": ["Area", "Pre-period RMSPE", "Post/pre RMSPE ratio"],
-            "rows": [[n, fmt_number(math.sqrt(f.pre_mspe), 3), fmt_number(f.ratio, 2)]
+            "rows": [[n, fmt_number(math.sqrt(f.pre_mspe), 3),
+                      "undefined (exact pre-period fit)" if _ratio(f, floor) is None else
+                      fmt_number(f.ratio, 2)]
                      for n, f in sorted(zip(names, placebos, strict=True),
-                                        key=lambda nf: -nf[1].ratio)],
+                                        key=lambda nf: (_ratio(nf[1], floor) is None,
+                                                        -nf[1].ratio))],
             "series": {"x": x, "pilot": gap, "placebos": [[float(g) for g in f.gaps]
                                                           for f in placebos],
                        "units": names, "start": start},
@@ -203,7 +285,8 @@ def _placebo_block(data: WideData, inference: dict[str, Any], in_time: dict[int,
     return {
         "in_space": inference or None,
         "in_time": [{"unit": data.names[t], "fake_start": labels[f.start],
-                     "gap_after_fake_start": f.att, "post_pre_ratio": f.ratio,
+                     "gap_after_fake_start": f.att,
+                     "post_pre_ratio": f.ratio if f.pre_mspe > 0 else None,
                      "pre_rmspe": math.sqrt(f.pre_mspe)} for t, f in in_time.items()],
         "leave_one_out": [{"unit": data.names[f.target], "left_out": data.names[donor],
                            "att": f.att, "pre_rmspe": math.sqrt(f.pre_mspe)}
@@ -217,7 +300,16 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
     """Each assumption with the check behind it and a verdict a policymaker can read."""
     fit = diag["pre_fit"]
     ratio = fit["rmspe_to_sd"]
-    ok_fit = ratio is not None and ratio <= POOR_FIT_RATIO
+    ok_fit = ratio is not None and ratio <= POOR_FIT_RATIO and not fit["overfit"]
+    verdict = ("The synthetic comparison tracked the pilot closely before the start."
+               if ok_fit else "The synthetic comparison did not track the pilot well before "
+               "the start; treat the estimate with caution.")
+    if fit["overfit"]:
+        verdict = (f"Overfitting: the synthetic comparison reproduces the pilot's "
+                   f"{fit['fit_periods']} pre-period values "
+                   f"{'exactly' if fit['exact'] else 'almost exactly'} using "
+                   f"{fit['donors']} comparison areas, which any mix of that many areas can "
+                   "do; the fit does not show that it would have tracked the pilot later.")
     checks = [{
         "assumption": "Without the pilot, the pilot area would have followed its synthetic "
                       "comparison (a weighted mix of comparison areas).",
@@ -226,9 +318,7 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
         "result": f"RMSPE {fmt_number(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
                                                       if ratio is not None else ""),
         "ok": ok_fit,
-        "verdict": "The synthetic comparison tracked the pilot closely before the start."
-        if ok_fit else "The synthetic comparison did not track the pilot well before the "
-                       "start; treat the estimate with caution.",
+        "verdict": verdict,
     }]
     outside = [b["predictor"] for a in areas for b in a["predictor_balance"]
                if abs(b["synthetic"] - b["pilot"]) > 0.1 * (abs(b["pilot"]) + 1e-12)]
@@ -242,6 +332,20 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
         "verdict": "The synthetic comparison resembles the pilot." if not outside else
         f"The synthetic comparison differs from the pilot on {', '.join(outside[:3])}"
         f"{' and more' if len(outside) > 3 else ''}.",
+    })
+    hull_block = diag["hull"]
+    checks.append({
+        "assumption": "The pilot lies within the range the comparison areas can be mixed to "
+                      "reach (the convex hull of their predictors).",
+        "check": "Distance from the pilot's predictors to the nearest weighted mix of "
+                 "comparison areas, in standard deviations.",
+        "result": f"{hull_block['distance_sd']:.2f} SDs" + (
+            f"; beyond every comparison area on {len(hull_block['beyond_range'])} "
+            "predictor(s)" if hull_block["beyond_range"] else ""),
+        "ok": not hull_block["outside"],
+        "verdict": "The pilot is within reach of the comparison areas." if not
+        hull_block["outside"] else "The pilot lies outside what the comparison areas can "
+        "reproduce: the gap may reflect that difference, not the pilot.",
     })
     if in_time:
         fakes = [f.att for f in in_time.values()]
@@ -281,7 +385,7 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "assumption": "The pilot's gap after the start is unusual compared with areas that "
                           "had no pilot.",
             "check": "Placebo-in-space: the method re-run with each comparison area as the "
-                     "pilot (post/pre-period RMSPE ratios).",
+                     f"pilot ({inference['statistic']}).",
             "result": f"rank {inference['rank']} of {inference['placebos'] + 1}",
             "ok": None,
             "verdict": "This is the basis of the p-value and range above.",
