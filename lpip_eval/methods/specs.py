@@ -311,10 +311,12 @@ class SynthSpec(Checked):
         config_help="Keep the K donors closest to the pilot before the start.")
     penalty: float | None = option(None, "Penalised SC lambda (Abadie & L'Hour 2021).", low=0.0,
                                    config_help="Penalty lambda of Abadie & L'Hour (2021).")
-    inference: Literal["auto", "placebo", "none"] = inference_option(
-        "placebo", ("auto", "placebo", "none"),
-        "placebo (placebo-in-space ranks; auto = placebo) or none.",
-        config_help="placebo (in-space placebo test) or none.")
+    inference: Literal["auto", "placebo", "conformal", "none"] = inference_option(
+        "placebo", ("auto", "placebo", "conformal", "none"),
+        "placebo (placebo-in-space ranks; auto = placebo), conformal (Chernozhukov, "
+        "Wuthrich & Zhu 2021: permutations over time, for few or unlike donors) or none.",
+        config_help="placebo (in-space placebo test), conformal (permutations over time, "
+        "Chernozhukov et al. 2021) or none.")
     placebo_mspe_cutoff: float | None = option(
         None, "Leave out placebos whose pre-period MSPE exceeds this multiple of the pilot's.",
         low=0.0, high=math.inf, open_range=True, config_help="Leave out placebos whose "
@@ -362,6 +364,10 @@ class SdidSpec(Checked):
                             "estimators of the synthetic DiD framework).")
     placebo_reps: int = draws_option(200, flag="--draws", config_help="Placebo replications "
                                      "for the synthetic DiD standard error.")
+    inference: Literal["auto", "placebo", "conformal"] = inference_option(
+        "auto", ("auto", "placebo", "conformal"),
+        "auto (placebo SE, or placebo ranks when the pilot is unlike the comparison areas), "
+        "placebo or conformal.", config_help="auto, placebo or conformal.")
     ci_level: float = ci_level_option()
     seed: int = seed_option()
     workers: int = workers_option()

@@ -164,3 +164,22 @@ def test_placebo_p_values_roughly_uniform_under_the_null() -> None:
         ps.append(estimate_synth(panel, SynthSpec(v="equal", **QUICK)).estimate.p_value)  # type: ignore[arg-type]
     assert abs(float(np.mean(ps)) - 6 / 11) < 0.16
     assert 0.0 <= float(np.mean(np.array(ps) <= 0.2)) <= 0.4
+
+
+@pytest.mark.parametrize("inference", ["auto", "conformal"])
+def test_texas_sdid_pilot_unlike_donors_is_flagged(inference: str) -> None:
+    from lpip_eval.methods.specs import SdidSpec
+    from lpip_eval.methods.synth.sdid import estimate_sdid
+
+    panel = _panel(texas_frame(), area_col="state", period_col="year", outcome="bmprison",
+                   treated=("Texas",), start="1993")
+    result = estimate_sdid(panel, SdidSpec(inference=inference, placebo_reps=50))  # type: ignore[arg-type]
+    exch = result.diagnostics["exchangeable"]
+    assert exch["ok"] is False and "per resident" in exch["suggestion"]
+    est = result.estimate
+    assert est.p_value >= 1 / 51  # trial: 4.29e-51 from the placebo SE
+    assert est.inference.method == ("placebo" if inference == "auto" else "conformal")
+    if inference == "auto":
+        assert "standard error was not used" in est.inference.reason
+        _assert_range_on_scale(result, panel)
+    assert result.evidence["level"] == 2

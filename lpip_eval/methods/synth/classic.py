@@ -38,6 +38,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -356,7 +357,7 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
 
     tasks: list[tuple[int, int, np.ndarray]] = []
     kinds: list[tuple[str, int]] = []
-    if spec.inference != "none":
+    if spec.inference in ("auto", "placebo"):
         for i, s in enumerate(order):
             tasks += [(i, int(j), built[s].pool) for j in built[s].pool]
             kinds += [("space", s)] * len(built[s].pool)
@@ -394,8 +395,15 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
     path = si.Paths.of(fits, start_of, panel.n_periods)
     with sw_fit.missing_allowed():
         scale = float(np.nanstd(data.y[:panel.n_units, :min(order)], ddof=1))
-    estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings,
-                                      data.ranks, scale if np.isfinite(scale) else 0.0)
+    if spec.inference == "conformal":
+        estimate, by_period, inf_diag = _conformal(spec, data, treated, built, start_of, path,
+                                                   warnings)
+    else:
+        estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings,
+                                          data.ranks, scale if np.isfinite(scale) else 0.0)
+        by_period = None
+    if spec.inference == "conformal":
+        inf_diag = {}  # its details are in estimate.inference; no placebo block
     if inf_diag:
         inf_diag["excluded"] = [data.names[i] for i in inf_diag["excluded"]]
         inf_diag["exact_fit"]["placebos"] = [data.names[i]
@@ -408,7 +416,7 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         comparison_units=tuple(data.names[c] for c in built[order[0]].pool),
         treatment_start=panel.label(int(panel.first_treated[treated].min())),
         estimate=estimate,
-        effects_by_period=out.period_effects(panel, path, len(order) == 1),
+        effects_by_period=out.period_effects(panel, path, len(order) == 1, by_period),
         weights=out.weights(data, fits),
         diagnostics=out.diagnostics(panel, data, built, fits, path, inf_diag,
                                     {"space": placebos, "time": in_time, "loo": loo}, start_of,
@@ -416,3 +424,20 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         warnings=tuple(dict.fromkeys(warnings)),
     )
     return with_evidence(result)
+
+
+def _conformal(spec: SynthSpec, data: _Data, treated: np.ndarray, built: dict[int, _Built],
+               start_of: dict[int, int], path: si.Paths, warnings: list[str]
+               ) -> tuple[Any, list[Any], dict[str, Any]]:
+    """``--inference conformal`` (``conformal.py``) on the pilot (or the pilot areas'
+    average) against the donor pool; needs one common start."""
+    from lpip_eval.methods.synth.conformal import estimate_of
+
+    if len(built) > 1:
+        raise DesignError("--inference conformal needs one common start, but the pilot areas "
+                          "start at different times", hint="use --inference placebo")
+    (start,) = built
+    y1 = np.nanmean(data.y[treated], axis=0) if len(treated) > 1 else data.y[int(treated[0])]
+    y0 = data.y[built[start].pool]
+    return estimate_of(y1, y0, start, att=float(np.mean(path.post)), level=spec.ci_level,
+                       warnings=warnings)

@@ -34,8 +34,10 @@ def design_name(spec: SynthSpec, n_targets: int, n_treated: int) -> str:
     return name
 
 
-def period_effects(panel: Panel, path: Paths, common: bool) -> tuple[PeriodEffect, ...]:
-    """The (average) gap in every period; event time 0 is the first treated period."""
+def period_effects(panel: Panel, path: Paths, common: bool,
+                   sets: list[Any] | None = None) -> tuple[PeriodEffect, ...]:
+    """The (average) gap in every period; event time 0 is the first treated period.
+    ``sets``: per post-period conformal sets (ends NaN when unbounded: null)."""
     mean = path.mean
     labels = panel.period_labels
     out = []
@@ -44,8 +46,11 @@ def period_effects(panel: Panel, path: Paths, common: bool) -> tuple[PeriodEffec
         if not np.isfinite(gap):
             continue
         label = labels[col] if common else f"t{k:+d}"
+        cs = sets[k] if sets is not None and 0 <= k < len(sets) else None
+        low = cs.low if cs is not None and math.isfinite(cs.low) else None
+        high = cs.high if cs is not None and math.isfinite(cs.high) else None
         out.append(PeriodEffect(period=label, event_time=k, att=float(gap), se=None,
-                                ci_low=None, ci_high=None))
+                                ci_low=low, ci_high=high))
     return tuple(out)
 
 

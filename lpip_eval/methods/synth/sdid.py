@@ -51,6 +51,8 @@ from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.linear.inference import canonical_unit_order
 from lpip_eval.methods.registry import option_setting
 from lpip_eval.methods.specs import SdidSpec
+from lpip_eval.methods.synth.conformal import estimate_of
+from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
 from lpip_eval.parallel import map_items
@@ -137,8 +139,13 @@ def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> EffectR
     if n0 - n1 < 5:
         warnings.append(f"only {n0} comparison areas for {n1} pilot area(s): the placebo "
                         "standard error rests on very few placebo assignments")
+    exch = exchangeability(y, n0, t0, panel.outcome)
+    estimate = _other_inference(spec, y, n0, t0, fit, exch, estimate, placebo, warnings)
     labels = panel.period_labels
     paths = _paths(y[:n0], y[n0:].mean(axis=0), fit, t0)
+    diagnostics = _diagnostics(panel, y, controls, t0, fit, paths)
+    diagnostics["exchangeable"] = exch
+    diagnostics["checks"][1] = _exchange_check(exch, estimate.inference.method, n0)
     return with_evidence(EffectResult(
         method="synth", design=ESTIMATORS[spec.estimator], outcome=panel.outcome,
         unit_col=panel.unit_col, time_col=panel.time_col,
@@ -146,9 +153,62 @@ def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> EffectR
         treatment_start=labels[t0], estimate=estimate,
         effects_by_period=_period_effects(paths, t0, labels),
         weights=tuple((u, float(w)) for u, w in zip(controls, fit.omega, strict=True)),
-        diagnostics=_diagnostics(panel, y, controls, t0, fit, paths),
+        diagnostics=diagnostics,
         warnings=tuple(dict.fromkeys(warnings)),
     ))
+
+
+def _other_inference(spec: SdidSpec, y: np.ndarray, n0: int, t0: int, fit: SdidFit,
+                     exch: dict[str, Any], estimate: Estimate, placebo: np.ndarray,
+                     warnings: list[str]) -> Estimate:
+    """Conformal inference when asked; placebo-in-space ranks on the sdid estimates when the
+    pilot is unlike the comparison areas (``sdid_checks``) and inference is auto."""
+    tau, level = fit.estimate, spec.ci_level
+    if spec.inference == "conformal":
+        return estimate_of(y[n0:].mean(axis=0), y[:n0], t0, att=tau, level=level,
+                           warnings=warnings, intercept=True)[0]
+    if exch["ok"]:
+        return estimate
+    why = "; ".join(exch["problems"])
+    if spec.inference == "placebo":
+        warnings.append(f"the pilot is unlike the comparison areas ({why}): the placebo "
+                        f"standard error may be far too small; {exch['suggestion']}")
+        return estimate
+    n1 = y.shape[0] - n0
+    if n1 == 1:
+        placebo = placebo_estimates(y, n0, t0, fit, each_donor(n0, n1), workers=spec.workers)
+    p, low, high, note = rank_inference(tau, placebo, level)
+    if note:
+        warnings.append(note)
+    warnings.append(f"the pilot is unlike the comparison areas ({why}), so the placebo "
+                    "standard error does not apply: placebo-in-space ranks were used instead; "
+                    f"{exch['suggestion']}")
+    reason = (f"Placebo-in-space ranks (Abadie, Diamond & Hainmueller 2010) on the synthetic "
+              f"DiD estimates: {len(placebo)} placebo "
+              f"{'areas' if n1 == 1 else 'sets of areas'} played the pilot; p = {p:.3f} is the "
+              "share whose estimate is at least as large in size as the pilot's. The placebo "
+              f"standard error was not used because the pilot is unlike the comparison areas "
+              f"({why}).")
+    details = {"statistic": "absolute sdid estimate", "placebos": len(placebo),
+               "fallback_from": "placebo standard error", "range_note": note,
+               "interval": "test inversion under a constant additive effect"}
+    return Estimate(tau, None, low, high, level, p, InferenceInfo("placebo", reason, details))
+
+
+def _exchange_check(exch: dict[str, Any], method: str, n0: int) -> dict[str, Any]:
+    level, scale = exch["level_percentile"], exch["scale_percentile"]
+    return {
+        "assumption": "Placebo inference: the comparison areas' unexplained ups and downs are "
+                      "like the pilot areas'.",
+        "check": "The pilot's pre-period level and the spread of its period-to-period changes, "
+                 f"against the {n0} comparison areas (5th to 95th percentile).",
+        "result": f"level at the {level:.0f}th percentile" + (
+            f", spread of changes at the {scale:.0f}th" if scale is not None else ""),
+        "ok": exch["ok"],
+        "verdict": "The pilot is like the comparison areas in level and scale." if exch["ok"]
+        else f"The pilot is unlike the comparison areas ({'; '.join(exch['problems'])}); "
+             f"{'rank' if method == 'placebo' else method}-based inference was used.",
+    }
 
 
 def fit_sdid(y: np.ndarray, n0: int, t0: int, estimator: str = "sdid") -> SdidFit:
