@@ -426,7 +426,7 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
     return with_evidence(result)
 
 
-def _conformal(spec: SynthSpec, data: _Data, treated: np.ndarray, built: dict[int, _Built],
+def _conformal(spec: SynthSpec, data: WideData, treated: np.ndarray, built: dict[int, BuiltProblem],
                start_of: dict[int, int], path: si.Paths, warnings: list[str]
                ) -> tuple[Any, list[Any], dict[str, Any]]:
     """``--inference conformal`` (``conformal.py``) on the pilot (or the pilot areas'
