@@ -65,6 +65,13 @@ class Flci:
         a = self.t_pre[None, :]
         self.w0 = np.linalg.lstsq(a, np.array([l_vec @ self.t_post]), rcond=None)[0]
         self.null = np.linalg.svd(a)[2][1:].T  # (n_pre, n_pre - 1)
+        # bias coefficients c0 + cz z; the estimator's weights on beta: v0 + vz z
+        self._c0 = self._bias_coef(self.w0)
+        self._cz = -self.b_pre.T @ self.null
+        self._v0 = np.concatenate([-self.w0, l_vec])
+        self._vz = np.vstack([-self.null, np.zeros((n_post, self.null.shape[1]))])
+        self._frontier: dict[float, np.ndarray] = {}
+        self._low: tuple[float, np.ndarray] | None = None
 
     def _w(self, z: np.ndarray) -> np.ndarray:
         return self.w0 + self.null @ z
@@ -77,31 +84,42 @@ class Flci:
         return self.b_post.T @ self.l_vec - self.b_pre.T @ w
 
     def _min_sd(self, bound: float | None, start: np.ndarray) -> np.ndarray:
-        """z minimising sd(w(z)) subject to ||bias coefficients||_1 <= bound (None: free)."""
-        k = self.null.shape[1]
-        c0 = self._bias_coef(self.w0)
-        cz = -self.b_pre.T @ self.null  # bias coefficients = c0 + cz z
+        """z minimising sd(w(z)) subject to ||bias coefficients||_1 <= bound (None: free).
 
-        n_post = len(self.l_vec)
-        v0 = np.concatenate([-self.w0, self.l_vec])
-        vz = np.vstack([-self.null, np.zeros((n_post, k))])
+        With ``u >= |c0 + cz z|`` the problem is a convex QP in ``(z, u)``; SLSQP with exact
+        gradients solves it in a few iterations (memoised per bound: the frontier does not
+        depend on M)."""
         if bound is None:  # equality-constrained least squares: closed form
-            gram = vz.T @ self.sigma @ vz
-            return np.asarray(-np.linalg.solve(gram, vz.T @ self.sigma @ v0))
-        scale = float(v0 @ self.sigma @ v0) or 1.0
+            gram = self._vz.T @ self.sigma @ self._vz
+            return np.asarray(-np.linalg.solve(gram, self._vz.T @ self.sigma @ self._v0))
+        if bound in self._frontier:
+            return self._frontier[bound]
+        k, m = self.null.shape[1], self.b_pre.shape[1]
+        c0, cz = self._c0, self._cz
+        quad = self._vz.T @ self.sigma @ self._vz
+        lin = self._vz.T @ self.sigma @ self._v0
+        scale = float(np.abs(quad).max()) or 1.0
+        quad, lin = quad / scale, lin / scale
 
         def var(x: np.ndarray) -> float:
-            v = v0 + vz @ x[:k]
-            return float(v @ self.sigma @ v) / scale
-        u0 = np.abs(c0 + cz @ start) + 1e-9
-        cons = [
-            {"type": "ineq", "fun": lambda x: x[k:] - (c0 + cz @ x[:k])},
-            {"type": "ineq", "fun": lambda x: x[k:] + (c0 + cz @ x[:k])},
-            {"type": "ineq", "fun": lambda x: bound - np.sum(x[k:])},
-        ]
-        res = optimize.minimize(var, np.concatenate([start, u0]), method="SLSQP",
-                                constraints=cons, options={"maxiter": 200, "ftol": 1e-12})
-        return np.asarray(res.x[:k])
+            z = x[:k]
+            return float(z @ quad @ z + 2 * lin @ z)
+
+        def grad(x: np.ndarray) -> np.ndarray:
+            return np.concatenate([2 * (quad @ x[:k] + lin), np.zeros(m)])
+
+        eye = np.eye(m)
+        jac = np.vstack([np.hstack([-cz, eye]), np.hstack([cz, eye]),
+                         np.concatenate([np.zeros(k), -np.ones(m)])[None, :]])
+        cons = [{"type": "ineq", "jac": lambda x: jac,
+                 "fun": lambda x: np.concatenate([x[k:] - (c0 + cz @ x[:k]),
+                                                  x[k:] + (c0 + cz @ x[:k]),
+                                                  [bound - np.sum(x[k:])]])}]
+        u0 = np.abs(c0 + cz @ start)
+        res = optimize.minimize(var, np.concatenate([start, u0]), jac=grad, method="SLSQP",
+                                constraints=cons, options={"maxiter": 500, "ftol": 1e-15})
+        self._frontier[bound] = np.asarray(res.x[:k])
+        return self._frontier[bound]
 
     def _lowest_bias(self) -> tuple[float, np.ndarray]:
         """min over z of ||c0 + cz z||_1 (a linear programme)."""
@@ -117,63 +135,55 @@ class Flci:
                                bounds=[(None, None)] * k + [(0, None)] * m, method="highs")
         return float(res.fun), np.asarray(res.x[:k])
 
-    def interval(self, m_bound: float) -> tuple[float, float]:
-        """The FLCI under Delta^SD(``m_bound``)."""
+    def _half(self, z: np.ndarray, m_bound: float) -> float:
+        w = self._w(z)
+        sd = self._sd(w)
+        bias = m_bound * float(np.abs(self._bias_coef(w)).sum())
+        return sd * folded_normal_quantile(bias / sd, self.alpha)
+
+    def _best_z(self, m_bound: float) -> np.ndarray:
+        """The weights of the shortest FLCI: the half-length along the bias/variance frontier
+        (bias bound h -> least variance) is minimised over h by a bounded scalar search (R's
+        ``findOptimalFLCI`` bisects its derivative along the same frontier)."""
         k = self.null.shape[1]
         z_free = self._min_sd(None, np.zeros(k))
+        if m_bound <= 0:
+            return z_free
+        if self._low is None:
+            self._low = self._lowest_bias()
+        low, z_low = self._low
+        high = float(np.abs(self._bias_coef(self._w(z_free))).sum())
+        if high <= low * (1 + 1e-12):
+            return z_free
+        res = optimize.minimize_scalar(
+            lambda h: self._half(self._min_sd(float(h), z_low), m_bound), bounds=(low, high),
+            method="bounded", options={"xatol": 1e-9 * high})
+        candidates = [self._min_sd(float(res.x), z_low), z_free, z_low]
+        return min(candidates, key=lambda z: self._half(z, m_bound))
 
-        def half(z: np.ndarray) -> float:
-            w = self._w(z)
-            sd = self._sd(w)
-            bias = m_bound * float(np.abs(self._bias_coef(w)).sum())
-            return sd * folded_normal_quantile(bias / sd, self.alpha)
-
-        best_z = z_free
-        if m_bound > 0:
-            low, z_low = self._lowest_bias()
-            high = float(np.abs(self._bias_coef(self._w(z_free))).sum())
-            if high > low:
-                cache: dict[float, np.ndarray] = {}
-
-                def at(h: float) -> float:
-                    cache[h] = self._min_sd(h, z_low)
-                    return half(cache[h])
-
-                grid = np.linspace(low, high, 25)
-                values = [at(h) for h in grid]
-                i = int(np.argmin(values))
-                lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-                res = optimize.minimize_scalar(at, bounds=(lo, hi), method="bounded",
-                                               options={"xatol": 1e-10 * max(high, 1e-12)})
-                best_h = float(res.x) if res.fun < values[i] else float(grid[i])
-                best_z = cache[best_h] if best_h in cache else cache[float(grid[i])]
-                if half(z_low) < half(best_z):
-                    best_z = z_low
+    def interval(self, m_bound: float) -> tuple[float, float]:
+        """The FLCI under Delta^SD(``m_bound``)."""
+        best_z = self._best_z(m_bound)
         w = self._w(best_z)
         centre = float(self.l_vec @ self.betahat[self.n_pre:] - w @ self.betahat[:self.n_pre])
-        length = half(best_z)
+        length = self._half(best_z, m_bound)
         return centre - length, centre + length
 
     def breakdown(self, hi: float | None = None) -> float | None:
-        """The largest M whose FLCI excludes zero (bisection; None if even M = 0 does not)."""
-        def excludes(m: float) -> bool:
-            low, high = self.interval(m)
-            return low > 0 or high < 0
-
-        if not excludes(0.0):
+        """The largest M whose FLCI excludes zero, solved by Brent's method on the endpoint
+        nearest zero (None if even M = 0 does not exclude zero)."""
+        low0, high0 = self.interval(0.0)
+        if low0 <= 0 <= high0:
             return None
+        sign = 1.0 if low0 > 0 else -1.0
+
+        def edge(m: float) -> float:  # > 0 while the interval excludes zero
+            low, high = self.interval(m)
+            return low if sign > 0 else -high
+
         top = hi or max(float(np.sqrt(np.diag(self.sigma)).max()), 1e-12)
-        while excludes(top):
+        while edge(top) > 0:
             top *= 2
             if top > 1e12:
                 return math.inf
-        low = 0.0
-        for _ in range(40):
-            mid = (low + top) / 2
-            if excludes(mid):
-                low = mid
-            else:
-                top = mid
-            if top - low < 1e-7 * top:
-                break
-        return low
+        return float(optimize.brentq(edge, 0.0, top, xtol=1e-7 * top))
