@@ -7,6 +7,9 @@ with state and year effects, CR1 clustered by state, reference 2013 (lpip-eval's
 ``event-study``). Expected FLCIs for the first post period under Delta^SD(M), from the
 HonestDiD README (issue 11): M = 0, 0.01, 0.02, 0.03 -> [0.0259, 0.0607], [0.0132, 0.0787],
 [0.00286, 0.0907], [-0.00714, 0.101], to 1e-4; breakdown M in [0.022, 0.024] (about 0.0228).
+Relative magnitudes (C-LF, same README): Mbar = 0.5, 1, 1.5, 2 -> [0.0241, 0.0673],
+[0.0171, 0.0720], [0.00859, 0.0796], [-0.00107, 0.0883], to 1.5e-3 (grid-based, and R's
+least-favourable simulation draws cannot be reproduced); breakdown Mbar in [1.9, 2.0].
 """
 
 from __future__ import annotations
@@ -20,13 +23,19 @@ import pytest
 from lpip_eval.data.panel import PanelSpec, panel_from_frame
 from lpip_eval.methods import did
 from lpip_eval.methods.linear.design import cr1
+from lpip_eval.methods.sensitivity.relative_magnitudes import (
+    RelativeMagnitudes,
+    dual_vertices,
+    gamma_matrix,
+    rm_constraints,
+)
 from lpip_eval.methods.sensitivity.smoothness import Flci, folded_normal_quantile
 
 EHEC = Path(__file__).parents[1] / "reference" / "ehec_data.csv"
 
 
 @pytest.fixture(scope="module")
-def medicaid() -> Flci:
+def medicaid_fit() -> tuple[np.ndarray, np.ndarray]:
     frame = pd.read_csv(EHEC)
     frame = frame[(frame.year < 2016) & (frame.yexp2.isna() | (frame.yexp2 != 2015))]
     frame = frame.assign(D=(frame.yexp2 == 2014).astype(int))
@@ -38,7 +47,17 @@ def medicaid() -> Flci:
     vcov, _ = cr1(design, fit)
     assert extras["event_times"] == [-6, -5, -4, -3, -2, 0, 1]
     assert fit.coef[5] == pytest.approx(0.046446864502, abs=1e-9)  # README betahat, 2014
-    return Flci(fit.coef, vcov, 5, np.array([1.0, 0.0]))
+    return fit.coef, vcov
+
+
+@pytest.fixture(scope="module")
+def medicaid(medicaid_fit: tuple[np.ndarray, np.ndarray]) -> Flci:
+    return Flci(*medicaid_fit, 5, np.array([1.0, 0.0]))
+
+
+@pytest.fixture(scope="module")
+def medicaid_rm(medicaid_fit: tuple[np.ndarray, np.ndarray]) -> RelativeMagnitudes:
+    return RelativeMagnitudes(*medicaid_fit, 5, np.array([1.0, 0.0]))
 
 
 @pytest.mark.parametrize(("m", "low", "high", "tol"), [
@@ -60,3 +79,40 @@ def test_folded_normal_quantile() -> None:
     assert folded_normal_quantile(0.0, 0.05) == pytest.approx(1.959963985, abs=1e-8)
     # large bias: the quantile is bias + z_{0.95}
     assert folded_normal_quantile(10.0, 0.05) == pytest.approx(10 + 1.644853627, abs=1e-6)
+
+
+@pytest.mark.parametrize(("mbar", "low", "high"), [
+    (0.5, 0.0241, 0.0673), (1.0, 0.0171, 0.0720), (1.5, 0.00859, 0.0796),
+    (2.0, -0.00107, 0.0883)])  # HonestDiD README, C-LF; tolerance 1.5e-3 (issue 11)
+def test_medicaid_relative_magnitudes(medicaid_rm: RelativeMagnitudes, mbar: float,
+                                      low: float, high: float) -> None:
+    got_low, got_high = medicaid_rm.interval(mbar)
+    assert got_low == pytest.approx(low, abs=1.5e-3)
+    assert got_high == pytest.approx(high, abs=1.5e-3)
+
+
+def test_medicaid_relative_magnitudes_breakdown(medicaid_rm: RelativeMagnitudes) -> None:
+    value = medicaid_rm.breakdown()
+    assert value is not None and 1.9 <= value <= 2.0  # README: about 1.96
+
+
+def test_rm_constraints_match_r_layout() -> None:
+    # R's .create_A_RM(numPrePeriods = 2, numPostPeriods = 1, Mbar = 2, s = 0), by hand:
+    # columns d_-2, d_-1, d_1 (d_0 = 0 dropped); rows +-(first difference) - bound, where the
+    # bound is d_0 - d_-1 for pre differences and 2 (d_0 - d_-1) for the post one; the
+    # all-zero row (the s difference against itself) dropped.
+    expected = np.array([[-1.0, 2.0, 0.0], [0.0, 2.0, 1.0], [1.0, 0.0, 0.0],
+                         [0.0, 2.0, 0.0], [0.0, 2.0, -1.0]])
+    assert np.allclose(rm_constraints(2, 1, 2.0, 0, True), expected)
+    assert np.allclose(rm_constraints(2, 1, 2.0, 0, False)[1], [0.0, -2.0, 0.0])
+
+
+def test_gamma_matrix_completes_l() -> None:
+    assert np.allclose(gamma_matrix(np.array([0.5, 0.5])), [[0.5, 0.5], [1.0, 0.0]])
+    assert np.allclose(gamma_matrix(np.array([0.0, 1.0])), [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_dual_vertices_of_two_lines() -> None:
+    # eta = min_d max(y1 - d, y2 + d) = (y1 + y2) / 2: one vertex, lambda = (1/2, 1/2)
+    vertices = dual_vertices(np.ones(2), np.array([[1.0], [-1.0]]))
+    assert np.allclose(vertices, [[0.5, 0.5]])
