@@ -116,3 +116,14 @@ def test_dual_vertices_of_two_lines() -> None:
     # eta = min_d max(y1 - d, y2 + d) = (y1 + y2) / 2: one vertex, lambda = (1/2, 1/2)
     vertices = dual_vertices(np.ones(2), np.array([[1.0], [-1.0]]))
     assert np.allclose(vertices, [[0.5, 0.5]])
+
+
+def test_extreme_rays_are_independent_of_scale() -> None:
+    # four moments +-x1, +-x2 with one nuisance column: rays pair each moment with its
+    # mirror or with an opposite-signed one; normalising by sd gives sd' lambda = 1.
+    x = np.array([[1.0], [-1.0], [2.0], [-2.0]])
+    sd = np.array([1.0, 2.0, 3.0, 4.0])
+    vertices = dual_vertices(sd, x)
+    assert np.allclose(vertices @ sd, 1.0)
+    assert np.allclose(vertices @ x, 0.0)
+    assert len(vertices) == 4  # supports {0,1}, {0,3}, {1,2}, {2,3}

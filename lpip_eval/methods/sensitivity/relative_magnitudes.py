@@ -65,29 +65,47 @@ def gamma_matrix(l_vec: np.ndarray) -> np.ndarray:
     return np.vstack(rows)
 
 
-def dual_vertices(sd: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The vertices (rows) of ``{lambda >= 0, sd' lambda = 1, X' lambda = 0}``: basic
-    solutions on every support of at most ``rank + 1`` moments."""
-    m = len(sd)
-    system = np.vstack([sd[None, :], x.T])  # (k + 1, m)
-    target = np.zeros(len(system))
-    target[0] = 1.0
-    top = min(m, np.linalg.matrix_rank(system))
+MAX_MOMENTS = 16  # supports enumerated: sum_{j <= k + 1} C(m, j); 16 moments = 8 post periods
+
+
+def extreme_rays(x: np.ndarray) -> np.ndarray:
+    """The extreme rays (rows, scaled to sum 1) of the cone ``{lambda >= 0, X' lambda = 0}``:
+    on each minimal support the null space of ``X_S'`` is one positive direction."""
+    m = x.shape[0]
+    if m > MAX_MOMENTS:
+        raise ValueError(f"relative magnitudes: {m} post-period moments; at most "
+                         f"{MAX_MOMENTS} (8 post periods) are supported")
+    key = (x.shape, np.round(x, 12).tobytes())
+    if key in _RAYS:
+        return _RAYS[key]
+    top = min(m, (np.linalg.matrix_rank(x) if x.size else 0) + 1)
     found: list[np.ndarray] = []
     for size in range(1, top + 1):
         for support in itertools.combinations(range(m), size):
-            sub = system[:, support]
-            if np.linalg.matrix_rank(sub) < size:
+            sub = x[list(support)].T  # (k, size)
+            if sub.size and np.linalg.matrix_rank(sub) != size - 1:
                 continue
-            sol = np.linalg.lstsq(sub, target, rcond=None)[0]
-            if np.abs(sub @ sol - target).max() > 1e-9 or sol.min() < -1e-12:
+            ray = np.linalg.svd(sub)[2][-1] if sub.size else np.ones(1)
+            if ray.min() < 0:
+                ray = -ray
+            if ray.min() <= 1e-12:
                 continue
             lam = np.zeros(m)
-            lam[list(support)] = np.maximum(sol, 0.0)
+            lam[list(support)] = ray / ray.sum()
             found.append(lam)
-    if not found:
-        return np.zeros((0, m))
-    return np.unique(np.round(np.vstack(found), 14), axis=0)
+    rays = np.unique(np.round(np.vstack(found), 14), axis=0) if found else np.zeros((0, m))
+    _RAYS[key] = rays
+    return rays
+
+
+_RAYS: dict[tuple[tuple[int, ...], bytes], np.ndarray] = {}
+
+
+def dual_vertices(sd: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The vertices (rows) of ``{lambda >= 0, sd' lambda = 1, X' lambda = 0}``: the extreme
+    rays of the cone, normalised (they do not depend on Mbar, s or the sign, only on X)."""
+    rays = extreme_rays(x)
+    return rays / (rays @ sd)[:, None]
 
 
 @dataclass(frozen=True)
