@@ -159,8 +159,17 @@ def spec_value(annotation: Any, value: Any) -> Any:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(c.strip() for c in value.split(",") if c.strip())
+        value = [c.strip() for c in value.split(",") if c.strip()]
+    if typing.get_args(annotation)[0] is float:  # numbers: text the spec check names
+        return tuple(_number(c) for c in value)
     return tuple(value)
+
+
+def _number(text: Any) -> Any:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def command(name: str, params: list[inspect.Parameter], doc: str,

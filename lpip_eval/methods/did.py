@@ -29,10 +29,12 @@ from lpip_eval.methods.linear.absorb import Absorber
 from lpip_eval.methods.linear.design import (
     DesignInference,
     LinearDesign,
+    cr1,
     infer,
     treated_cluster_count,
 )
 from lpip_eval.methods.registry import option_setting
+from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
@@ -94,6 +96,13 @@ def _estimate(panel: Panel, spec: DidSpec) -> EffectResult:
         if pre_test["rejected_at_5pct"]:
             warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
                             f"(p = {pre_test['p_value']:.3f})")
+    if spec.design == "event-study":
+        vcov, _ = cr1(design, result.fit)
+        rows, notes = honest.analyse(extras["event_times"], result.coef, vcov,
+                                     honest.request_of(spec), int(panel.is_treated_unit.sum()))
+        if rows:
+            diagnostics["sensitivity"] = rows
+        warnings.extend(notes)
     iv = result.interval
     estimate = Estimate(att=result.headline, se=iv.se, ci_low=iv.ci_low, ci_high=iv.ci_high,
                         ci_level=spec.ci_level, p_value=iv.p_value, inference=result.info)

@@ -27,6 +27,7 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.sensitivity import honest
 from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
 
 # est(first_treated per area, outcomes (n, q)) -> (q, k) estimates [headline, per event time]
@@ -186,6 +187,11 @@ def staggered_result(panel: Panel, spec: Any, title: str, fit: EventFit,
         "unit_names": dict(sorted(panel.unit_names.items())),
         **(diagnostics or {}),
     }
+    rows, notes = honest.analyse(fit.event_times, fit.theta[1:], fit.vcov[1:, 1:],
+                                 honest.request_of(spec), int(panel.is_treated_unit.sum()))
+    if rows:
+        diag["sensitivity"] = rows
+    warnings.extend(notes)
     if panel.common_start is None:
         diag["treatment_starts"] = {u: panel.label(int(s)) for u, s in
                                     zip(panel.units, panel.first_treated, strict=True)

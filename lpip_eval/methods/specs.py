@@ -31,6 +31,7 @@ CS_DEFAULTS = {"control_group": "never", "estimation": "dr", "base_period": "var
 AREA_DISTANCES = ("mahalanobis", "ivariance", "propensity")
 UNIT_DISTANCES = ("mahalanobis", "ivariance", "euclidean")
 V_MODES = ("optimize", "equal", "regression", "cv")
+SENSITIVITY_NAMES = ("smoothness", "relative-magnitudes", "none")
 
 
 class OptionError(UsageError):
@@ -119,6 +120,54 @@ def check_value(f: dataclasses.Field[Any], value: Any) -> None:
 # --------------------------------------------------------------------------- did
 
 
+def sensitivity_option() -> Any:
+    return option((), "HonestDiD sensitivity (Rambachan & Roth 2023) of the event-study "
+                  "effect: smoothness (post-period trends may bend by up to M per period "
+                  "squared) or relative-magnitudes (post-period changes up to Mbar times the "
+                  "largest pre-period one); repeat for both, none for neither. Default: both "
+                  "with 10+ treated areas, neither with fewer.", repeat=True,
+                  config_help="HonestDiD sensitivity: a list of smoothness, "
+                  "relative-magnitudes (or none). Default: both with 10+ treated areas.")
+
+
+def sensitivity_m_option() -> Any:
+    return option((), "Comma-separated M values (outcome units) for the smoothness "
+                  "sensitivity (default: 0 to 2 standard errors of the target, 5 values).",
+                  config_help="M values (outcome units) for the smoothness sensitivity "
+                  "(default: 0 to 2 standard errors of the target).")
+
+
+def sensitivity_mbar_option() -> Any:
+    return option((), "Comma-separated Mbar ratios for the relative-magnitudes sensitivity "
+                  "(default 0,0.5,1,1.5,2).",
+                  config_help="Mbar ratios for the relative-magnitudes sensitivity "
+                  "(default [0, 0.5, 1, 1.5, 2]).")
+
+
+def sensitivity_target_option() -> Any:
+    return option("average", "What the sensitivity bounds: first (the first post period) or "
+                  "average (of the post periods).", choices=("first", "average"))
+
+
+def check_sensitivity(spec: Any, applies: bool) -> None:
+    """OptionError for an unknown sensitivity name, a negative M or Mbar, or sensitivity
+    options on a design without event-study coefficients."""
+    for name in spec.sensitivity:
+        if name not in SENSITIVITY_NAMES:
+            raise OptionError("sensitivity", f"cannot be {name!r}",
+                              hint=f"use one of {', '.join(SENSITIVITY_NAMES)}")
+    for key in ("sensitivity_m", "sensitivity_mbar"):
+        for value in getattr(spec, key):
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise OptionError(key, f"must be numbers of at least 0, got {value!r}")
+    asked = [n for n in spec.sensitivity if n != "none"] or spec.sensitivity_m \
+        or spec.sensitivity_mbar
+    if asked and not applies:
+        raise OptionError("sensitivity", f"needs event-study coefficients; design "
+                          f"{spec.design!r} has none",
+                          hint="use --design event-study, sun-abraham or imputation")
+
+
 @dataclass(frozen=True)
 class DidSpec(Checked):
     """Options of ``lpip-eval did`` that are not about the data.
@@ -154,9 +203,14 @@ class DidSpec(Checked):
     base_period: str = option("varying", "callaway-santanna: varying (the period before, "
                               "for pre-periods) or universal (the period before the start).",
                               choices=("varying", "universal"))
+    sensitivity: tuple[str, ...] = sensitivity_option()
+    sensitivity_m: tuple[float, ...] = sensitivity_m_option()
+    sensitivity_mbar: tuple[float, ...] = sensitivity_mbar_option()
+    sensitivity_target: str = sensitivity_target_option()
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_sensitivity(self, self.design in ("auto", "event-study", *CS_DESIGNS))
         regression = self.design not in ("auto", *CS_DESIGNS)
         if regression:
             for key, default in CS_DEFAULTS.items():
@@ -175,6 +229,7 @@ class DidSpec(Checked):
                               hint="use rademacher or webb")
 
 
+
 @dataclass(frozen=True)
 class StaggeredSpec(Checked):
     """Options of the staggered-adoption designs ``did --design imputation`` and
@@ -190,6 +245,14 @@ class StaggeredSpec(Checked):
     ci_level: float = ci_level_option()
     draws: int = draws_option()
     seed: int = seed_option()
+    sensitivity: tuple[str, ...] = sensitivity_option()
+    sensitivity_m: tuple[float, ...] = sensitivity_m_option()
+    sensitivity_mbar: tuple[float, ...] = sensitivity_mbar_option()
+    sensitivity_target: str = sensitivity_target_option()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_sensitivity(self, True)
 
 
 # --------------------------------------------------------------------------- match

@@ -18,10 +18,15 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.methods.staggered import inference as sinf
 from lpip_eval.methods.staggered.aggregate import Aggregation, aggregate_all, dynamic, simple
-from lpip_eval.methods.staggered.bootstrap import analytic_se, multiplier_bootstrap
+from lpip_eval.methods.staggered.bootstrap import (
+    analytic_se,
+    cluster_sums,
+    multiplier_bootstrap,
+)
 from lpip_eval.methods.staggered.cohorts import Wide, cohort_table, wide_panel
 from lpip_eval.methods.staggered.group_time import GroupTime, group_time
 from lpip_eval.methods.staggered.report_data import diagnostics_of, panel_means
@@ -177,6 +182,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
                             f"(p = {pretest['p_value']:.3f})")
     if choice_note:
         diag["design_choice"] = choice_note
+    _sensitivity(wide, table, aggs["dynamic"].keys, dyn, spec, diag, warnings)
     starts = [wide.labels[int(g)] for g in wide.groups]
     is_treated = wide.cohort < wide.n_periods
     treated = tuple(panel.units[int(i)] for i in wide.units[is_treated])
@@ -191,6 +197,27 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
         time_col=panel.time_col, treated_units=treated, comparison_units=comparison,
         treatment_start=starts[0], estimate=estimate, effects_by_period=effects,
         diagnostics=diag, warnings=tuple(dict.fromkeys(warnings))))
+
+
+def _sensitivity(wide: Wide, table: Table, keys: Any, dyn: list[int], spec: DidSpec,
+                 diag: dict[str, Any], warnings: list[str]) -> None:
+    """HonestDiD on the dynamic aggregation with its clustered influence-function
+    covariance; as R HonestDiD's ``honest_did`` for ``aggte``, only with a universal base
+    period (varying-base pre-period estimates are not event-study coefficients)."""
+    request = honest.request_of(spec)
+    asked = [m for m in request.methods if m != "none"]
+    if spec.base_period != "universal":
+        if asked:
+            warnings.append("sensitivity analysis skipped: Callaway-Sant'Anna needs "
+                            "--base-period universal for it (as R HonestDiD)")
+        return
+    sums = cluster_sums(wide, table.inf[:, dyn])
+    vcov = sums.T @ sums / wide.n**2
+    rows, notes = honest.analyse([int(e) for e in keys], table.att[dyn], vcov, request,
+                                 int(np.sum(wide.cohort < wide.n_periods)))
+    if rows:
+        diag["sensitivity"] = rows
+    warnings.extend(notes)
 
 
 Interval = tuple[float | None, float | None, float | None, float]  # se, low, high, p
