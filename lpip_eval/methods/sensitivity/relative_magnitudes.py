@@ -170,7 +170,7 @@ def _accept(poly: _Polyhedron, thetas: np.ndarray, alpha: float, kappa: float) -
         cval[inside] = np.maximum(0.0, _truncnorm_quantile(1 - mod_size, lo, hi))
     reject |= inside & (stat > cval)
     degenerate = var_b < np.finfo(float).eps * max(float(np.abs(poly.sigma).max()), 1e-300)
-    reject = np.where(degenerate, eta > 0, reject)
+    reject = np.where(degenerate, (eta > poly.lf_cv) | (eta > 0), reject)  # R: LF first
     return ~reject
 
 
