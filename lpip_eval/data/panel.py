@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lpip_eval.data import columns as col
+from lpip_eval.data.boundaries import findings
+from lpip_eval.data.combine import boundary_mapping, combine_areas, lookup_mapping
 from lpip_eval.data.periods import Frequency, period_label
 from lpip_eval.data.read import InputFile, read_table, sha256_of
 from lpip_eval.data.spec import (
@@ -86,6 +88,7 @@ class Panel:
     unit_names: dict[str, str] = field(default_factory=dict)
     source: str = ""  # the file(s) as named in messages, e.g. "pilot.csv + comparators.csv"
     unit_attributes: dict[str, np.ndarray] = field(default_factory=dict)
+    aggregation: tuple[str, ...] = ()  # how rows were combined into areas (data.combine)
 
     @property
     def n_units(self) -> int:
@@ -327,12 +330,16 @@ def _panel_from_frame(
                          spec.weights_col, spec.cluster_col) if c]
     require_columns(frame, [spec.area_col, spec.period_col, outcome, *extra, *spec.covariates,
                             *spec.categoricals], source)
+    if spec.area_lookup is not None or spec.harmonise_boundaries:
+        return _combined_panel(frame, spec, outcome, rows, source, sources, option,
+                               pilot_areas or set())
 
     area_codes, ids = col.distinct_text(frame[spec.area_col])
     col.check_not_empty(area_codes, ids, f"column '{spec.area_col}' is empty", rows,
                         hint="every row needs an area identifier")
     col.check_gss_codes(area_codes, ids, spec.area_col, rows)
-    parsed = parse_period_column(frame[spec.period_col], spec.period_col, rows, source)
+    parsed = parse_period_column(frame[spec.period_col], spec.period_col, rows, source,
+                                 spec.period_type)
     areas = col.Areas(*col.sorted_codes(area_codes, ids))
     period_values, time_idx = period_index(parsed)
     n_periods = len(period_values)
@@ -388,7 +395,45 @@ def _panel_from_frame(
     check_design_basics(panel, source,
                         start_option=f"--start {spec.start}" if option in START_OPTIONS else None,
                         column=spec.treatment_col or spec.first_treated_col, planned=planned)
-    return panel
+    return _with_boundary_findings(panel)
+
+
+def _with_boundary_findings(panel: Panel) -> Panel:
+    """The panel with a warning per merged district whose former codes are in the data."""
+    first = np.full(panel.n_units, panel.n_periods)
+    last = np.full(panel.n_units, -1)
+    np.minimum.at(first, panel.unit_idx, panel.time_idx)
+    np.maximum.at(last, panel.unit_idx, panel.time_idx)
+    labels = panel.period_labels
+    found = findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)})
+    return replace(panel, warnings=(*panel.warnings, *found)) if found else panel
+
+
+def _combined_panel(frame: pd.DataFrame, spec: PanelSpec, outcome: str, rows: col.Rows,
+                    source: str, sources: tuple[InputFile, ...], option: str,
+                    pilot_areas: set[str]) -> Panel:
+    """The panel of ``frame`` with its rows combined by the area lookup, then the boundary
+    changes (``data.combine``); treated and pilot areas are mapped the same way."""
+    if spec.area_lookup is not None:
+        mapping = lookup_mapping(spec.area_lookup, spec.area_col, spec.lookup_weight_col)
+        sources = (*sources, _input_file(spec.area_lookup, len(mapping.target)))
+        rest = replace(spec, area_lookup=None)
+    else:
+        mapping, rest = boundary_mapping(), replace(spec, harmonise_boundaries=False)
+    combined = combine_areas(frame, spec, outcome, rows, source, mapping)
+    pilots = {mapping.target.get(a, a) for a in pilot_areas}
+    others = {mapping.target.get(a, a) for a in mapping.target if a not in pilot_areas}
+    if pilot_areas and pilots & others:
+        both = sorted(pilots & others)
+        raise DataError(f"{source}: area {first_items(both)} is made of pilot and comparison "
+                        f"areas ({mapping.what})",
+                        hint="an evaluated area is either a pilot area or a comparison area")
+    rest = replace(rest, outcome=outcome, period_type=combined.period_type,
+                   treated=tuple(mapping.target.get(t.strip(), t) for t in spec.treated))
+    panel = _panel_from_frame(combined.frame, rest, source=source, sources=sources,
+                              option=option, pilot_areas=pilots, row_sources=None)
+    return replace(panel, warnings=(*combined.warnings, *panel.warnings),
+                   aggregation=(*combined.notes, *panel.aggregation))
 
 
 def _weights(frame: pd.DataFrame, column: str, rows: col.Rows,

@@ -1,8 +1,12 @@
-"""Period parsing and ordering: years, quarters, months, UK financial years and dates.
+"""Period parsing and ordering: years, quarters, months, UK financial years, dates and
+period numbers.
 
 Every period becomes an integer *ordinal* so that consecutive periods differ by 1:
 year -> Y; quarter -> 4*Y + (q-1); month -> 12*Y + (m-1); financial year (April-March)
--> its starting year; date -> days since 1970-01-01 (dates are ordered, not consecutive).
+-> its starting year; date -> days since 1970-01-01 (dates are ordered, not consecutive);
+period number (``index``: 1, 2, ..., as Stata's ``xtset`` and R's ``did`` take them) -> the
+number. A column of whole numbers is read as years when every value lies in 1800-2200, else
+as period numbers; ``period_type`` (``--period-type``) overrides the inference.
 Only the distinct values of a column are parsed; the result is mapped back with NumPy.
 """
 
@@ -18,7 +22,8 @@ import pandas as pd
 
 from lpip_eval.errors import DataError, first_items
 
-Frequency = Literal["year", "quarter", "month", "financial-year", "date"]
+Frequency = Literal["year", "quarter", "month", "financial-year", "date", "index"]
+PeriodType = Literal["year", "quarter", "month", "date", "fy", "index"]
 
 FREQUENCIES: tuple[Frequency, ...] = get_args(Frequency)
 _EXAMPLE: dict[Frequency, str] = {
@@ -27,6 +32,7 @@ _EXAMPLE: dict[Frequency, str] = {
     "month": "2019-07",
     "financial-year": "2019/20",
     "date": "2019-07-15",
+    "index": "3",
 }
 _PLURAL: dict[Frequency, str] = {
     "year": "years",
@@ -34,11 +40,15 @@ _PLURAL: dict[Frequency, str] = {
     "month": "months",
     "financial-year": "financial years",
     "date": "dates",
+    "index": "period numbers",
 }
+PERIOD_TYPES: dict[str, Frequency] = {"year": "year", "quarter": "quarter", "month": "month",
+                                      "date": "date", "fy": "financial-year", "index": "index"}
+YEAR_RANGE = (1800, 2200)  # whole numbers read as years when every value lies in it
 _SPELLINGS = (
     "write periods as years (2019), quarters (2019Q3, Q3 2019), months (2019-07, Jul 2019, "
-    "2019M07), ISO dates (2019-07-15) or UK financial years (2019/20, FY2019-20; the second "
-    "year must follow the first), with years from 1000 to 9999"
+    "2019M07), ISO dates (2019-07-15), UK financial years (2019/20, FY2019-20; the second "
+    "year must follow the first) or period numbers (1, 2, 3), with years from 1000 to 9999"
 )
 _FIRST_YEAR = 1000  # as for numeric year columns: earlier years are typing errors
 _EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -51,6 +61,7 @@ for _i, _name in enumerate(_NAMES.split(), start=1):
 _MONTHS["sept"] = 9
 
 _YEAR = re.compile(r"(\d{4})")
+_INDEX = re.compile(r"[1-9]\d{0,8}|0")  # no leading zero: '0001' is a mistyped year
 _QUARTER_YQ = re.compile(r"(\d{4})\s*-?\s*(?:quarter\s*|q)([1-4])")
 _QUARTER_QY = re.compile(r"(?:quarter\s*|q)([1-4])\s*-?\s*(\d{4})")
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ]00:00(?::00(?:\.0+)?)?z?)?")
@@ -83,12 +94,14 @@ def _parse_text(text: str) -> dict[Frequency, int]:
     readings = _readings(text)
     first = {"year": _FIRST_YEAR, "financial-year": _FIRST_YEAR, "quarter": 4 * _FIRST_YEAR,
              "month": 12 * _FIRST_YEAR,
-             "date": dt.date(_FIRST_YEAR, 1, 1).toordinal() - _EPOCH}
+             "date": dt.date(_FIRST_YEAR, 1, 1).toordinal() - _EPOCH, "index": 0}
     return {f: o for f, o in readings.items() if o >= first[f]}
 
 
 def _readings(text: str) -> dict[Frequency, int]:
     s = text.strip().lower()
+    if _INDEX.fullmatch(s):
+        return _whole_number(int(s))
     if m := _YEAR.fullmatch(s):
         return {"year": int(m[1])}
     if m := _QUARTER_YQ.fullmatch(s):
@@ -135,9 +148,14 @@ def _parse_scalar(value: object) -> dict[Frequency, int] | None:
         return {"date": value.toordinal() - _EPOCH}
     if isinstance(value, int | np.integer | float | np.floating):
         number = float(value)
-        if number.is_integer() and 1000 <= number <= 9999:
-            return {"year": int(number)}
+        if number.is_integer() and 0 <= number < 1e9:
+            return _whole_number(int(number))
     return {}
+
+
+def _whole_number(number: int) -> dict[Frequency, int]:
+    """A whole number is a period number, and a year too when it has four digits."""
+    return {"year": number, "index": number} if 1000 <= number <= 9999 else {"index": number}
 
 
 def _parse_period_object(value: pd.Period) -> dict[Frequency, int]:
@@ -169,8 +187,39 @@ def _first_row(codes: np.ndarray, code: int) -> int:
     return int(np.argmax(codes == code)) + 2
 
 
-def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPeriods:
-    """Parse a period column into ordinals and one frequency; raise DataError if unusable."""
+def _narrowed(readings: list[dict[Frequency, int] | None],
+              period_type: str | None) -> list[dict[Frequency, int] | None]:
+    """The readings the column allows: only ``period_type``'s when given; else whole numbers
+    are years when all lie in :data:`YEAR_RANGE`, period numbers when none does (a column
+    with some of each is reported as mixed), and other spellings are never period numbers."""
+    if period_type is not None:
+        f = PERIOD_TYPES[period_type]
+        return [r if r is None else ({f: r[f]} if f in r else {}) for r in readings]
+    numbers = [r for r in readings if r]
+    if numbers and all("index" in r for r in numbers):
+        low, high = YEAR_RANGE
+        as_year = [r is not None and low <= r.get("year", 0) <= high for r in readings]
+        kind: Frequency = "year" if all(a for a, r in zip(as_year, readings, strict=True)
+                                        if r) else "index"
+        if kind == "index" and any(as_year):  # years next to other numbers: mixed
+            return [r if not r else {"year" if a else "index": r["index"]}
+                    for a, r in zip(as_year, readings, strict=True)]
+        return [r if not r else {kind: r[kind]} for r in readings]
+    return [r if r is None else {f: o for f, o in r.items() if f != "index"}
+            for r in readings]
+
+
+def parse_periods(values: pd.Series, *, source: str, column: str,
+                  period_type: str | None = None) -> ParsedPeriods:
+    """Parse a period column into ordinals and one frequency; raise DataError if unusable.
+
+    ``period_type`` (year, quarter, month, date, fy, index) reads every value as that type;
+    None infers it."""
+    if period_type is not None and period_type not in PERIOD_TYPES:
+        from lpip_eval.errors import UsageError
+
+        raise UsageError(f"--period-type {period_type!r} is not a period type",
+                         hint=f"use one of {', '.join(PERIOD_TYPES)}, or leave it out")
     where = f"{source}: column '{column}'"
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -183,7 +232,7 @@ def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPerio
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) == 0:
         raise DataError(f"{where} has no rows", hint="check the file has data below its header")
-    readings = [_parse_scalar(v) for v in uniques]
+    readings = _narrowed([_parse_scalar(v) for v in uniques], period_type)
     empty = [k for k, r in enumerate(readings) if r is None]
     missing = codes < 0
     if empty:
@@ -202,9 +251,13 @@ def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPerio
         )
         more = f" and {len(bad) - _MAX_SHOWN} more values" if len(bad) > _MAX_SHOWN else ""
         n_rows = int(np.isin(codes, bad).sum())
+        as_type = (f"with --period-type {period_type}, write every period as one of the "
+                   f"{_PLURAL[PERIOD_TYPES[period_type]]}, e.g. "
+                   f"{_EXAMPLE[PERIOD_TYPES[period_type]]}; or leave --period-type out"
+                   if period_type else _SPELLINGS)
         raise DataError(
             f"{where} has {_count(n_rows)} whose period cannot be read: {shown}{more}",
-            hint=_SPELLINGS,
+            hint=as_type,
         )
     definite = {next(iter(r)) for r in readings if r and len(r) == 1}
     # "2011-12" is December 2011 or FY 2011/12: FY only when every other value is an FY.
@@ -219,9 +272,11 @@ def parse_periods(values: pd.Series, *, source: str, column: str) -> ParsedPerio
             for k in [chosen.index(f)]
         )
         spell = " or ".join(f"all {_PLURAL[f]} like {_EXAMPLE[f]}" for f in kinds)
+        numbers = ("; if they are all period numbers, give --period-type index"
+                   if set(kinds) == {"year", "index"} else "")
         raise DataError(
             f"{where} mixes period formats: {examples}",
-            hint=f"use one format for every period in the column, e.g. {spell}",
+            hint=f"use one format for every period in the column, e.g. {spell}{numbers}",
         )
     frequency = kinds[0]
     table = np.array([r[f] for r, f in zip(parsed, chosen, strict=True)], dtype=np.int64)
@@ -246,10 +301,15 @@ def parse_period_value(text: str | int, frequency: Frequency, *, option: str) ->
     )
 
 
+def period_type_of(frequency: str) -> str:
+    """The ``--period-type`` value of a frequency (``financial-year`` is ``fy``)."""
+    return {"financial-year": "fy"}.get(frequency, frequency)
+
+
 def period_label(ordinal: int, frequency: Frequency) -> str:
-    """Canonical label: 2019, 2019Q3, 2019-07, 2019/20 or 2019-07-15."""
+    """Canonical label: 2019, 2019Q3, 2019-07, 2019/20, 2019-07-15 or 3 (period number)."""
     o = int(ordinal)
-    if frequency == "year":
+    if frequency in ("year", "index"):
         return str(o)
     if frequency == "quarter":
         return f"{o // 4}Q{o % 4 + 1}"

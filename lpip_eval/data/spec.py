@@ -53,7 +53,10 @@ class PanelSpec:
         "to the config file; every area in `file` is then a pilot area. Needs `start`.")
     area_col: str = role("area", "Area identifier column.")
     period_col: str = role("period", "Period column (2019, 2019Q3, 2019-07, 2019/20, ISO "
-                           "dates).")
+                           "dates, or period numbers 1, 2, 3).")
+    period_type: str | None = role(None, "How to read the periods: year, quarter, month, date, "
+                                   "fy (financial year) or index (period numbers 1, 2, ...); "
+                                   "default inferred (whole numbers 1800-2200 are years).")
     outcome: str | None = role(None, "Outcome column (needed unless the data has one numeric "
                                "non-role column).")
     treated: tuple[str, ...] = role((), "A treated area (repeatable). Needs --start.",
@@ -71,6 +74,18 @@ class PanelSpec:
     weights_col: str | None = role(None, "Analytic weights column (e.g. population).")
     cluster_col: str | None = role(None, "Cluster column for cluster-robust inference "
                                    "(default: the area).")
+    harmonise_boundaries: bool = role(
+        False, "Combine former local authority district codes (the 2019-2023 mergers, "
+        "followed transitively) into their successor in every period; needs --combine.")
+    area_lookup: Path | None = role(  # noqa: RUF009
+        None, "CSV mapping fine areas (LSOA, MSOA, ward) to the areas evaluated: a column "
+        "named as --area-col and one column of target areas; needs --combine.",
+        config_help="CSV mapping fine areas to the areas evaluated, relative to the config "
+        "file: a column named as `area_col` and one column of target areas; needs `combine`.")
+    combine: str | None = role(None, "How rows combined into one area add up: sum (counts), "
+                               "mean (rates, weighted by --lookup-weight-col) or equal-mean.")
+    lookup_weight_col: str | None = role(None, "Weights for --combine mean (e.g. population): "
+                                         "a column of the area lookup or of the data.")
     categoricals: tuple[str, ...] = role(
         (), config_help="Text columns describing areas (region, urban/rural): each is the same "
         "in every row of an area.", no_cli="none: on the command line `match --exact` loads "

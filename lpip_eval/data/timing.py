@@ -40,11 +40,11 @@ _NEVER_SPELLINGS = ("", "0", "never")
 
 
 def parse_period_column(values: pd.Series, column: str, rows: Rows,
-                        source: str) -> ParsedPeriods:
+                        source: str, period_type: str | None = None) -> ParsedPeriods:
     """Parse periods; with several files, an error names the file and its own rows."""
     try:
         return parse_periods(values, source=rows.file if len(rows.parts) == 1 else source,
-                             column=column)
+                             column=column, period_type=period_type)
     except DataError:
         if len(rows.parts) == 1:
             raise
@@ -52,7 +52,8 @@ def parse_period_column(values: pd.Series, column: str, rows: Rows,
     begin = 0
     for label, n in rows.parts:
         part = values.iloc[begin:begin + n].reset_index(drop=True)
-        found.append((label, parse_periods(part, source=label, column=column), part.iloc[0]))
+        found.append((label, parse_periods(part, source=label, column=column,
+                                           period_type=period_type), part.iloc[0]))
         begin += n
     shown = "; ".join(f"{label} has {parsed.frequency} periods (row 2: {first!r})"
                       for label, parsed, first in found)
@@ -165,4 +166,5 @@ def _from_first_treated_column(frame: pd.DataFrame, spec: PanelSpec, areas: Area
 
 
 def _singular(frequency: Frequency) -> str:
-    return {"financial-year": "financial year"}.get(frequency, frequency)
+    return {"financial-year": "financial year", "index": "period number"}.get(frequency,
+                                                                               frequency)

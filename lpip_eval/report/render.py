@@ -117,7 +117,8 @@ def _check_status(ok: bool | None) -> str:
 
 
 _FREQUENCY_WORDS = {"year": "yearly", "quarter": "quarterly", "month": "monthly",
-                    "financial-year": "by financial year", "date": "by date"}
+                    "financial-year": "by financial year", "date": "by date",
+                    "index": "by period number"}
 
 
 def _frequency_words(frequency: Any) -> str:

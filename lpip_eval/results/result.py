@@ -207,10 +207,15 @@ def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
     options of ``spec`` (paths as text) merged with the method's ``options``."""
     from dataclasses import asdict
 
-    data_options = {k: (str(v) if v is not None and k in ("data", "comparators") else v)
+    data_options = {k: (str(v) if v is not None and k in ("data", "comparators", "area_lookup")
+                        else v)
                     for k, v in asdict(spec).items()}
     data_options["treated"] = list(spec.treated)
     data_options["covariates"] = list(spec.covariates)
+    from lpip_eval.data.periods import period_type_of
+
+    inferred = f"{period_type_of(panel.frequency)} (inferred)"
+    data_options["period_type"] = spec.period_type or inferred
     return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
                           seed=seed, outcome_label=outcome_label, outcome_unit=outcome_unit)
 

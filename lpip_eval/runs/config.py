@@ -281,7 +281,7 @@ class _Loader:
         if "file" not in values:
             raise DataError(f"{self.where('data')}: no 'file'",
                             hint="add file = \"your-data.csv\" (relative to the config file)")
-        for key in ("file", "comparators"):
+        for key in ("file", "comparators", "area_lookup"):
             if values.get(key) is not None:
                 values[key] = self.existing_file(key, values[key])
         if unit_level:
@@ -449,7 +449,8 @@ class _Loader:
                 if on:
                     name = f"{file_stem(outcome.column)}-plan.{ext}"
                     files[f"{self.where(PLAN_TABLE)}: {name}"] = str(output.dir / name)
-        inputs = [p for p in (data.data, data.comparators, self.path) if p is not None]
+        inputs = [p for p in (data.data, data.comparators, data.area_lookup, self.path)
+                  if p is not None]
         check_outputs(files, inputs)
 
     def check_gates(self, names: tuple[str, ...], plan: bool = False) -> None:

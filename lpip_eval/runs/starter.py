@@ -84,7 +84,9 @@ def starter_config(data_path: Path, config_path: Path | None = None) -> str:
              "# Treatment: exactly one of comparators + start, treated + start,",
              "# treated_col + start, treatment_col, first_treated_col."]
     lines += _treatment_lines(sibling, folder, first_treated, binary, constant)
-    lines += _commented("data", ("covariates", "weights_col", "cluster_col", "categoricals"),
+    lines += _commented("data", ("period_type", "covariates", "weights_col", "cluster_col",
+                                 "categoricals", "harmonise_boundaries", "area_lookup",
+                                 "combine", "lookup_weight_col"),
                         {"covariates": [], "weights_col": weights[0] if weights else None,
                          "categoricals": categoricals})
     lines.append("")

@@ -427,4 +427,59 @@ def test_labels_of_the_first_and_last_readable_years_round_trip(frequency: Frequ
     per_year = {"quarter": 4, "month": 12}.get(frequency, 1)
     for ordinal in (1000 * per_year, 10000 * per_year - 1):
         label = period_label(ordinal, frequency)
-        assert parse_one(label) == (frequency, ordinal), label
+        # whole numbers outside 1800-2200 are read as years only when asked (issue 14)
+        kind = "year" if frequency == "year" else None
+        parsed = parse_periods(pd.Series([label]), source=SOURCE, column=COLUMN,
+                               period_type=kind)
+        assert (parsed.frequency, int(parsed.ordinals[0])) == (frequency, ordinal), label
+
+
+# --- period numbers (issue 14, item 1) --------------------------------------------------
+
+
+@pytest.mark.parametrize("values", [[1, 2, 1, 2], ["1", "2", "2", "1"], [1.0, 2.0],
+                                    list(range(1, 41))])
+def test_whole_numbers_outside_the_year_range_are_period_numbers(values: list[object]) -> None:
+    parsed = parse(values)
+    assert parsed.frequency == "index"
+    assert parsed.ordinals.tolist() == [int(float(v)) for v in values]
+    assert period_label(3, "index") == "3"
+
+
+@pytest.mark.parametrize("values", [[1800, 1801], [2019, 2020], ["2200", "2199"]])
+def test_whole_numbers_from_1800_to_2200_are_years(values: list[object]) -> None:
+    assert parse(values).frequency == "year"
+
+
+def test_period_type_index_reads_year_like_numbers_as_period_numbers() -> None:
+    parsed = parse_periods(pd.Series([2019, 2020]), source=SOURCE, column=COLUMN,
+                           period_type="index")
+    assert parsed.frequency == "index"
+    assert parse_periods(pd.Series([1750, 1751]), source=SOURCE, column=COLUMN,
+                         period_type="year").frequency == "year"
+
+
+def test_period_type_that_does_not_fit_names_the_value() -> None:
+    with pytest.raises(DataError) as info:
+        parse_periods(pd.Series(["2019Q1", "2019Q2"]), source=SOURCE, column=COLUMN,
+                      period_type="year")
+    assert "'2019Q1'" in str(info.value)
+    assert "--period-type year" in (info.value.hint or "")
+
+
+def test_years_next_to_small_numbers_are_mixed_and_hint_at_period_type() -> None:
+    message = error_text([1, 2, 2019])
+    assert "row 4: 2019 (year)" in message
+    assert "--period-type index" in message.split("hint:")[1]
+
+
+def test_period_number_gaps_are_found() -> None:
+    assert missing_periods(parse([1, 2, 5]).ordinals, "index") == [3, 4]
+
+
+def test_start_as_period_number_and_wrong_kind() -> None:
+    assert parse_period_value("2", "index", option="--start") == 2
+    with pytest.raises(DataError) as info:
+        parse_period_value("2", "year", option="--start")
+    assert "period number" in info.value.message
+    assert "years" in info.value.message

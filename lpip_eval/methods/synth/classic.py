@@ -56,6 +56,7 @@ from lpip_eval.results.result import EffectResult
 DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods
 LOO_MAX = 20
 _SPLIT = re.compile(r"\s*(?:\.\.|\bto\b|–)\s*")
+_YEARS = re.compile(r"(\d{4})\s*-\s*(\d{4})")  # 1990-1991: a range (an FY where data are FYs)
 
 
 def _is_period(text: str) -> bool:
@@ -71,9 +72,10 @@ def _is_period(text: str) -> bool:
 def parse_window(text: str, *, option: str | None = None, hint: str | None = None
                  ) -> tuple[str, str]:
     """A period or a range of periods as (first, last) labels: ``1975``, ``1970-1988``,
-    ``2015Q1-2016Q4``, ``2019-01..2019-12``, ``2019-07-2020-06`` (checked against the data's
-    frequency later). Raises DataError for text that is not a period or a range (naming
-    ``option``, by default the fitting window in the caller's words)."""
+    ``2015Q1-2016Q4``, ``2019-01..2019-12``, ``2019-07-2020-06``, ``3-8`` (checked against
+    the data's frequency later: ``1990-1991`` is one financial year where the data are
+    financial years, else a two-year range). Raises DataError for text that is not a period
+    or a range (naming ``option``, by default the fitting window in the caller's words)."""
     window = text.strip()
     pieces = [p for p in _SPLIT.split(window) if p]
     if len(pieces) == 2 and all(_is_period(p) for p in pieces):
@@ -170,6 +172,9 @@ def _period_index(panel: Panel, label: str, option: str) -> int:
 
 
 def _window(panel: Panel, periods: tuple[str, str], option: str) -> np.ndarray:
+    years = _YEARS.fullmatch(periods[0])
+    if years and periods[0] == periods[1] and panel.frequency != "financial-year":
+        periods = (years[1], years[2])  # 1990-1991 on annual data: both years (issue 14)
     try:
         first = _period_index(panel, periods[0], option)
         last = _period_index(panel, periods[1], option)
