@@ -251,12 +251,14 @@ def check_constant_within_area(values: np.ndarray, areas: Areas, column: str, ro
 
 
 def row_order(key: np.ndarray, n_keys: int, rows: Rows,
-              describe: Callable[[int], str]) -> np.ndarray | None:
+              describe: Callable[[int], str], *, repeats: bool = False) -> np.ndarray | None:
     """Positions sorting rows by ``key`` (area * n_periods + period), None if already sorted.
 
-    Two rows with one key (area and period) raise DataError; ``describe(pos)`` names the
-    area and period of the row at ``pos``.
+    Two rows with one key (area and period) raise DataError unless ``repeats`` (microdata:
+    a stable sort); ``describe(pos)`` names the area and period of the row at ``pos``.
     """
+    if repeats:
+        return None if bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
     if bool((key[1:] > key[:-1]).all()):
         return None
     if n_keys <= 4 * len(key) + 1_000_000:  # counting sort: one slot per possible key
@@ -276,9 +278,13 @@ def row_order(key: np.ndarray, n_keys: int, rows: Rows,
         file, where = rows.locate(same)
         n_dup, n_same = int(dup.sum()), int(same.sum())
         more = f"; {n_dup - n_same} more duplicate rows" if n_dup > n_same else ""
+        individuals = ("; most rows share their area and period with others: if they are "
+                       "individuals (e.g. survey respondents), give --microdata"
+                       if n_dup * 2 >= len(key) else "")
         raise DataError(
             f"{file}: {describe(first)} ({where}{more})",
-            hint="keep one row per area and period (remove repeated rows or aggregate first)",
+            hint="keep one row per area and period (remove repeated rows or aggregate "
+            f"first){individuals}",
         )
     return order
 

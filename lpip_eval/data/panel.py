@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lpip_eval.data import columns as col
+from lpip_eval.data import nomis
 from lpip_eval.data.boundaries import findings
 from lpip_eval.data.combine import boundary_mapping, combine_areas, lookup_mapping
 from lpip_eval.data.periods import Frequency, period_label
@@ -89,6 +90,7 @@ class Panel:
     source: str = ""  # the file(s) as named in messages, e.g. "pilot.csv + comparators.csv"
     unit_attributes: dict[str, np.ndarray] = field(default_factory=dict)
     aggregation: tuple[str, ...] = ()  # how rows were combined into areas (data.combine)
+    microdata: bool = False  # several rows (individuals) per area and period
 
     @property
     def n_units(self) -> int:
@@ -330,9 +332,15 @@ def _panel_from_frame(
                          spec.weights_col, spec.cluster_col) if c]
     require_columns(frame, [spec.area_col, spec.period_col, outcome, *extra, *spec.covariates,
                             *spec.categoricals], source)
+    n_rows = len(frame)
+    frame, notices = nomis.prepare(frame, spec, outcome, source)
+    if len(frame) != n_rows:  # one measure of a Nomis file kept: its rows renumbered
+        frame = frame.reset_index(drop=True)
+        rows = col.Rows(((source, len(frame)),))
     if spec.area_lookup is not None or spec.harmonise_boundaries:
-        return _combined_panel(frame, spec, outcome, rows, source, sources, option,
-                               pilot_areas or set())
+        panel = _combined_panel(frame, spec, outcome, rows, source, sources, option,
+                                pilot_areas or set())
+        return replace(panel, warnings=(*notices, *panel.warnings))
 
     area_codes, ids = col.distinct_text(frame[spec.area_col])
     col.check_not_empty(area_codes, ids, f"column '{spec.area_col}' is empty", rows,
@@ -351,6 +359,7 @@ def _panel_from_frame(
     y = col.numeric_column(frame, outcome, rows, role="outcome", describe=cell)
     order = col.row_order(
         areas.idx * n_periods + time_idx, len(areas.units) * n_periods, rows,
+        repeats=spec.microdata,
         describe=lambda pos: (
             f"area '{areas.units[areas.idx[pos]]}' has more than one row for {spec.period_col} "
             f"{period_label(int(period_values[time_idx[pos]]), parsed.frequency)}"))
@@ -377,7 +386,7 @@ def _panel_from_frame(
         weights=None if weights is None else sort(weights),
         cluster_idx=None if clusters is None else sort(clusters), cluster_col=spec.cluster_col,
         sources=sources, unit_names=col.area_names(frame, spec.area_col, areas), source=source,
-        unit_attributes=attributes,
+        unit_attributes=attributes, microdata=spec.microdata,
     )
     # Rows with a missing outcome are left out, and said so; missing covariates stay NaN.
     keep = np.isfinite(full.y)
@@ -395,7 +404,8 @@ def _panel_from_frame(
     check_design_basics(panel, source,
                         start_option=f"--start {spec.start}" if option in START_OPTIONS else None,
                         column=spec.treatment_col or spec.first_treated_col, planned=planned)
-    return _with_boundary_findings(panel)
+    panel = _with_boundary_findings(panel)
+    return replace(panel, warnings=(*notices, *panel.warnings)) if notices else panel
 
 
 def _with_boundary_findings(panel: Panel) -> Panel:

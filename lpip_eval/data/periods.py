@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -68,6 +69,7 @@ _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ]00:00(?::00(?:\.0+)?)?z?)
 _FY = re.compile(r"(fy\s*)?(\d{4})\s*[-/]\s*(\d{4}|\d{2})")
 _MONTH_NUM = re.compile(r"(\d{4})(?:[-/]|\s*m)(\d{1,2})")
 _MONTH_NAME_YEAR = re.compile(r"([a-z]{3,9})\.?[\s-]*(\d{4})")
+_WINDOW = re.compile(r"([a-z]{3,9})\.?\s*(\d{4})\s*[-–]\s*([a-z]{3,9})\.?\s*(\d{4})")
 _YEAR_MONTH_NAME = re.compile(r"(\d{4})[\s-]*([a-z]{3,9})\.?")
 
 
@@ -113,6 +115,10 @@ def _readings(text: str) -> dict[Frequency, int]:
             return {"date": dt.date(int(m[1]), int(m[2]), int(m[3])).toordinal() - _EPOCH}
         except ValueError:
             return {}
+    if (window := _window(s)) is not None:  # a 12-month window, e.g. Nomis APS
+        end_month, start_year = window
+        return ({"financial-year": start_year} if end_month % 12 == 2
+                else {"year": end_month // 12})
     out: dict[Frequency, int] = {}
     if m := _FY.fullmatch(s):
         year, second = int(m[2]), m[3]
@@ -128,6 +134,36 @@ def _readings(text: str) -> dict[Frequency, int]:
     elif (m := _YEAR_MONTH_NAME.fullmatch(s)) and m[2] in _MONTHS:
         out["month"] = 12 * int(m[1]) + _MONTHS[m[2]] - 1
     return out
+
+
+def _window(text: str) -> tuple[int, int] | None:
+    """(end month ordinal, start year) of a 12-month window 'Jan 2021-Dec 2021', else None.
+
+    Windows ending in March are financial years (Apr-Mar); others are labelled by the year
+    they end in (Jan-Dec is the calendar year)."""
+    m = _WINDOW.fullmatch(text.strip().lower())
+    if not m or m[1] not in _MONTHS or m[3] not in _MONTHS:
+        return None
+    first = 12 * int(m[2]) + _MONTHS[m[1]] - 1
+    last = 12 * int(m[4]) + _MONTHS[m[3]] - 1
+    return (last, int(m[2])) if last - first == 11 else None
+
+
+def _check_windows(uniques: Iterable[object], codes: np.ndarray, where: str) -> None:
+    """Rolling 12-month windows that overlap (Jan-Dec 2021, then Apr 2021-Mar 2022) would
+    share or straddle years: a DataError naming two of them."""
+    ends: dict[int, tuple[int, str]] = {}
+    for k, value in enumerate(uniques):
+        if isinstance(value, str) and (window := _window(value)) is not None:
+            ends.setdefault(window[0] % 12, (k, value))
+    if len(ends) > 1:
+        (k1, a), (k2, b) = sorted(ends.values())[:2]
+        raise DataError(
+            f"{where} holds overlapping 12-month windows: {a!r} (row "
+            f"{_first_row(codes, k1)}) and {b!r} (row {_first_row(codes, k2)}); "
+            f"{len(ends)} different end months",
+            hint="keep one window per year, e.g. only the Jan-Dec windows (filter the "
+            "download's DATE_NAME column)")
 
 
 def _parse_scalar(value: object) -> dict[Frequency, int] | None:
@@ -232,6 +268,7 @@ def parse_periods(values: pd.Series, *, source: str, column: str,
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) == 0:
         raise DataError(f"{where} has no rows", hint="check the file has data below its header")
+    _check_windows(uniques, codes, where)
     readings = _narrowed([_parse_scalar(v) for v in uniques], period_type)
     empty = [k for k, r in enumerate(readings) if r is None]
     missing = codes < 0

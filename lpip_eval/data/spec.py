@@ -74,6 +74,12 @@ class PanelSpec:
     weights_col: str | None = role(None, "Analytic weights column (e.g. population).")
     cluster_col: str | None = role(None, "Cluster column for cluster-robust inference "
                                    "(default: the area).")
+    measure: str | None = role(None, "Nomis downloads: the MEASURES_NAME to use when the file "
+                               "holds several (e.g. Variable).")
+    microdata: bool = role(
+        False, "Several rows per area and period (individuals, e.g. survey respondents): "
+        "the TWFE regression runs on individuals with area-level inference; other designs "
+        "use area-period means.")
     harmonise_boundaries: bool = role(
         False, "Combine former local authority district codes (the 2019-2023 mergers, "
         "followed transitively) into their successor in every period; needs --combine.")

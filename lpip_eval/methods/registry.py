@@ -368,6 +368,11 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
         options["workers"] = local_workers(options["workers"])
     spec = build_options(method_name, options, where=where,
                          outcome=getattr(panel, "outcome", None))
+    if getattr(panel, "microdata", False) and (method_name, getattr(spec, "design", None)) \
+            != ("did", "twfe"):  # only the TWFE regression runs on individuals
+        from lpip_eval.data.microdata import cell_means
+
+        panel = cell_means(panel, used_by=f"{m.title} ({getattr(spec, 'design', '')})")
     with naming(where):
         result = m.estimate(panel, spec, progress)
     if notice is not None:

@@ -86,7 +86,7 @@ def starter_config(data_path: Path, config_path: Path | None = None) -> str:
     lines += _treatment_lines(sibling, folder, first_treated, binary, constant)
     lines += _commented("data", ("period_type", "covariates", "weights_col", "cluster_col",
                                  "categoricals", "harmonise_boundaries", "area_lookup",
-                                 "combine", "lookup_weight_col"),
+                                 "combine", "lookup_weight_col", "measure", "microdata"),
                         {"covariates": [], "weights_col": weights[0] if weights else None,
                          "categoricals": categoricals})
     lines.append("")
