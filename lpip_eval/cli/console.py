@@ -184,6 +184,11 @@ def print_validation(info: dict[str, Any]) -> None:
     head.add_row("treated areas", _listed(info["treated_units"]))
     head.add_row("comparison areas", _listed(info["comparison_units"]))
     head.add_row("treatment starts", ", ".join(info["treatment_starts"]))
+    cohorts = info.get("cohorts", [])
+    if cohorts:
+        head.add_row("cohorts", ", ".join(
+            f"{c['start']}: {c['areas']} area{'s' if c['areas'] != 1 else ''}" for c in cohorts)
+            + f"; never treated: {info['never_treated']}")
     head.add_row("periods", f"{info['n_periods']} {info['frequency']} periods, "
                  f"{info['first_period']} to {info['last_period']} "
                  f"({info['pre_periods']} before the first start)")
@@ -200,6 +205,10 @@ def print_validation(info: dict[str, Any]) -> None:
         values = [f"{v} ({n})" for v, n in cat["values"].items()]
         shown = ", ".join(values[:6]) + (f" and {len(values) - 6} more" if len(values) > 6 else "")
         head.add_row(f"categorical {cat['column']}", f"{cat['distinct']} values: {shown}")
+    for note in info.get("aggregation", []):
+        head.add_row("combined", note)
+    head.add_row("boundary changes", "; ".join(info.get("boundary_findings", []))
+                 or "none found (2019-2023 district merges)")
     out.print(head)
     summ = Table(title=f"{info['outcome']} by group", title_justify="left")
     for col in ("group", "phase", "rows", "mean", "sd", "min", "max"):

@@ -30,7 +30,7 @@ GSS_PATTERN = re.compile(r"^[EKNSW]\d{8}$")
 GSS_LOOKALIKE = re.compile(r"^[EKNSWeknsw]\d{6,9}$")
 _LINES_GSS = re.compile(GSS_PATTERN.pattern, re.MULTILINE)
 _LINES_LOOKALIKE = re.compile(GSS_LOOKALIKE.pattern, re.MULTILINE)
-NAME_COLUMNS = ("area_name", "name", "areanm", "LAD_name")
+NAME_COLUMNS = ("area_name", "name", "areanm", "LAD_name", "GEOGRAPHY_NAME")  # last: Nomis
 _BINARY = {"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0}
 # Object columns of these kinds factorize safely: pandas' hash table treats 1, 1.0 and True
 # as one value, so other object columns are turned into text before they are factorized.

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lpip_eval.data.panel import NEVER, Panel
+from lpip_eval.data.microdata import cell_sizes
+from lpip_eval.data.panel import NEVER, Panel, boundary_findings
 from lpip_eval.data.periods import missing_periods, period_label
 
 
@@ -57,7 +58,30 @@ def describe_panel(panel: Panel) -> dict[str, Any]:
         "outcome_summary": summary,
         "warnings": list(panel.warnings),
         "never_treated": int(np.sum(panel.first_treated == NEVER)),
+        "cohorts": _cohorts(panel),
+        "aggregation": [*panel.aggregation, *_microdata(panel)],
+        "boundary_findings": boundary_findings(panel),
     }
+
+
+def _cohorts(panel: Panel) -> list[dict[str, Any]]:
+    """How many areas start in each period (staggered adoption's cohorts), in time order."""
+    starts, counts = np.unique(panel.first_treated[panel.is_treated_unit], return_counts=True)
+    return [{"start": panel.label(int(s)), "areas": int(n)}
+            for s, n in zip(starts, counts, strict=True)]
+
+
+def _microdata(panel: Panel) -> list[str]:
+    """'microdata: 480 rows in 48 area-periods (5 to 5 per cell)' for a microdata panel."""
+    if not panel.microdata:
+        return []
+    sizes = cell_sizes(panel)
+    used = sizes[sizes > 0]
+    return [f"microdata: {len(panel.y)} rows in {len(used)} area-periods ({int(used.min())} "
+            f"to {int(used.max())} per cell); the TWFE regression uses the rows, other "
+            "designs the area-period means"]
+
+
 
 
 def _named(panel: Panel, unit: str) -> str:

@@ -60,7 +60,8 @@ def prepare(frame: pd.DataFrame, spec: PanelSpec, outcome: str,
             column = frame[outcome]
             frame[outcome] = column.where(~hidden, None) if column.dtype == object else \
                 column.astype("float64").where(~hidden)
+            n = int(hidden.sum())
             warnings.append(
-                f"{int(hidden.sum())} rows whose {STATUS} marks the value as suppressed or "
-                f"not available ({first_items(markers)}) count as missing")
+                f"{n} row{'s' if n > 1 else ''} whose {STATUS} marks the value as suppressed "
+                f"or not available ({first_items(markers)}) count as missing")
     return frame, warnings

@@ -408,14 +408,20 @@ def _panel_from_frame(
     return replace(panel, warnings=(*notices, *panel.warnings)) if notices else panel
 
 
-def _with_boundary_findings(panel: Panel) -> Panel:
-    """The panel with a warning per merged district whose former codes are in the data."""
+def boundary_findings(panel: Panel) -> list[str]:
+    """One sentence per merged district whose former codes are in the panel, naming them
+    with the periods each code has data for (``data.boundaries.findings``)."""
     first = np.full(panel.n_units, panel.n_periods)
     last = np.full(panel.n_units, -1)
     np.minimum.at(first, panel.unit_idx, panel.time_idx)
     np.maximum.at(last, panel.unit_idx, panel.time_idx)
     labels = panel.period_labels
-    found = findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)})
+    return findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)})
+
+
+def _with_boundary_findings(panel: Panel) -> Panel:
+    """The panel with a warning per merged district whose former codes are in the data."""
+    found = boundary_findings(panel)
     return replace(panel, warnings=(*panel.warnings, *found)) if found else panel
 
 

@@ -368,8 +368,10 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
         options["workers"] = local_workers(options["workers"])
     spec = build_options(method_name, options, where=where,
                          outcome=getattr(panel, "outcome", None))
-    if getattr(panel, "microdata", False) and (method_name, getattr(spec, "design", None)) \
-            != ("did", "twfe"):  # only the TWFE regression runs on individuals
+    design = getattr(spec, "design", None)
+    on_rows = method_name == "did" and (design == "twfe" or (
+        design == "auto" and getattr(panel, "common_start", None) is not None))
+    if getattr(panel, "microdata", False) and not on_rows:  # TWFE alone runs on individuals
         from lpip_eval.data.microdata import cell_means
 
         panel = cell_means(panel, used_by=f"{m.title} ({getattr(spec, 'design', '')})")
