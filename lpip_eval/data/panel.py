@@ -339,7 +339,7 @@ def _panel_from_frame(
         rows = col.Rows(((source, len(frame)),))
     if spec.area_lookup is not None or spec.harmonise_boundaries:
         panel = _combined_panel(frame, spec, outcome, rows, source, sources, option,
-                                pilot_areas or set())
+                                pilot_areas or set(), planned)
         return replace(panel, warnings=(*notices, *panel.warnings))
 
     area_codes, ids = col.distinct_text(frame[spec.area_col])
@@ -427,7 +427,7 @@ def _with_boundary_findings(panel: Panel) -> Panel:
 
 def _combined_panel(frame: pd.DataFrame, spec: PanelSpec, outcome: str, rows: col.Rows,
                     source: str, sources: tuple[InputFile, ...], option: str,
-                    pilot_areas: set[str]) -> Panel:
+                    pilot_areas: set[str], planned: bool) -> Panel:
     """The panel of ``frame`` with its rows combined by the area lookup, then the boundary
     changes (``data.combine``); treated and pilot areas are mapped the same way."""
     if spec.area_lookup is not None:
@@ -447,7 +447,8 @@ def _combined_panel(frame: pd.DataFrame, spec: PanelSpec, outcome: str, rows: co
     rest = replace(rest, outcome=outcome, period_type=combined.period_type,
                    treated=tuple(mapping.target.get(t.strip(), t) for t in spec.treated))
     panel = _panel_from_frame(combined.frame, rest, source=source, sources=sources,
-                              option=option, pilot_areas=pilots, row_sources=None)
+                              option=option, pilot_areas=pilots, row_sources=None,
+                              planned=planned)
     return replace(panel, warnings=(*combined.warnings, *panel.warnings),
                    aggregation=(*combined.notes, *panel.aggregation))
 
