@@ -45,6 +45,7 @@ from lpip_eval.report.chart_style import (
     ylabel,
 )
 from lpip_eval.report.charts_design import DESIGN_KINDS
+from lpip_eval.report.charts_plan import PLAN_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -213,7 +214,9 @@ CHART_KINDS: dict[str, DrawFunction] = {
     "paths": draw_paths,
     "effects": draw_effects,
     **DESIGN_KINDS,
+    **PLAN_KINDS,
 }
 """Chart kind -> drawing function ``(figure, axes, spec) -> None``: the two kinds above and
 the comparison designs' kinds ("gap", "placebo", "weights", "balance", "forest") of
-:data:`lpip_eval.report.charts_design.DESIGN_KINDS`."""
+:data:`lpip_eval.report.charts_design.DESIGN_KINDS` and the planning report's "tradeoff"
+(:data:`lpip_eval.report.charts_plan.PLAN_KINDS`)."""

@@ -3,7 +3,10 @@
 Input is the dict of :meth:`lpip_eval.results.plan.PlanResult.to_dict` (the JSON of
 ``results/schema/plan.schema.json``). :func:`plan_context` turns it into the context of the
 ``plan.*.j2`` templates (``kind = "plan"`` makes :mod:`lpip_eval.report.render` pick them;
-the HTML reuses ``report.css.j2``). Nothing here prints.
+the HTML reuses ``report.css.j2``, the e-mail ``email.css.j2`` and the single report's MIME
+builder, :func:`lpip_eval.report.email.build_message`), with one trade-off chart per size
+that varies (chart kind ``"tradeoff"``, :mod:`lpip_eval.report.charts_plan`). Nothing here
+prints.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lpip_eval.errors import UsageError
 from lpip_eval.numbers import fmt_number
 from lpip_eval.report.context import METHOD_NAMES
 
 VARY_NAMES = {"pilot_areas": "Pilot areas", "post_periods": "Periods after the start",
               "comparison_areas": "Comparison areas"}
+VARY_X = {"pilot_areas": ("n_treated", "pilot areas"),
+          "post_periods": ("n_post", "periods after the start"),
+          "comparison_areas": ("n_comparison", "comparison areas")}
 
 
 def _mde_text(value: float | None, unit: str) -> str:
@@ -69,6 +74,44 @@ def _curve_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
              "mde": fmt_number(r["mde"], 3)} for r in plan["curve"]]
 
 
+def tradeoff_charts(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One ``"tradeoff"`` chart spec per size the curve varies (in the curve's order)."""
+    a = plan["assumptions"]
+    label = plan.get("outcome_label") or plan.get("outcome") or "outcome"
+    unit = plan.get("outcome_unit")
+    planned = {"n_treated": a["n_treated"], "n_post": a["n_post"],
+               "n_comparison": a["n_comparison"]}
+    charts = []
+    for vary in dict.fromkeys(r["vary"] for r in plan["curve"]):
+        rows = [r for r in plan["curve"] if r["vary"] == vary]
+        column, words = VARY_X[vary]
+        xs = [r["n_areas"] - r["n_treated"] if column == "n_comparison" else r[column]
+              for r in rows]
+        mdes = [r["mde"] for r in rows]
+        shown = [(x, m) for x, m in zip(xs, mdes, strict=True) if m is not None]
+        alt = (f"Line chart of the minimum detectable effect on the {label} (formula) "
+               f"against the number of {words}, from {shown[0][0]} to {shown[-1][0]}: "
+               f"{_mde_text(shown[0][1], '')} to {_mde_text(shown[-1][1], '')}; as planned, "
+               f"{planned[column]}." if shown else f"No minimum detectable effect by {words}.")
+        charts.append({
+            "id": f"tradeoff-{vary}", "key": f"tradeoff-{vary}", "kind": "tradeoff",
+            "title": f"Minimum detectable effect by the number of {words}",
+            "alt": alt, "xlabel": words[:1].upper() + words[1:],
+            "ylabel": "Minimum detectable effect" + (f" ({unit})" if unit else ""),
+            "series": {"x": xs, "mde": mdes, "planned": planned[column],
+                       "expected": (abs(plan["expected_effect"]) if plan.get(
+                           "expected_effect") is not None else None)},
+        })
+    return charts
+
+
+def render_plan_charts(context: Mapping[str, Any]) -> dict[str, bytes]:
+    """PNG bytes of the context's trade-off charts, keyed by their ``key``."""
+    from lpip_eval.report.charts import render_chart
+
+    return {c["key"]: render_chart(c) for c in context.get("charts", [])}
+
+
 def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
                  gates: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The context of the ``plan.*.j2`` templates."""
@@ -97,7 +140,8 @@ def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
     headline = plan_headline(plan)
     return {"kind": "plan", "lang": "en-GB", "title": title, "headline": headline,
             "subject": f"{title}: {headline}", "verdict": verdict(plan), "facts": facts,
-            "curve": _curve_rows(plan), "warnings": list(plan["warnings"]),
+            "curve": _curve_rows(plan), "charts": tradeoff_charts(plan),
+            "warnings": list(plan["warnings"]),
             "gates": [dict(g) for g in gates], "tool": plan["tool"],
             "command": plan.get("command") or ""}
 
@@ -105,18 +149,22 @@ def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
 def render_plan_outputs(plan: Mapping[str, Any], *, html: str | None, eml: str | None,
                         markdown: str | None, title: str | None = None,
                         gates: Sequence[Mapping[str, Any]] = ()) -> list[tuple[str, str | bytes]]:
-    """The planning report's HTML and Markdown as ``(path, content)``, rendered in memory."""
-    if eml:
-        raise UsageError("--eml is not available for plans yet",
-                         hint="write --report PLAN.html or --markdown PLAN.md")
-    if not (html or markdown):
+    """The planning report's HTML, e-mail (an unsent draft, as ``--eml`` of results) and
+    Markdown as ``(path, content)``, rendered in memory."""
+    if not (html or eml or markdown):
         return []
     from lpip_eval.report.render import render_html, render_markdown
 
     context = plan_context(plan, title=title, gates=gates)
+    charts = render_plan_charts(context) if (html or eml) else {}
     out: list[tuple[str, str | bytes]] = []
     if html:
-        out.append((html, render_html(context, {})))
+        out.append((html, render_html(context, charts)))
+    if eml:
+        from lpip_eval.report.email import build_message, message_bytes
+
+        out.append((eml, message_bytes(build_message(context, charts, sender=None, to=[],
+                                                      draft=True))))
     if markdown:
         out.append((markdown, render_markdown(context)))
     return out

@@ -186,7 +186,8 @@ TEMPLATES = {
                "txt": "report.txt.j2"},
     "digest": {"html": "digest.html.j2", "email": "digest.email.html.j2",
                "md": "digest.md.j2", "txt": "digest.txt.j2"},
-    "plan": {"html": "plan.html.j2", "md": "plan.md.j2"},
+    "plan": {"html": "plan.html.j2", "email": "plan.email.html.j2", "md": "plan.md.j2",
+             "txt": "plan.txt.j2"},
 }
 
 
