@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lpip_eval.files import write_all
-from lpip_eval.numbers import fmt_number
+from lpip_eval.numbers import MINUS, effect_decimals, fmt_number, fmt_p
 from lpip_eval.report.files import Outputs, render_outputs
 
 if TYPE_CHECKING:
@@ -40,7 +40,15 @@ def error_console() -> Console:
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
+    """``digits`` significant figures, never scientific notation (issue 13)."""
     return fmt_number(value, digits, console=True)
+
+
+def _fixed(value: float | None, decimals: int, *, signed: bool = False) -> str:
+    """An effect with the decimals its uncertainty deserves (the reports use the same)."""
+    if value is None:
+        return "-"
+    return fmt_number(value, decimals, signed=signed).replace(MINUS, "-").replace("n/a", "-")
 
 
 def emit_result(result: EffectResult, unit_names: Mapping[str, str], *, outputs: Outputs,
@@ -85,11 +93,14 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
     names = ", ".join(unit_names.get(u, u) for u in result.treated_units[:6])
     if len(result.treated_units) > 6:
         names += f" and {len(result.treated_units) - 6} more"
-    table = Table(title=f"{result.design}: effect on {result.outcome}", title_justify="left")
+    table = Table(title=f"{result.design}: effect on {result.outcome_label or result.outcome}",
+                  title_justify="left")
     for col in ("estimate", "std. error", f"{est.ci_level:.0%} interval", "p-value"):
         table.add_column(col, justify="right")
-    table.add_row(_fmt(est.att), _fmt(est.se),
-                  f"{_fmt(est.ci_low)} to {_fmt(est.ci_high)}", _fmt(est.p_value, 3))
+    d = effect_decimals(est.att, est.ci_low, est.ci_high, est.se)
+    table.add_row(_fixed(est.att, d), _fixed(est.se, d),
+                  f"{_fixed(est.ci_low, d)} to {_fixed(est.ci_high, d)}",
+                  fmt_p(est.p_value).replace("n/a", "-"))
     out.print(table)
     n_treated = len(result.treated_units)
     if cross_section:
@@ -103,7 +114,8 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
     pre = result.diagnostics.get("pretrend_test")
     if pre:
         verdict = "rejected" if pre["rejected_at_5pct"] else "not rejected"
-        out.print(f"Pre-trends: {pre['test']}: p = {_fmt(pre['p_value'], 3)} ({verdict} at 5%).")
+        out.print(f"Pre-trends: {pre['test']}: {fmt_p(pre['p_value'], prefix=True)} "
+                  f"({verdict} at 5%).")
     fit = result.diagnostics.get("pre_fit")
     if fit:
         out.print(f"Pre-period fit: RMSPE {_fmt(fit.get('rmspe'))} (MSPE {_fmt(fit.get('mspe'))}, "
@@ -128,9 +140,10 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
         for col in ("period", "from start", "effect", *(["interval"] if with_range else [])):
             per.add_column(col, justify="right")
         for e in effects:
-            row = [e.period, "" if e.event_time is None else f"{e.event_time:+d}", _fmt(e.att)]
+            row = [e.period, "" if e.event_time is None else f"{e.event_time:+d}",
+                   _fixed(e.att, d)]
             if with_range:
-                row.append(f"{_fmt(e.ci_low)} to {_fmt(e.ci_high)}")
+                row.append(f"{_fixed(e.ci_low, d)} to {_fixed(e.ci_high, d)}")
             per.add_row(*row)
         out.print(per)
     err = error_console()

@@ -26,6 +26,7 @@ from lpip_eval.methods import event_inference as ev
 from lpip_eval.methods.linear.absorb import least_squares
 from lpip_eval.methods.linear.design import cr1
 from lpip_eval.methods.specs import StaggeredSpec
+from lpip_eval.numbers import fmt_p
 from lpip_eval.results.evidence import with_evidence
 
 TITLE = "Interaction-weighted event study (Sun & Abraham 2021)"
@@ -143,6 +144,6 @@ def estimate_sun_abraham(panel: Panel, spec: StaggeredSpec, progress: Any = None
         diagnostics["pretrend_test"] = pre
         if pre["rejected_at_5pct"]:
             warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"(p = {pre['p_value']:.3f})")
+                            f"({fmt_p(pre['p_value'], prefix=True)})")
     result = ev.staggered_result(panel, spec, TITLE, fit, reestimate, warnings, diagnostics)
     return with_evidence(result)

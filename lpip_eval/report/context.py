@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lpip_eval.numbers import fmt_number, fmt_p
-from lpip_eval.report.words import METHOD_NAMES, headline, outcome_words, subject
+from lpip_eval.report.words import METHOD_NAMES, decimals, headline, outcome_words, subject
 from lpip_eval.results.evidence import rate_evidence
 
 
@@ -93,10 +93,11 @@ def _triangulation(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         group = [r for r in results if r["outcome"] == entry["outcome"]]
         levels = {r["ci_level"] for r in entry["rows"]}
         same_level = len(levels) == 1 and isinstance(next(iter(levels)), float)
+        d = max(decimals(r) for r in group)  # one precision for the column: the finest needed
         table = [{
             "design": row["label"],
-            "effect": fmt_number(row["att"], 3, signed=True),
-            "range": (f"{fmt_number(row['ci_low'], 3)} to {fmt_number(row['ci_high'], 3)}"
+            "effect": fmt_number(row["att"], d, signed=True),
+            "range": (f"{fmt_number(row['ci_low'], d)} to {fmt_number(row['ci_high'], d)}"
                       + ("" if same_level or not isinstance(row["ci_level"], float)
                          else f" ({row['ci_level']:.0%})")),
             "p_value": fmt_p(row["p_value"]),
@@ -149,13 +150,14 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
     label, unit = outcome_words(result)
     level = f"{est['ci_level']:.0%}"
     cross_section = is_cross_section(result)
+    d = decimals(result)
     nouns = ({"treated": "treated unit", "comparison": "matched untreated unit"}
              if cross_section else {"treated": "pilot area", "comparison": "comparison area"})
     table = [
-        {"item": "Estimated effect", "value": fmt_number(est["att"], 3, signed=True)},
-        {"item": f"{level} range", "value": f"{fmt_number(est['ci_low'], 3)} to "
-                                             f"{fmt_number(est['ci_high'], 3)}"},
-        {"item": "Standard error", "value": fmt_number(est["se"], 3)},
+        {"item": "Estimated effect", "value": fmt_number(est["att"], d, signed=True)},
+        {"item": f"{level} range", "value": f"{fmt_number(est['ci_low'], d)} to "
+                                             f"{fmt_number(est['ci_high'], d)}"},
+        {"item": "Standard error", "value": fmt_number(est["se"], d)},
         {"item": "p-value", "value": fmt_p(est["p_value"])},
         {"item": "Inference", "value": est["inference"]["method"]},
         {"item": nouns["treated"].capitalize() + "s", "value": str(len(result["treated_units"]))},
@@ -174,12 +176,12 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         "unit": unit,
         "headline": headline(result),
         "estimate": {
-            "att": fmt_number(est["att"], 3, signed=True),
-            "ci_low": fmt_number(est["ci_low"], 3),
-            "ci_high": fmt_number(est["ci_high"], 3),
+            "att": fmt_number(est["att"], d, signed=True),
+            "ci_low": fmt_number(est["ci_low"], d),
+            "ci_high": fmt_number(est["ci_high"], d),
             "ci_level": level,
             "p_value": fmt_p(est["p_value"]),
-            "se": fmt_number(est["se"], 3),
+            "se": fmt_number(est["se"], d),
             "inference": est["inference"]["method"],
             "inference_reason": est["inference"]["reason"],
         },
@@ -196,8 +198,8 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         "periods": _periods(diag, result),
         "effects_by_period": [
             {"period": e["period"], "event_time": e["event_time"],
-             "att": fmt_number(e["att"], 3, signed=True),
-             "range": f"{fmt_number(e['ci_low'], 3)} to {fmt_number(e['ci_high'], 3)}"}
+             "att": fmt_number(e["att"], d, signed=True),
+             "range": f"{fmt_number(e['ci_low'], d)} to {fmt_number(e['ci_high'], d)}"}
             for e in result.get("effects_by_period", [])
         ],
         "checks": _checks(result),
@@ -238,7 +240,7 @@ def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
                               "would have changed alike.",
                 "check": str(pre["test"]),
-                "result": f"p = {fmt_p(pre['p_value'])}",
+                "result": fmt_p(pre['p_value'], prefix=True),
                 "ok": ok,
                 "verdict": "No sign that the areas were already diverging before the pilot."
                 if ok else "The areas were already diverging before the pilot; treat the "
@@ -272,6 +274,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Chart specifications: id, title, alt text and the numbers (also shown as a table)."""
     diag = result.get("diagnostics", {})
     label, unit = outcome_words(result)
+    d = decimals(result)
     charts = []
     means = diag.get("group_means", [])
     if means:
@@ -284,7 +287,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                     f"{means[-1]['period']} for the pilot areas and the comparison areas; the "
                     f"pilot starts at {result.get('treatment_start')}."),
             "columns": ["Period", "Pilot areas", "Comparison areas"],
-            "rows": [[m["period"], fmt_number(m["treated"]), fmt_number(m["comparison"])]
+            "rows": [[m["period"], fmt_number(m["treated"], d), fmt_number(m["comparison"], d)]
                      for m in means],
             "series": {"x": [m["period"] for m in means],
                        "pilot": [m["treated"] for m in means],
@@ -302,8 +305,8 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                     f"{effects[0]['event_time']} to {effects[-1]['event_time']} periods "
                     "relative to the start, with intervals; periods before 0 show pre-trends."),
             "columns": ["Periods from start", "Effect", "Range"],
-            "rows": [[str(e["event_time"]), fmt_number(e["att"], 3, signed=True),
-                      f"{fmt_number(e['ci_low'], 3)} to {fmt_number(e['ci_high'], 3)}"]
+            "rows": [[str(e["event_time"]), fmt_number(e["att"], d, signed=True),
+                      f"{fmt_number(e['ci_low'], d)} to {fmt_number(e['ci_high'], d)}"]
                      for e in effects],
             "series": {"x": [e["event_time"] for e in effects],
                        "att": [e["att"] for e in effects],

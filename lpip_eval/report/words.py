@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from lpip_eval.methods.registry import method_titles
-from lpip_eval.numbers import fmt_number
+from lpip_eval.numbers import effect_decimals, fmt_number
 
 METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the registry
 
@@ -25,6 +25,14 @@ def outcome_words(result: dict[str, Any]) -> tuple[str, str]:
     return label, result.get("outcome_unit") or ""
 
 
+def decimals(result: dict[str, Any]) -> int:
+    """How many decimals every output shows for this result's estimate, range and per-period
+    effects: three significant figures of the range (:func:`lpip_eval.numbers.effect_decimals`),
+    so the headline, the big box and the tables agree."""
+    est = result["estimate"]
+    return effect_decimals(est["att"], est["ci_low"], est["ci_high"], est.get("se"))
+
+
 def headline(result: dict[str, Any]) -> str:
     """The plain-English sentence: direction, size with unit, and range; honest about zero."""
     est = result["estimate"]
@@ -32,14 +40,15 @@ def headline(result: dict[str, Any]) -> str:
     att, low, high = est["att"], est["ci_low"], est["ci_high"]
     level = f"{est['ci_level']:.0%}"
     unit_text = f" {unit}" if unit else ""
-    size = fmt_number(abs(att))
-    rng = f"{level} range {fmt_number(low)} to {fmt_number(high)}{unit_text}"
+    d = decimals(result)
+    size = fmt_number(abs(att), d)
+    rng = f"{level} range {fmt_number(low, d)} to {fmt_number(high, d)}{unit_text}"
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
-        return (f"The pilot is estimated to have changed the {label} by {fmt_number(att)}"
+        return (f"The pilot is estimated to have changed the {label} by {fmt_number(att, d)}"
                 f"{unit_text}, but no reliable range could be computed.")
     if low <= 0 <= high:
         return (f"The pilot's effect on the {label} cannot be told apart from zero: the estimate "
-                f"is {fmt_number(att, signed=True)}{unit_text}, but the {rng} includes no "
+                f"is {fmt_number(att, d, signed=True)}{unit_text}, but the {rng} includes no "
                 "effect at all.")
     verb = "raised" if att > 0 else "lowered"
     return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
@@ -59,5 +68,5 @@ def _subject_words(result: dict[str, Any]) -> str:
     if low is not None and high is not None and low <= 0 <= high:
         return f"Pilot evaluation: no clear effect on {label}"
     word = "raised" if est["att"] > 0 else "lowered"
-    return (f"Pilot evaluation: {label} {word} by {fmt_number(abs(est['att']))}"
+    return (f"Pilot evaluation: {label} {word} by {fmt_number(abs(est['att']), decimals(result))}"
             f"{(' ' + unit) if unit else ''}")

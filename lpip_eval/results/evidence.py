@@ -65,12 +65,13 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
             return 3
         if pre.get("rejected_at_5pct"):
             reasons.append(f"Before the pilot, the pilot and comparison areas were already "
-                           f"moving differently (pre-trend test p = {fmt_p(pre['p_value'])}), so "
+                           "moving differently (pre-trend test "
+                           f"{fmt_p(pre['p_value'], prefix=True)}), so "
                            "the comparison may not show what would have happened: lowered to "
                            "level 2.")
             return 2
         reasons.append(f"Before the pilot, pilot and comparison areas moved in parallel (pre-trend "
-                       f"test p = {fmt_p(pre['p_value'])}): level 3.")
+                       f"test {fmt_p(pre['p_value'], prefix=True)}): level 3.")
         return 3
     if method == "synth":
         fit = diag.get("pre_fit", {})

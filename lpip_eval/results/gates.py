@@ -45,7 +45,8 @@ def _pretrend(result: dict[str, Any], _: int | None) -> str | None:
     if not pre or not pre.get("rejected_at_5pct"):
         return None
     p = pre.get("p_value")
-    return (f"the pre-trend test rejected parallel trends (p = {fmt_p(p)}): before the pilot, "
+    return (f"the pre-trend test rejected parallel trends ({fmt_p(p, prefix=True)}): before "
+            "the pilot, "
             "the pilot and comparison areas were already moving differently")
 
 

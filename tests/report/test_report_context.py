@@ -49,7 +49,7 @@ def test_headline_is_honest_when_range_includes_zero() -> None:
     text = headline(did_event_study())
     assert "cannot be told apart from zero" in text
     assert "raised" not in text
-    assert "\u22120.30 to 2.80" in text
+    assert "\u22120.3 to 2.8" in text  # +/-1.55: two significant figures, one decimal
 
 
 def test_headline_negative_effect_says_lowered() -> None:
@@ -106,7 +106,7 @@ def test_several_designs_are_compared_and_the_top_rating_is_the_combined_one() -
     assert context["evidence"]["reasons"][2].startswith("Synthetic control: ")
     assert context["evidence"]["scope"] == ("Combined rating of the 3 designs that estimate "
                                             "the employment rate.")
-    assert [row["effect"] for row in entry["table"]] == ["+1.234", "\u22121.500", "+1.100"]
+    assert [row["effect"] for row in entry["table"]] == ["+1.23", "\u22121.50", "+1.10"]
     assert entry["range_heading"] == "95% range"
     assert [row["evidence"] for row in entry["table"]] == ["3 of 5", "2 of 5", "3 of 5"]
     # donors by weight, then matched areas that are not donors; names where known
@@ -128,3 +128,16 @@ def test_agreement_lifts_the_top_rating_to_the_best_design() -> None:
 def test_gates_are_passed_through_as_text() -> None:
     context = build_context([hostile()], gates=[{"gate": "x", "message": "<b>y</b>"}])
     assert context["gates"] == [{"gate": "x", "message": "<b>y</b>"}]
+
+
+def test_big_box_and_headline_show_the_same_number() -> None:
+    """Issue 13: "+21,013.188 prisoners" in the big box beside "+21,013.19" in the headline.
+    A count with a range of +/-42,000 is shown with no decimals, the same everywhere."""
+    result = synth()
+    result.update(outcome_label="Black male prisoners", outcome_unit="prisoners")
+    result["estimate"].update(att=21013.188, ci_low=-21305.2, ci_high=63331.5, se=None)
+    context = build_context([result])
+    assert context["main"]["estimate"]["att"] == "+21,013"
+    assert "+21,013 prisoners" in context["headline"]
+    assert "\u221221,305 to 63,332" in context["headline"]
+    assert "." not in context["main"]["estimate"]["ci_high"]

@@ -106,7 +106,8 @@ def test_gate_sentence_and_error(did_results: dict[str, dict[str, Any]]) -> None
     sentence = gate_sentence(tripped[0], did_results["trend"])
     assert sentence.startswith("Gate 'pretrend-rejected' tripped for the trend (Two-way fixed "
                                "effects difference-in-differences): the pre-trend test "
-                               "rejected parallel trends (p = ")
+                               "rejected parallel trends (p < 0.001)")
+    assert "p = <" not in sentence  # issue 13: was "(p = < 0.001)"
     error = gate_error(tripped)
     assert error.exit_code == EXIT_GATE
     assert error.message.startswith("gates tripped: pretrend-rejected, evidence-below:3: ")

@@ -51,6 +51,7 @@ from lpip_eval.methods.match.distance import (
 from lpip_eval.methods.match.placebo import PlaceboPilots
 from lpip_eval.methods.registry import option_name, option_setting
 from lpip_eval.methods.specs import DidSpec, MatchSpec
+from lpip_eval.numbers import fmt_p
 from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
@@ -160,7 +161,7 @@ def _effect(panel: Panel, sub: Panel, design: Any, am: AreaMatch, spec: MatchSpe
                                  "pre-trends are partly built in")
         if pre_test["rejected_at_5pct"]:
             warnings.append(f"the pre-trend test on the matched set rejects parallel pre-trends "
-                            f"at the 5% level (p = {pre_test['p_value']:.3f})")
+                            f"at the 5% level ({fmt_p(pre_test['p_value'], prefix=True)})")
     return att, interval, info, pre_test
 
 
