@@ -51,15 +51,11 @@ def effect_decimals(att: float | None, low: float | None, high: float | None,
     """Decimals for an estimate and its range: two significant figures of the range's
     half-width (else of the standard error, else three of the estimate itself), the usual
     rule for reporting an uncertain quantity (e.g. Taylor 1997, ch. 2)."""
-    for spread, sig in (((high - low) / 2 if _finite(low) and _finite(high) else None, 2),
-                        (se, 2), (att, 3)):
-        if _finite(spread) and spread != 0:
+    half = (high - low) / 2 if low is not None and high is not None else None
+    for spread, sig in ((half, 2), (se, 2), (att, 3)):
+        if spread is not None and math.isfinite(spread) and spread != 0:
             return decimals_for(spread, sig)
     return 2
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
 
 
 def fmt_number(value: float | None, digits: int = 2, *, signed: bool = False,
