@@ -109,7 +109,7 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
     else:
         out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
                   f"{result.treatment_start}; compared with {len(result.comparison_units)} "
-                  "areas.")
+                  f"area{'s' if len(result.comparison_units) != 1 else ''}.")
     out.print(f"Inference: {est.inference.method}: {est.inference.reason.rstrip('.')}.")
     pre = result.diagnostics.get("pretrend_test")
     if pre:

@@ -22,7 +22,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lpip_eval.numbers import fmt_number, fmt_p
-from lpip_eval.report.words import METHOD_NAMES, decimals, headline, outcome_words, subject
+from lpip_eval.report.words import (
+    METHOD_NAMES,
+    chart_label,
+    decimals,
+    headline,
+    outcome_words,
+    subject,
+)
 from lpip_eval.results.evidence import rate_evidence
 
 
@@ -248,7 +255,20 @@ def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
             })
     for extra in diag.get("checks", []):
         checks.append(extra)
-    return checks
+    return [{**check, **_status(check)} for check in checks]
+
+
+def _status(check: dict[str, Any]) -> dict[str, str]:
+    """The verdict's word and its style (issue 13): 'Passed', 'Concern', 'Could not be checked',
+    and 'Basis of the range' for the placebo distribution that gives the p-value (not a test
+    of its own, so 'Not tested' read as a failure)."""
+    ok = check.get("ok")
+    if ok is None and "basis of the p-value" in str(check.get("verdict", "")):
+        return {"status": "Basis of the range", "status_class": "passed"}
+    if ok is None:
+        return {"status": "Could not be checked", "status_class": "not-tested"}
+    return ({"status": "Passed", "status_class": "passed"} if ok
+            else {"status": "Concern", "status_class": "failed"})
 
 
 def _caveats(result: dict[str, Any]) -> list[str]:
@@ -313,7 +333,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "low": [e["ci_low"] for e in effects],
                        "high": [e["ci_high"] for e in effects]},
         })
-    charts.extend(diag.get("charts", []))
+    charts.extend(chart_label(chart, result) for chart in diag.get("charts", []))
     return charts
 
 

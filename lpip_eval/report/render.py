@@ -45,7 +45,7 @@ class MdSafe(str):
     __slots__ = ()
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$<>&])")
 # A value placed where a line starts could open a heading, list item or setext underline.
 _MD_LINE_START = re.compile(r"^(?:#{1,6}|[+\-]|\d{1,9}[.)]|=+|-+)(?=\s|$)")
 
@@ -53,13 +53,14 @@ _MD_LINE_START = re.compile(r"^(?:#{1,6}|[+\-]|\d{1,9}[.)]|=+|-+)(?=\s|$)")
 def md_escape(value: Any) -> str:
     """A data value as literal Markdown text (GitHub-flavoured; safe in table cells).
 
-    HTML-significant characters become entities, Markdown punctuation is backslash-escaped,
-    line breaks become spaces and a leading list/heading marker is neutralised.
+    Markdown punctuation and the HTML-significant ``<``, ``>`` and ``&`` are backslash-escaped
+    (CommonMark 0.31, section 2.4: any ASCII punctuation may be), so ``<script>`` is text and
+    "Abadie, Diamond & Hainmueller" reads as written, never ``&amp;`` (issue 13); line breaks
+    become spaces and a leading list/heading marker is neutralised.
     """
     if isinstance(value, MdSafe):
         return value
     text = " ".join(str(value).split()) if value is not None else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     match = _MD_LINE_START.match(text)
     if match:
@@ -110,10 +111,9 @@ def _md_finalize(value: Any) -> str:
     return md_escape(value)
 
 
-def _check_status(ok: bool | None) -> str:
-    if ok is None:
-        return "Not tested"
-    return "Passed" if ok else "Failed"
+def plural(noun: Any, count: int) -> str:
+    """'1 pilot area', '2 pilot areas': never 'area(s)' or '1 areas' (issue 13)."""
+    return f"{noun}" if count == 1 else f"{noun}s"
 
 
 _FREQUENCY_WORDS = {"year": "yearly", "quarter": "quarterly", "month": "monthly",
@@ -133,7 +133,7 @@ def _area_label(area: Mapping[str, Any]) -> str:
 
 def _common(env: Environment) -> Environment:
     env.filters.update(wrap=wrap, wrap_command=wrap_command, rule=rule,
-                       check_status=_check_status, area_label=_area_label,
+                       plural=plural, area_label=_area_label,
                        frequency_words=_frequency_words)
     return env
 

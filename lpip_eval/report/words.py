@@ -11,6 +11,7 @@ an EffectResult).
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from lpip_eval.methods.registry import method_titles
@@ -20,9 +21,47 @@ METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the
 
 
 def outcome_words(result: dict[str, Any]) -> tuple[str, str]:
-    """(label, unit) of the outcome, e.g. ('employment rate', 'percentage points')."""
-    label = result.get("outcome_label") or result["outcome"].replace("_", " ").replace(".", " ")
+    """(label, unit) of the outcome, e.g. ('employment rate', 'percentage points'): the
+    ``--outcome-label`` if given, else :func:`readable_name` of the column."""
+    label = result.get("outcome_label") or readable_name(str(result["outcome"]))
     return label, result.get("outcome_unit") or ""
+
+
+_WORD = re.compile(r"[A-Za-z]{2,}|[0-9]+")
+_ABBREVIATIONS = {"ln", "lg", "log", "pc", "pct", "sq"}
+
+
+def readable_name(column: str) -> str:
+    """A column name as words when that is safe, else as given (issue 13): ``employment_rate``
+    -> "employment rate", but ``l_homicide`` stays ``l_homicide`` (a one-letter part is an
+    abbreviation, e.g. for a log, that spaces would turn into "the l homicide")."""
+    parts = [p for p in re.split(r"[_.]", column) if p]
+    if len(parts) > 1 and all(_WORD.fullmatch(p) and p.lower() not in _ABBREVIATIONS
+                              for p in parts):
+        return " ".join(parts)
+    return column
+
+
+def chart_label(chart: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """A design's ready-made chart (``diagnostics.charts``, titled by the method with the
+    column name) in the reader's words: the outcome's label in title and alt text, and a
+    y-axis label with the unit, so ``--outcome-label`` reaches every chart."""
+    label, unit = outcome_words(result)
+    raw = str(result["outcome"])
+    out = dict(chart)
+    for key in ("title", "alt"):
+        text = str(out.get(key) or "")
+        for old in dict.fromkeys((raw.replace("_", " "), raw)):
+            if old and old != label:
+                text = re.sub(rf"(?<![\w]){re.escape(old)}(?![\w])", lambda _: label, text)
+        out[key] = text[:1].upper() + text[1:] if key == "title" else text
+    unit_text = f" ({unit})" if unit else ""
+    if not out.get("ylabel"):
+        if out.get("kind") == "paths":
+            out["ylabel"] = label[:1].upper() + label[1:] + unit_text
+        elif out.get("kind") in ("gap", "placebo"):
+            out["ylabel"] = f"Gap in {label}{unit_text}"
+    return out
 
 
 def decimals(result: dict[str, Any]) -> int:

@@ -16,7 +16,7 @@ import pytest
 from report_fixtures import did_event_study, did_twfe, hostile, match, synth, triangulated
 
 from lpip_eval.report.context import build_context
-from lpip_eval.report.words import headline
+from lpip_eval.report.words import headline, outcome_words
 
 SNAPSHOTS = Path(__file__).parents[1] / "snapshots"
 GATE = {"gate": "pretrend-rejected", "message": "Gate 'pretrend-rejected' tripped for the "
@@ -141,3 +141,32 @@ def test_big_box_and_headline_show_the_same_number() -> None:
     assert "+21,013 prisoners" in context["headline"]
     assert "\u221221,305 to 63,332" in context["headline"]
     assert "." not in context["main"]["estimate"]["ci_high"]
+
+
+def test_outcome_label_reaches_every_chart() -> None:
+    """Issue 13: "Figure 3. bmprison: pilot vs synthetic", y axis "Bmprison" despite
+    --outcome-label."""
+    result = synth()
+    result.update(outcome="bmprison", outcome_label="Black male prisoners",
+                  outcome_unit="prisoners")
+    result["diagnostics"]["charts"] = [  # as methods/synth/output.py titles them
+        {"id": "synth_paths", "kind": "paths", "title": "bmprison: pilot vs synthetic",
+         "alt": "Line chart of bmprison from 1985 to 2000.", "rows": []},
+        {"id": "synth_gap", "kind": "gap", "title": "Gap in bmprison: pilot minus synthetic",
+         "alt": "Line chart of the gap.", "rows": []}]
+    charts = build_context([result])["main"]["charts"]
+    for chart in charts:
+        assert "bmprison" not in chart["title"] + chart["alt"], chart["title"]
+    paths = [c for c in charts if c["kind"] in ("paths", "gap")]
+    assert paths and all("Black male prisoners (prisoners)" in c["ylabel"] for c in paths)
+
+
+@pytest.mark.parametrize(("column", "label"), [
+    ("l_homicide", "l_homicide"), ("ln_wage", "ln_wage"), ("employment_rate", "employment rate"),
+    ("bmprison", "bmprison"),
+])
+def test_column_names_become_words_only_when_safe(column: str, label: str) -> None:
+    result = did_twfe()
+    result.update(outcome=column, outcome_label=None)
+    assert outcome_words(result)[0] == label
+    assert "l homicide" not in build_context([result])["title"]

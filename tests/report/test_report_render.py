@@ -117,7 +117,7 @@ def test_templates_are_found_and_escaping_is_on_for_html() -> None:
     assert env.autoescape("email.html.j2") is True  # type: ignore[operator]
     assert env.from_string("{{ x }}").render(x=SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert render.markdown_environment().from_string("{{ x }}").render(x="a|<b>") == \
-        "a\\|&lt;b&gt;"
+        "a\\|\\<b\\>"
 
 
 def test_missing_context_key_is_an_error(context: dict[str, Any]) -> None:
@@ -247,7 +247,7 @@ def test_markdown_renders_as_intended(context: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("a|b", "a\\|b"), ("<b>&", "&lt;b&gt;&amp;"), ("`x`", "\\`x\\`"), ("*y*", "\\*y\\*"),
+    ("a|b", "a\\|b"), ("<b>&", "\\<b\\>\\&"), ("`x`", "\\`x\\`"), ("*y*", "\\*y\\*"),
     ("[l](u)", "\\[l\\](u)"), ("# h", "\\# h"), ("- x", "\\- x"), ("1. x", "1\\. x"),
     ("two\nlines", "two lines"), ("−1.5", "−1.5"), ("+1.889", "+1.889"), ("$x$", "\\$x\\$"),
 ])
@@ -292,8 +292,10 @@ def test_hostile_values_are_text_in_every_output(make: Any, tmp_path: Path) -> N
     assert all(payload in " ".join(text.split()) for payload in PAYLOADS)  # text is text
     markdown = render_markdown(context)
     outside_code = re.sub(r"^```sh\n.*?^```$", "", markdown, flags=re.S | re.M)
-    assert SCRIPT not in outside_code and "<img" not in outside_code
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in outside_code
+    # backslash escapes, not entities (issue 13): no tag can open, "&" reads as "&"
+    assert re.search(r"(?<!\\)<(?:script|img|/script)", outside_code) is None
+    assert "\\<script\\>alert(1)\\</script\\>" in outside_code
+    assert "&lt;" not in outside_code and "&amp;" not in outside_code
     assert_inert(github_html(markdown))
 
 
@@ -347,7 +349,7 @@ def test_title_option_reaches_every_output(results: dict[str, dict[str, Any]],
     write_reports([results["twfe"]], html=str(html), eml=None, markdown=str(markdown),
                   title="Bristol <pilot> & friends", chart_renderer=lambda _: {})
     assert "<title>Bristol &lt;pilot&gt; &amp; friends</title>" in html.read_text()
-    assert markdown.read_text().startswith("# Bristol &lt;pilot&gt; &amp; friends\n")
+    assert markdown.read_text().startswith("# Bristol \\<pilot\\> \\& friends\n")
 
 
 @pytest.mark.parametrize("make", [did_twfe, did_event_study, synth, hostile])
@@ -489,7 +491,7 @@ def test_hostile_values_are_text_in_the_designs_compared_and_gates_box() -> None
     assert entry["overlap"]["statement"] in text and gates[0]["message"] in text
     markdown = render_markdown(context)
     outside_code = re.sub(r"^```sh\n.*?^```$", "", markdown, flags=re.S | re.M)
-    assert SCRIPT not in outside_code and "<img" not in outside_code
+    assert re.search(r"(?<!\\)<(?:script|img|/script)", outside_code) is None
     md_doc = assert_inert(github_html(markdown))
     assert entry["overlap"]["statement"] in md_doc.text and gates[0]["message"] in md_doc.text
     assert "<a " not in github_html(markdown)  # the [link](...) name is not a link
@@ -506,3 +508,26 @@ def test_combined_report_files_are_identical_twice(tmp_path: Path) -> None:
     assert list(found[0]) == ["r.eml", "r.html", "r.md"]
     assert found[0] == found[1]
     assert b"Designs compared" in found[0]["r.html"] and b"tri-0-forest." in found[0]["r.eml"]
+
+
+def test_policymaker_words_in_markdown_and_text() -> None:
+    """Issue 13: 'p = &lt; 0.001', 'Abadie, Diamond &amp; Hainmueller', '1 pilot area(s)',
+    'compared with 1 areas' and the placebo check's 'Not tested' (which read as a failure)."""
+    result = synth()
+    result["estimate"]["inference"]["reason"] = "Placebo-in-space (Abadie, Diamond & " \
+        "Hainmueller 2010); p < 0.001."
+    result["comparison_units"] = result["comparison_units"][:1]
+    result["diagnostics"]["checks"] = [{
+        "assumption": "The pilot's gap is unusual.", "check": "Placebo-in-space.",
+        "result": "rank 1 of 2", "ok": None,
+        "verdict": "This is the basis of the p-value and range above."}]
+    context = build_context([result])
+    markdown, text = render_markdown(context), render_text(context)
+    for doc in (markdown, text):
+        assert "(s)" not in doc and "1 comparison areas" not in doc
+        assert "Not tested" not in doc and "Basis of the range" in doc
+        assert "1 pilot area was compared with 1 comparison area" in " ".join(doc.split())
+    assert "&amp;" not in markdown and "&lt;" not in markdown
+    shown = github_html(markdown)
+    assert "Abadie, Diamond &amp; Hainmueller" in shown  # '&' as text once rendered
+    assert "p &lt; 0.001" in shown

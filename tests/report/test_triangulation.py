@@ -159,8 +159,8 @@ def test_the_report_context_carries_each_compared_outcome() -> None:
         {"code": "C2", "name": "Area Two", "weight": "0.400", "matched": False},
         {"code": "C3", "name": "", "weight": "", "matched": True}]
     assert [r["evidence"] for r in shown["table"]] == ["3 of 5"] * 3
-    assert shown["table"][1] == {"design": "Synthetic control", "effect": "+1.400",
-                                 "range": "1.000 to 1.800", "p_value": "0.010",
+    assert shown["table"][1] == {"design": "Synthetic control", "effect": "+1.40",
+                                 "range": "1.00 to 1.80", "p_value": "0.010",
                                  "evidence": "3 of 5"}
 
 
@@ -171,5 +171,5 @@ def test_mixed_interval_levels_are_named_in_the_table() -> None:
     other["estimate"]["ci_level"] = 0.9
     (shown,) = build_context([result("did", 1.5, 1.2, 1.8), other])["triangulation"]
     assert shown["range_heading"] == "Range"
-    assert [r["range"] for r in shown["table"]] == ["1.200 to 1.800 (95%)",
-                                                    "0.900 to 1.700 (90%)"]
+    assert [r["range"] for r in shown["table"]] == ["1.20 to 1.80 (95%)",
+                                                    "0.90 to 1.70 (90%)"]
