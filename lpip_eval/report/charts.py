@@ -44,7 +44,7 @@ from lpip_eval.report.chart_style import (
     start_marker,
     ylabel,
 )
-from lpip_eval.report.charts_design import DESIGN_KINDS
+from lpip_eval.report.charts_design import DESIGN_KINDS, set_ylabel
 from lpip_eval.report.charts_plan import PLAN_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -149,9 +149,20 @@ def draw_paths(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     period_axis(ax, labels, series.get("start"))
     ax.yaxis.set_major_formatter(number_formatter())
     ax.set_xlabel("Period")
-    ax.set_ylabel(ylabel(spec, "Average outcome"))
+    set_ylabel(ax, ylabel(spec, "Average outcome"))
     if ax.get_legend_handles_labels()[0]:
         legend_above(ax, ncols=2)
+
+
+def reference_points(xs: list[float], att: list[float], reference: float) -> list[bool]:
+    """Which points are the reference period, drawn hollow as "set to 0": the period at
+    ``reference`` only when its effect really is 0 (or missing), as in an event study. A
+    synthetic control's or matched comparison's gap at -1 is an estimate (+1,867 for Texas),
+    drawn like the others, not labelled as fixed at 0 (issue 13)."""
+    finite = [abs(a) for a in att if not math.isnan(a)]
+    tol = 1e-9 * max(finite, default=1.0)
+    return [x == reference and (math.isnan(a) or abs(a) <= tol) for x, a in zip(xs, att,
+                                                                               strict=True)]
 
 
 def draw_effects(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
@@ -166,8 +177,7 @@ def draw_effects(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     n = len(raw_x)
     xs = floats(raw_x, n)
     att, low, high = (floats(series.get(key), n) for key in ("att", "low", "high"))
-    reference = spec.get("reference", -1)
-    is_ref = [x == reference for x in xs]
+    is_ref = reference_points(xs, att, spec.get("reference", -1))
     ax.axhline(0.0, color=REFERENCE_COLOUR, linewidth=1.0, zorder=1)
     size = 5.5 if n <= 30 else 4.5
     bars = [i for i in range(n) if not is_ref[i] and not any(
@@ -183,8 +193,9 @@ def draw_effects(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
                        marker="o", markersize=size, color=PILOT_COLOUR, zorder=3)
         bar_key = Line2D([], [], linestyle="none", marker="|", markersize=13,
                          markeredgewidth=1.6, color=PILOT_COLOUR)
-        handles.append((bar_key, dots[0]))
-        names.append("Estimate and range")
+        # the legend promises a range only where one is drawn (issue 13)
+        handles.append((bar_key, dots[0]) if bars else dots[0])
+        names.append("Estimate and range" if bars else "Estimate")
     refs = [i for i in range(n) if is_ref[i]]
     if refs:
         hollow = ax.plot([xs[i] for i in refs],
@@ -204,7 +215,7 @@ def draw_effects(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     ax.xaxis.set_major_formatter(number_formatter())
     ax.yaxis.set_major_formatter(number_formatter())
     ax.set_xlabel("Periods from start")
-    ax.set_ylabel(ylabel(spec, "Estimated effect"))
+    set_ylabel(ax, ylabel(spec, "Estimated effect"))
     if handles:
         legend_above(ax, ncols=2, handles=handles, labels=names,
                      handler_map={tuple: HandlerTuple(ndivide=1)})

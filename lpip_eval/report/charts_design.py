@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lpip_eval.numbers import fmt_number
 from lpip_eval.report.chart_style import (
@@ -24,6 +24,7 @@ from lpip_eval.report.chart_style import (
     PILOT_COLOUR,
     PLACEBO_COLOUR,
     REFERENCE_COLOUR,
+    STYLE,
     TEXT_COLOUR,
     WIDTH_PX,
     DrawFunction,
@@ -74,6 +75,17 @@ def fit_text(text: str, max_px: float, measure: Measure, lines: int = 1) -> str:
         current = rest[:keep].rstrip(" ,;:-(") + ELLIPSIS
     out.append(current)
     return "\n".join(line for line in out if line)
+
+
+YLABEL_PX = 220  # the y axis' length between the legend above and the period labels below
+
+
+def set_ylabel(ax: Axes, text: str) -> None:
+    """The y-axis label on at most two lines that fit the axis' length, cut with an
+    ellipsis beyond (issue 13: "ect on organ donor registration rate (share of DMV v" was
+    clipped at both ends by the figure's edges)."""
+    measure = _measure(cast("Figure", ax.figure), float(STYLE["axes.labelsize"]))
+    ax.set_ylabel(_plain(fit_text(text, YLABEL_PX, measure, lines=2)))
 
 
 def without_brackets(names: Sequence[str]) -> list[str]:
@@ -154,7 +166,7 @@ def _finish_gap(ax: Axes, spec: dict[str, Any], labels: list[str]) -> None:
     period_axis(ax, labels, (spec.get("series") or {}).get("start"))
     ax.yaxis.set_major_formatter(number_formatter())
     ax.set_xlabel("Period")
-    ax.set_ylabel(ylabel(spec, "Gap"))
+    set_ylabel(ax, ylabel(spec, "Gap"))
 
 
 # --------------------------------------------------------------------------- chart kinds
@@ -364,8 +376,13 @@ def draw_forest(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
         rng = ("no range" if math.isnan(low[y]) or math.isnan(high[y]) else
                f"{fmt_number(low[y], decimals)} to {fmt_number(high[y], decimals)}")
         value = f"{fmt_number(att[y], decimals, signed=True)} ({rng})"
-        name = names[y] if measure(names[y]) <= room - measure(value) else short[y]
-        for text, x, align in ((fit_text(name, room - measure(value), measure), 0.0, "left"),
+        # the full name on up to two lines when the rows have room (issue 13: "Matched
+        # comparison areas + two-way fixed effe..."), else without its bracketed aside
+        lines = 2 if n <= 4 else 1
+        name = fit_text(names[y], room - measure(value), measure, lines)
+        if name.endswith(ELLIPSIS):
+            name = fit_text(short[y], room - measure(value), measure, lines)
+        for text, x, align in ((name, 0.0, "left"),
                                (value, 1.0, "right")):
             ax.annotate(_plain(text), xy=(x, y), xycoords=("axes fraction", "data"),
                         xytext=(0, 7), textcoords="offset points", ha=align, va="bottom",

@@ -323,7 +323,9 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "ylabel": f"Effect on {label}" + (f" ({unit})" if unit else ""),
             "alt": (f"Chart of the estimated effect for each period from "
                     f"{effects[0]['event_time']} to {effects[-1]['event_time']} periods "
-                    "relative to the start, with intervals; periods before 0 show pre-trends."),
+                    "relative to the start"
+                    + (", with intervals" if any(e["ci_low"] is not None for e in effects)
+                       else "") + "; periods before 0 show pre-trends."),
             "columns": ["Periods from start", "Effect", "Range"],
             "rows": [[str(e["event_time"]), fmt_number(e["att"], d, signed=True),
                       f"{fmt_number(e['ci_low'], d)} to {fmt_number(e['ci_high'], d)}"]

@@ -547,11 +547,13 @@ def test_forest_rows_names_and_values(design_specs: dict[str, dict[str, Any]]) -
     drawn = [(t.get_text(), _anchor_y(t)) for t in ax.texts]
     names = [text for text, _ in drawn if text[:1] not in "+\u2212"]
     values = [text for text, _ in drawn if text[:1] in "+\u2212"]
-    # Short names where the full one does not fit; each row in the spec's order, top down.
+    # Full names on up to two lines (issue 13: design names were cut), short names where
+    # even two lines are too few; each row in the spec's order, top down.
     assert names[3] == labels[3] == "Two-way fixed effects difference-in-differences"
-    assert names[1] == short[1]
-    assert all(n == s or (n.endswith("\u2026") and s.startswith(n[:-1]))
-               for n, s in zip(names, short, strict=True))
+    flat = [" ".join(n.split()) for n in names]
+    assert flat[1] == labels[1] and "\n" in names[1]
+    assert all(f in (label, s) or (f.endswith("\u2026") and s.startswith(f[:-1]))
+               for f, label, s in zip(flat, labels, short, strict=True))
     assert [y for _, y in drawn[::2]] == [0, 1, 2, 3] and ax.yaxis_inverted()
     assert [float(v.split()[0].replace("\u2212", "-")) for v in values] == \
         pytest.approx(att, abs=0.006)
@@ -679,3 +681,48 @@ def test_tick_texts_show_quarter_steps() -> None:
     assert ticks([-5.0, -2.5, 0.0, 2.5]) == ["\u22125.0", "\u22122.5", "0.0", "2.5"]
     assert ticks([0.0, 0.25, 0.5]) == ["0.00", "0.25", "0.50"]
     assert ticks([0.0, 0.1, 0.2, 0.30000000000000004]) == ["0.0", "0.1", "0.2", "0.3"]
+
+
+def _legend_texts(spec: dict[str, Any]) -> list[str]:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    charts.draw_effects(fig, fig.add_subplot(), spec)
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+
+
+def test_legend_only_promises_what_is_drawn() -> None:
+    """Issue 13: a synth/match gap at -1 (+1,867 for Texas) was labelled "Reference period
+    (set to 0)", and "Estimate and range" was shown with no ranges drawn."""
+    gaps = {"id": "effects", "kind": "effects", "title": "Gap",
+            "series": {"x": [-2, -1, 0, 1], "att": [5.0, 1867.0, 676.0, 10410.0],
+                       "low": [None] * 4, "high": [None] * 4}}
+    texts = _legend_texts(gaps)
+    assert "Estimate" in texts
+    assert not any("set to 0" in t or "range" in t for t in texts)
+    event_study = {"id": "effects", "kind": "effects", "title": "Effect",
+                   "series": {"x": [-2, -1, 0], "att": [0.1, 0.0, 0.5],
+                              "low": [-0.1, 0.0, 0.2], "high": [0.3, 0.0, 0.8]}}
+    texts = _legend_texts(event_study)
+    assert "Estimate and range" in texts and "Reference period (set to 0)" in texts
+
+
+@pytest.mark.parametrize("kind", ["paths", "effects", "gap"])
+def test_long_axis_labels_stay_inside_the_figure(kind: str) -> None:
+    """Issue 13: "ect on organ donor registration rate (share of DMV v" was clipped at both
+    ends; the label is wrapped (and cut if need be) so its extent lies inside the canvas."""
+    label = ("Effect on organ donor registration rate (share of DMV visits where the person "
+             "registered as an organ donor)")
+    series = {"paths": {"x": ["2019", "2020", "2021"], "pilot": [1.0, 2.0, 3.0],
+                        "comparison": [1.0, 1.5, 2.0], "start": "2020"},
+              "effects": {"x": [-1, 0, 1], "att": [0.0, 1.0, 2.0], "low": [0.0, 0.5, 1.0],
+                          "high": [0.0, 1.5, 3.0]},
+              "gap": {"x": ["2019", "2020", "2021"], "gap": [0.1, 1.0, 2.0],
+                      "start": "2020"}}[kind]
+    canvas = charts.draw_chart({"id": kind, "kind": kind, "title": "t", "ylabel": label,
+                                "series": series})
+    fig = canvas.figure
+    text = fig.axes[0].yaxis.label
+    box = text.get_window_extent(canvas.get_renderer())
+    assert box.y0 >= 0 and box.y1 <= fig.bbox.height and box.x0 >= 0, (box, text.get_text())
+    assert "organ donor" in text.get_text()

@@ -531,3 +531,27 @@ def test_policymaker_words_in_markdown_and_text() -> None:
     shown = github_html(markdown)
     assert "Abadie, Diamond &amp; Hainmueller" in shown  # '&' as text once rendered
     assert "p &lt; 0.001" in shown
+
+
+OPTION_OR_PATH = re.compile(r"(?<![\w-])--[a-z]|\b(?:estimate|diagnostics)\.[a-z_]+")
+
+
+@pytest.mark.parametrize("make", [did_twfe, did_event_study, synth, triangulated])
+def test_no_option_names_or_json_paths_in_the_body(make: Any) -> None:
+    """Issue 13: "estimate.se is null: ...", "consider --donors-nearest K or --penalty" in the
+    policymaker's e-mail. Analysts' text goes to the Technical notes at the end."""
+    made = make()
+    results = made if isinstance(made, list) else [made]
+    results[0]["warnings"] = ["estimate.se is null: randomization inference gives no standard "
+                              "error", "many donors; consider --donors-nearest K or --penalty"]
+    context = build_context(results)
+    outputs = {"markdown": render_markdown(context), "text": render_text(context),
+               "html": render_html(context, {}),
+               "email": render_email_html(context, {})}
+    for name, doc in outputs.items():
+        doc = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", doc, flags=re.S))
+        cut = re.search(r"Technical notes|TECHNICAL NOTES", doc)
+        assert cut is not None, name
+        body, notes = doc[:cut.start()], doc[cut.start():]
+        assert OPTION_OR_PATH.search(body) is None, (name, OPTION_OR_PATH.search(body))
+        assert "--donors-nearest" in notes and "estimate.se is null" in notes
