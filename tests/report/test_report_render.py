@@ -548,8 +548,8 @@ def test_no_option_names_or_json_paths_in_the_body(make: Any) -> None:
     outputs = {"markdown": render_markdown(context), "text": render_text(context),
                "html": render_html(context, {}),
                "email": render_email_html(context, {})}
-    for name, doc in outputs.items():
-        doc = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", doc, flags=re.S))
+    for name, raw in outputs.items():
+        doc = re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", raw, flags=re.S))
         cut = re.search(r"Technical notes|TECHNICAL NOTES", doc)
         assert cut is not None, name
         body, notes = doc[:cut.start()], doc[cut.start():]
