@@ -93,14 +93,14 @@ def _evidence(main: dict[str, Any], combined: dict[str, Any] | None,
 def _triangulation(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The outcomes estimated by two or more designs, each with a table for the reader (the
     forest chart's numbers plus p-value and evidence) and the donor/matched area list."""
-    from lpip_eval.report.triangulation import triangulate
+    from lpip_eval.report.triangulation import row_decimals, triangulate
 
     out = []
     for entry in triangulate(results)["outcomes"]:
         group = [r for r in results if r["outcome"] == entry["outcome"]]
         levels = {r["ci_level"] for r in entry["rows"]}
         same_level = len(levels) == 1 and isinstance(next(iter(levels)), float)
-        d = max(decimals(r) for r in group)  # one precision for the column: the finest needed
+        d = row_decimals(entry["rows"])  # as the forest plot's numbers
         table = [{
             "design": row["label"],
             "effect": fmt_number(row["att"], d, signed=True),
@@ -197,6 +197,9 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         "comparison": [dict(_area(u, names), weight=fmt_number(weights[u], 3) if u in weights
                             else "") for u in result["comparison_units"]],
         "has_weights": bool(weights),
+        **_listed_areas(result["comparison_units"], names, weights),
+        "has_codes": any(names.get(u) and names[u] != u
+                         for u in [*result["treated_units"], *result["comparison_units"]]),
         "nouns": nouns,
         "list_units": not cross_section,
         "units_note": "Unit ids are not listed in the report (with person-level data they may "
@@ -213,6 +216,25 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         "charts": _charts(result),
         "warnings": list(result.get("warnings", [])),
     }
+
+
+MAX_LISTED = 20
+"""Comparison areas listed in a report before the list collapses (issue 13: 50 states made a
+1,600 px wall, 30,000 areas a 1.3 MB HTML); the JSON result keeps the full list."""
+
+
+def _listed_areas(units: Sequence[str], names: dict[str, str],
+                  weights: dict[str, float]) -> dict[str, Any]:
+    """The comparison areas a reader sees: all up to :data:`MAX_LISTED`; beyond that the
+    areas with weight (largest first), else the first ones, plus how many are left out."""
+    chosen = list(units)
+    if len(chosen) > MAX_LISTED:
+        weighted = sorted((u for u in chosen if weights.get(u, 0.0) > 0),
+                          key=lambda u: (-weights[u], u))
+        chosen = weighted[:MAX_LISTED] if weighted else chosen[:MAX_LISTED]
+    listed = [dict(_area(u, names), weight=fmt_number(weights[u], 3) if u in weights else "")
+              for u in chosen]
+    return {"comparison_listed": listed, "comparison_more": len(units) - len(listed)}
 
 
 def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import math
 from itertools import combinations
 from typing import Any
 
-from lpip_eval.numbers import fmt_number
+from lpip_eval.numbers import effect_decimals, fmt_number
 from lpip_eval.report.words import METHOD_NAMES, outcome_words
 from lpip_eval.results.evidence import LABELS, rate_evidence
 
@@ -137,8 +137,15 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def row_decimals(rows: list[dict[str, Any]]) -> int:
+    """One precision for the designs' column of numbers: the finest any row's range needs
+    (:func:`lpip_eval.numbers.effect_decimals`); the table and the forest plot share it."""
+    return max((effect_decimals(r["att"], r["ci_low"], r["ci_high"]) for r in rows), default=2)
+
+
 def _chart(rows: list[dict[str, Any]], label: str, unit: str) -> dict[str, Any]:
     unit_text = f" ({unit})" if unit else ""
+    d = row_decimals(rows)
     return {
         "id": "forest",
         "kind": "forest",
@@ -147,8 +154,8 @@ def _chart(rows: list[dict[str, Any]], label: str, unit: str) -> dict[str, Any]:
         "alt": (f"Chart of the estimated effect on the {label} from each of {len(rows)} "
                 "designs, each with its range, against a line at zero (no effect)."),
         "columns": ["Design", "Effect", "Range"],
-        "rows": [[r["label"], fmt_number(r["att"], 3, signed=True),
-                  f"{fmt_number(r['ci_low'], 3)} to {fmt_number(r['ci_high'], 3)}"]
+        "rows": [[r["label"], fmt_number(r["att"], d, signed=True),
+                  f"{fmt_number(r['ci_low'], d)} to {fmt_number(r['ci_high'], d)}"]
                  for r in rows],
         "series": {"labels": [r["label"] for r in rows],
                    "att": [r["att"] for r in rows],

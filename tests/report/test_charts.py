@@ -684,10 +684,7 @@ def test_tick_texts_show_quarter_steps() -> None:
 
 
 def _legend_texts(spec: dict[str, Any]) -> list[str]:
-    from matplotlib.figure import Figure
-
-    fig = Figure()
-    charts.draw_effects(fig, fig.add_subplot(), spec)
+    fig = charts.draw_chart(spec).figure
     return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
 
 

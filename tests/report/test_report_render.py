@@ -172,7 +172,7 @@ def test_html_content_and_order(html: str, context: dict[str, Any]) -> None:
         assert reason in text
     for check in section["checks"]:
         assert check["verdict"] in text and check["result"] in text
-    for area in section["treated"] + section["comparison"]:
+    for area in section["treated"] + section["comparison_listed"]:  # at most 20
         assert area["code"] in text and area["name"] in text
     for chart in section["charts"]:
         for row in chart["rows"]:
@@ -218,7 +218,7 @@ def test_email_html_is_inlined_table_layout_with_cid_images(context: dict[str, A
     for tag in ("h1", "h2", "p", "li", "td"):
         assert all("font-family" in str(a.get("style")) for a in doc.named(tag)), tag
     assert context["headline"] in doc.text
-    assert all(area["name"] in doc.text for area in context["sections"][0]["comparison"])
+    assert all(area["name"] in doc.text for area in context["sections"][0]["comparison_listed"])
 
 
 def test_email_html_compact_leaves_out_comparison_list(context: dict[str, Any]) -> None:
@@ -555,3 +555,23 @@ def test_no_option_names_or_json_paths_in_the_body(make: Any) -> None:
         body, notes = doc[:cut.start()], doc[cut.start():]
         assert OPTION_OR_PATH.search(body) is None, (name, OPTION_OR_PATH.search(body))
         assert "--donors-nearest" in notes and "estimate.se is null" in notes
+
+
+def test_long_area_lists_collapse_to_the_areas_that_matter() -> None:
+    """Issue 13: 50 states made a 1,600 px wall, and a "Code" column repeated the names."""
+    result = synth()
+    states = [f"State {i:02d}" for i in range(50)]
+    result["comparison_units"] = states
+    result["weights"] = [{"unit": u, "weight": w} for u, w in
+                         (("State 07", 0.5), ("State 31", 0.3), ("State 44", 0.2))]
+    result["diagnostics"]["unit_names"] = {u: u for u in [*states, *result["treated_units"]]}
+    context = build_context([result])
+    section = context["main"]
+    assert [a["code"] for a in section["comparison_listed"]] == ["State 07", "State 31",
+                                                                  "State 44"]
+    assert section["comparison_more"] == 47 and not section["has_codes"]
+    for doc in (render_markdown(context), render_text(context), render_html(context, {}),
+                render_email_html(context, {})):
+        assert "State 08" not in doc and "State 07" in doc
+        assert ">Code<" not in doc and "| Code |" not in doc
+        assert "50 comparison areas" in " ".join(doc.split())

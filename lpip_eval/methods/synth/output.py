@@ -17,7 +17,7 @@ from lpip_eval.data.panel import Panel
 from lpip_eval.methods.synth.fit import UnitFit, missing_allowed
 from lpip_eval.methods.synth.placebo import NEAR_EXACT, RMSPE_FLOOR, Paths
 from lpip_eval.methods.synth.weights import solve_simplex_qp, standardise
-from lpip_eval.numbers import fmt_number
+from lpip_eval.numbers import fmt_number, fmt_sig
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import PeriodEffect
 
@@ -320,8 +320,8 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
                       "comparison (a weighted mix of comparison areas).",
         "check": "Pre-period fit: root mean squared gap before the start, relative to the "
                  "spread of the pilot's outcome then.",
-        "result": f"RMSPE {fmt_number(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
-                                                      if ratio is not None else ""),
+        "result": f"typical gap {fmt_sig(fit['rmspe'], 3)}" + (f" ({ratio:.2f} of the spread)"
+                                                             if ratio is not None else ""),
         "ok": ok_fit,
         "verdict": verdict,
     }]
@@ -360,8 +360,8 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "assumption": "The gap opens when the pilot starts, not before.",
             "check": "In-time placebo: the method re-run as if the pilot had started halfway "
                      "through the pre-period.",
-            "result": (f"gap after the fake start {fmt_number(worst, 3)} "
-                       f"(real effect {fmt_number(att, 3)})"),
+            "result": (f"gap after the fake start {fmt_sig(worst, 3)} "
+                       f"(real effect {fmt_sig(att, 3)})"),
             "ok": ok,
             "verdict": "No comparable gap appears at the fake start." if ok else
             "A gap appears at the fake start too: the estimate may reflect something other "
@@ -378,8 +378,8 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
             "assumption": "The result does not hinge on one comparison area.",
             "check": f"Leave-one-out: re-fitted without each of the {n_donors} comparison "
                      f"areas with weight ({len(loo)} refits).",
-            "result": (f"effects from {fmt_number(min(effects), 3)} "
-                       f"to {fmt_number(max(effects), 3)}"),
+            "result": (f"effects from {fmt_sig(min(effects), 3)} "
+                       f"to {fmt_sig(max(effects), 3)}"),
             "ok": bool(same),
             "verdict": "Dropping any one comparison area leaves the direction of the effect "
                        "unchanged." if same else "Dropping one comparison area changes the "
