@@ -27,7 +27,9 @@ from lpip_eval.report.words import (
     chart_label,
     decimals,
     headline,
+    is_log,
     outcome_words,
+    percent,
     subject,
 )
 from lpip_eval.results.evidence import rate_evidence
@@ -191,6 +193,8 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
             "se": fmt_number(est["se"], d),
             "inference": est["inference"]["method"],
             "inference_reason": est["inference"]["reason"],
+            "percent": (f"about {percent(est['att'])}" if is_log(result)
+                        and est["att"] is not None else ""),
         },
         "table": table,
         "treated": [_area(u, names) for u in result["treated_units"]],

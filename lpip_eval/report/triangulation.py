@@ -113,6 +113,17 @@ def _agreement(rows: list[dict[str, Any]]) -> dict[str, Any]:
     signs = {_sign(r["att"]) for r in usable}
     if not apart and len(signs) == 1:
         direction = {1: "a rise", -1: "a fall", 0: "no change"}[signs.pop()]
+        with_zero = [r for r in usable if r["ci_low"] <= 0 <= r["ci_high"]]
+        if with_zero and direction != "no change":
+            # issue 13: after a headline of "cannot be told apart from zero", a bare "every
+            # one estimates a fall" reads as "it fell"
+            which = ("every range" if len(with_zero) == n else
+                     f"the range{'s' if len(with_zero) > 1 else ''} of "
+                     f"{_join([r['name'] for r in with_zero])}")
+            return {"status": "agree", "statement": f"The {n} designs point the same way "
+                    f"(every one estimates {direction}) and their ranges overlap, but "
+                    f"{which} also include{'' if 1 < len(with_zero) < n else 's'} no effect at "
+                    f"all{note}.", **out}
         return {"status": "agree", "statement": f"The {n} designs agree: every one estimates "
                 f"{direction}, and their ranges overlap{note}.", **out}
     if not apart and all(r["ci_low"] <= 0 <= r["ci_high"] for r in usable):

@@ -72,16 +72,44 @@ def decimals(result: dict[str, Any]) -> int:
     return effect_decimals(est["att"], est["ci_low"], est["ci_high"], est.get("se"))
 
 
+LOG_UNITS = ("log points", "log", "log scale")
+
+
+def is_log(result: dict[str, Any]) -> bool:
+    """Whether the outcome is a natural log: ``outcome_scale == "log"`` in the result, or the
+    unit says so (``--outcome-unit "log points"``)."""
+    unit = str(result.get("outcome_unit") or "").strip().lower()
+    return result.get("outcome_scale") == "log" or unit in LOG_UNITS
+
+
+def percent(b: float | None, *, signed: bool = True) -> str:
+    """A log-point effect as the percentage change it means, 100 (e^b - 1): +0.0694 ->
+    '+7.2%', 0.182 -> '+20%' (two significant figures, at most one decimal)."""
+    if b is None or not math.isfinite(b):
+        return "n/a"
+    value = 100 * math.expm1(b)
+    return fmt_number(value, 1 if abs(value) < 10 else 0, signed=signed) + "%"
+
+
 def headline(result: dict[str, Any]) -> str:
-    """The plain-English sentence: direction, size with unit, and range; honest about zero."""
+    """The plain-English sentence: direction, size with unit, and range; honest about zero.
+    A log outcome's numbers are followed by the percentage change they mean."""
     est = result["estimate"]
     label, unit = outcome_words(result)
     att, low, high = est["att"], est["ci_low"], est["ci_high"]
     level = f"{est['ci_level']:.0%}"
     unit_text = f" {unit}" if unit else ""
     d = decimals(result)
+    log = is_log(result) and all(v is not None and math.isfinite(v) for v in (att, low, high))
     size = fmt_number(abs(att), d)
     rng = f"{level} range {fmt_number(low, d)} to {fmt_number(high, d)}{unit_text}"
+    if log:
+        if low > 0 or high < 0:
+            return (f"The pilot is estimated to have {'raised' if att > 0 else 'lowered'} the "
+                    f"{label} by {size}{unit_text}, about {percent(abs(att), signed=False)} "
+                    f"({rng}, about {percent(low)} to {percent(high)}).")
+        unit_text += f" (about {percent(att)})"
+        rng += f" (about {percent(low)} to {percent(high)})"
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return (f"The pilot is estimated to have changed the {label} by {fmt_number(att, d)}"
                 f"{unit_text}, but no reliable range could be computed.")

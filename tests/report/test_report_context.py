@@ -170,3 +170,20 @@ def test_column_names_become_words_only_when_safe(column: str, label: str) -> No
     result.update(outcome=column, outcome_label=None)
     assert outcome_words(result)[0] == label
     assert "l homicide" not in build_context([result])["title"]
+
+
+def test_log_outcome_reads_as_a_percentage() -> None:
+    """Issue 13: castle doctrine's +0.0694 on l_homicide was never translated to about +7%."""
+    result = did_twfe()
+    result.update(outcome="l_homicide", outcome_label=None, outcome_unit="log points")
+    result["estimate"].update(att=0.0694, ci_low=-0.043, ci_high=0.182, se=0.0559)
+    text = headline(result)
+    assert "+0.07 log points (about +7.2%)" in text
+    assert "(about \u22124.2% to +20%)" in text and "l homicide" not in text
+    assert build_context([result])["main"]["estimate"]["percent"] == "about +7.2%"
+    result["estimate"].update(ci_low=0.01, ci_high=0.13)
+    assert "raised the l_homicide by 0.069 log points, about 7.2%" in headline(result)
+    result.update(outcome_unit=None, outcome_scale="log")
+    assert "about 7.2%" in headline(result)
+    result.update(outcome_scale=None)
+    assert "about" not in headline(result)  # not a log outcome: no percentage

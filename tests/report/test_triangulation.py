@@ -117,7 +117,7 @@ def test_forest_chart_spec() -> None:
                                           "Synthetic control"],
                                "att": [1.5, 1.3], "low": [1.2, 0.9], "high": [1.8, 1.7]}
     assert chart["xlabel"] == "Effect on employment rate (percentage points)"
-    assert chart["rows"][1] == ["Synthetic control", "+1.300", "0.900 to 1.700"]
+    assert chart["rows"][1] == ["Synthetic control", "+1.30", "0.90 to 1.70"]
 
 
 def test_forest_chart_spec_is_drawn_by_the_report_charts() -> None:
@@ -173,3 +173,19 @@ def test_mixed_interval_levels_are_named_in_the_table() -> None:
     assert shown["range_heading"] == "Range"
     assert [r["range"] for r in shown["table"]] == ["1.20 to 1.80 (95%)",
                                                     "0.90 to 1.70 (90%)"]
+
+
+def test_agreeing_on_a_direction_is_not_an_effect() -> None:
+    """Issue 13: a combined report headed "cannot be told apart from zero" went on "The 3
+    designs agree: every one estimates a fall" (organ donations)."""
+    from lpip_eval.report.triangulation import _agreement
+
+    rows = [{"name": n, "att": a, "ci_low": lo, "ci_high": hi} for n, a, lo, hi in
+            (("DiD", -0.0225, -0.142, 0.106), ("matching", -0.019, -0.148, 0.110),
+             ("synthetic control", -0.0159, -0.372, 0.340))]
+    statement = _agreement(rows)["statement"]
+    assert "every range also includes no effect" in statement
+    assert not statement.startswith("The 3 designs agree: every one estimates a fall")
+    rows[0].update(ci_low=-0.04, ci_high=-0.01)
+    assert "the ranges of matching and synthetic control also include no effect" in \
+        _agreement(rows)["statement"]
