@@ -361,8 +361,19 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "low": [e["ci_low"] for e in effects],
                        "high": [e["ci_high"] for e in effects]},
         })
-    charts.extend(chart_label(chart, result) for chart in diag.get("charts", []))
+    charts.extend(_shorten(chart_label(chart, result)) for chart in diag.get("charts", []))
     return charts
+
+
+def _shorten(chart: dict[str, Any]) -> dict[str, Any]:
+    """A chart's table of areas (placebo ratios, donor weights) cut to its first
+    :data:`MAX_LISTED` rows, the ones that matter most as the design orders them (largest
+    ratio, largest weight), with ``rows_more`` saying how many the JSON result still holds;
+    tables by period are kept whole (issue 13: a 30,000-area run wrote a 1.3 MB HTML)."""
+    rows = chart.get("rows") or []
+    if chart.get("kind") not in ("placebo", "weights") or len(rows) <= MAX_LISTED:
+        return chart
+    return {**chart, "rows": rows[:MAX_LISTED], "rows_more": len(rows) - MAX_LISTED}
 
 
 def _provenance(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,22 @@ def test_log_outcome_reads_as_a_percentage() -> None:
     assert "about 7.2%" in headline(result)
     result.update(outcome_scale=None)
     assert "about" not in headline(result)  # not a log outcome: no percentage
+
+
+@pytest.mark.parametrize(("att", "low", "high", "shown"), [
+    (21013.188, -21305.2, 63331.4, "+21,013 prisoners, but the 95% range \u221221,305 to 63,331"),
+    (1.9e12, -2.0e12, 5.8e12, "+1,900,000,000,000 prisoners, but the 95% range "
+                               "\u22122,000,000,000,000 to 5,800,000,000,000"),
+    (3.2e-5, -1.1e-5, 7.5e-5, "+0.000032 prisoners, but the 95% range \u22120.000011 to "
+                              "0.000075"),
+    (0.25, 0.1, 0.4, "raised the Black male prisoners by 0.25 prisoners (95% range 0.10 to 0.40"),
+])
+def test_headline_precision_from_huge_to_tiny(att: float, low: float, high: float,
+                                              shown: str) -> None:
+    """No scientific notation and no false precision at any magnitude (issue 13)."""
+    result = synth()
+    result.update(outcome_label="Black male prisoners", outcome_unit="prisoners")
+    result["estimate"].update(att=att, ci_low=low, ci_high=high, se=None)
+    text = headline(result)
+    assert shown in text, text
+    assert not re.search(r"\de[+-]?\d", text)

@@ -575,3 +575,21 @@ def test_long_area_lists_collapse_to_the_areas_that_matter() -> None:
         assert "State 08" not in doc and "State 07" in doc
         assert ">Code<" not in doc and "| Code |" not in doc
         assert "50 comparison areas" in " ".join(doc.split())
+
+
+def test_tables_of_many_areas_are_cut_to_the_first_rows() -> None:
+    """Issue 13: a 30,000-area run wrote a 1.3 MB HTML (every placebo area in a table)."""
+    result = synth()
+    rows = [[f"Area {i:05d}", "1.0", f"{100 - i / 1000:.3f}"] for i in range(3000)]
+    result["diagnostics"]["charts"] = [{
+        "id": "synth_placebo", "kind": "placebo", "title": "Gap: pilot and placebo areas",
+        "alt": "Placebo gaps.", "columns": ["Area", "Pre-period RMSPE", "Ratio"],
+        "rows": rows, "series": {}}]
+    context = build_context([result])
+    (chart,) = [c for c in context["main"]["charts"] if c["kind"] == "placebo"]
+    assert len(chart["rows"]) == 20 and chart["rows_more"] == 2980
+    html, markdown = render_html(context, {}), render_markdown(context)
+    for doc in (html, markdown):
+        assert "Area 00019" in doc and "Area 00020" not in doc
+        assert "the JSON result holds the other 2980" in doc
+    assert len(html.encode()) < 300_000
