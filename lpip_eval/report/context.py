@@ -30,6 +30,7 @@ from lpip_eval.report.words import (
     is_log,
     outcome_words,
     percent,
+    sentence_case,
     subject,
 )
 from lpip_eval.results.evidence import rate_evidence
@@ -327,8 +328,8 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
         charts.append({
             "id": "paths",
             "kind": "paths",
-            "title": f"{label.capitalize()}: pilot areas and comparison areas",
-            "ylabel": label.capitalize() + (f" ({unit})" if unit else ""),
+            "title": f"{sentence_case(label)}: pilot areas and comparison areas",
+            "ylabel": sentence_case(label) + (f" ({unit})" if unit else ""),
             "alt": (f"Line chart of the average {label} by period from {means[0]['period']} to "
                     f"{means[-1]['period']} for the pilot areas and the comparison areas; the "
                     f"pilot starts at {result.get('treatment_start')}."),
@@ -366,12 +367,13 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _shorten(chart: dict[str, Any]) -> dict[str, Any]:
-    """A chart's table of areas (placebo ratios, donor weights) cut to its first
-    :data:`MAX_LISTED` rows, the ones that matter most as the design orders them (largest
-    ratio, largest weight), with ``rows_more`` saying how many the JSON result still holds;
-    tables by period are kept whole (issue 13: a 30,000-area run wrote a 1.3 MB HTML)."""
+    """The placebo areas' table cut to its first :data:`MAX_LISTED` rows, the ones that
+    matter most as the design orders them (largest ratio), with ``rows_more`` saying how many
+    the JSON result still holds; tables by period are kept whole, and weight tables too (the
+    weight chart takes its names from their rows) (issue 13: a 30,000-area run wrote a 1.3
+    MB HTML)."""
     rows = chart.get("rows") or []
-    if chart.get("kind") not in ("placebo", "weights") or len(rows) <= MAX_LISTED:
+    if chart.get("kind") != "placebo" or len(rows) <= MAX_LISTED:
         return chart
     return {**chart, "rows": rows[:MAX_LISTED], "rows_more": len(rows) - MAX_LISTED}
 

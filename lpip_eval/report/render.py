@@ -132,6 +132,9 @@ def _area_label(area: Mapping[str, Any]) -> str:
 
 
 def _common(env: Environment) -> Environment:
+    from lpip_eval.report.words import sentence_case
+
+    env.filters.update(capitalize=sentence_case)  # "GDP per head", l_homicide: as given
     env.filters.update(wrap=wrap, wrap_command=wrap_command, rule=rule,
                        plural=plural, area_label=_area_label,
                        frequency_words=_frequency_words)

@@ -42,6 +42,16 @@ def readable_name(column: str) -> str:
     return column
 
 
+def sentence_case(label: str) -> str:
+    """``label`` starting a sentence or title: its first letter upper-cased, the rest as given
+    ("GDP per head" stays so, where ``str.capitalize`` gives "Gdp per head"); a column name
+    kept as given (``l_homicide``) is not touched, as "L_homicide" is no name at all."""
+    text = str(label)
+    if "_" in text.split(" ", maxsplit=1)[0]:
+        return text
+    return text[:1].upper() + text[1:]
+
+
 def chart_label(chart: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """A design's ready-made chart (``diagnostics.charts``, titled by the method with the
     column name) in the reader's words: the outcome's label in title and alt text, and a
@@ -54,11 +64,11 @@ def chart_label(chart: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]
         for old in dict.fromkeys((raw.replace("_", " "), raw)):
             if old and old != label:
                 text = re.sub(rf"(?<![\w]){re.escape(old)}(?![\w])", lambda _: label, text)
-        out[key] = text[:1].upper() + text[1:] if key == "title" else text
+        out[key] = sentence_case(text) if key == "title" else text
     unit_text = f" ({unit})" if unit else ""
     if not out.get("ylabel"):
         if out.get("kind") == "paths":
-            out["ylabel"] = label[:1].upper() + label[1:] + unit_text
+            out["ylabel"] = sentence_case(label) + unit_text
         elif out.get("kind") in ("gap", "placebo"):
             out["ylabel"] = f"Gap in {label}{unit_text}"
     return out

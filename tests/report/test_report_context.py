@@ -207,3 +207,17 @@ def test_headline_precision_from_huge_to_tiny(att: float, low: float, high: floa
     text = headline(result)
     assert shown in text, text
     assert not re.search(r"\de[+-]?\d", text)
+
+
+def test_titles_keep_column_names_and_acronyms_as_given() -> None:
+    """Issue 13: "L_homicide: pilot areas and comparison areas"; str.capitalize also made
+    "GDP per head" into "Gdp per head"."""
+    from lpip_eval.report.words import sentence_case
+
+    assert sentence_case("l_homicide") == "l_homicide"
+    assert sentence_case("GDP per head") == "GDP per head"
+    assert sentence_case("employment rate") == "Employment rate"
+    result = did_twfe()
+    result.update(outcome="l_homicide", outcome_label=None)
+    titles = [c["title"] for c in build_context([result])["main"]["charts"]]
+    assert titles[0].startswith("l_homicide: pilot areas")

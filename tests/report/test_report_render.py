@@ -223,7 +223,7 @@ def test_email_html_is_inlined_table_layout_with_cid_images(context: dict[str, A
 
 def test_email_html_compact_leaves_out_comparison_list(context: dict[str, Any]) -> None:
     text = Markup(render_email_html(context, {}, compact=True)).text
-    assert "36 areas, listed in the HTML report" in text
+    assert "36 areas, listed in the JSON result" in text
     assert "Hartlepool" not in text
     assert "Bath and North East Somerset" in text  # pilot areas stay
 
