@@ -63,9 +63,9 @@ def _frank_wolfe(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float,
     idx = np.arange(len(out))
     step = np.zeros(len(out))
     t = 0
+    xx, xg, cx = _dot(x, x), _dot(x, g), _dot(c, x)
     while True:
         # the loss of the current x (after iteration t), then R's stopping rule
-        xx, xg, cx = _dot(x, x), _dot(x, g), _dot(c, x)
         vals = zeta2 * xx + (xg - 2 * cx + b2) / gram.rows
         if t >= 2:
             stop = prev - vals <= threshold
@@ -91,7 +91,14 @@ def _frank_wolfe(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float,
         at_vertex = xk == 1.0
         if at_vertex.any():  # R: if all(d.x == 0) return(x)
             step[at_vertex & (np.count_nonzero(x, axis=1) == 1)] = 0.0
-        share = (1.0 - step)[:, None]
+        # x'x, x'g and c'x after the step, in O(1): x moves to (1-s)x + s e_k and g to
+        # (1-s)g + s A'A e_k, and e_k'A'A x = g_k (A'A symmetric)
+        keep_share = 1.0 - step
+        xx = keep_share * keep_share * xx + 2 * step * keep_share * xk + step * step
+        xg = (keep_share * keep_share * xg + 2 * step * keep_share * gk
+              + step * step * dg[idx, k])
+        cx = keep_share * cx + step * c[idx, k]
+        share = keep_share[:, None]
         x *= share
         x[idx, k] += step
         column = big[live, k]  # row k of a symmetric matrix
