@@ -14,7 +14,21 @@ Scale", 2016):
 5. random assignment.
 
 lpip-eval's area designs start at level 3 and are lowered to 2 when the check behind their key
-assumption fails; unit-level matching (``match --design nnmatch``) compares treated and
+assumption fails. For difference-in-differences (this module owns those rules, issue 11):
+
+* a rejected pre-trend test caps the level at 2;
+* a design that did not test parallel trends is never rated above a design that could test
+  them on the same data, passed or failed: untested is level 2 whenever the data have 2+
+  periods before the start (an event study, Callaway & Sant'Anna or Sun & Abraham would test
+  them), and stays level 3 only when no design could (one period before the start);
+* the two-way fixed-effects estimators (``twfe``, ``event-study``) on staggered starts are
+  at most level 2, below the heterogeneity-robust designs: they compare later pilots with
+  areas already treated and can weight effects negatively (Goodman-Bacon 2021; Sun &
+  Abraham 2021; de Chaisemartin & D'Haultfoeuille 2020);
+* imputation (Borusyak, Jaravel & Spiess 2024) has no pre-trend test yet, so it is level 2;
+* a HonestDiD breakdown value (Rambachan & Roth 2023), when present, is cited as a reason.
+
+Other designs: unit-level matching (``match --design nnmatch``) compares treated and
 untreated units at one point in time, so it is level 2. Each reason is a sentence a
 policymaker can read. The rating works from a result's JSON (``EffectResult.to_dict()``), so
 saved results can be rated again.
@@ -57,22 +71,7 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
     if method == "did":
         reasons.append(f"Difference-in-differences: the pilot areas' change is compared with the "
                        f"change in {n_comp} comparison areas over the same periods.")
-        pre = diag.get("pretrend_test")
-        if pre is None:
-            reasons.append("Parallel trends could not be tested (fewer than 3 periods before the "
-                           "start, or staggered starts without an event study), so the rating "
-                           "rests on the comparison group being plausible.")
-            return 3
-        if pre.get("rejected_at_5pct"):
-            reasons.append(f"Before the pilot, the pilot and comparison areas were already "
-                           "moving differently (pre-trend test "
-                           f"{fmt_p(pre['p_value'], prefix=True)}), so "
-                           "the comparison may not show what would have happened: lowered to "
-                           "level 2.")
-            return 2
-        reasons.append(f"Before the pilot, pilot and comparison areas moved in parallel (pre-trend "
-                       f"test {fmt_p(pre['p_value'], prefix=True)}): level 3.")
-        return 3
+        return _did_level(result, reasons)
     if method == "synth":
         fit = diag.get("pre_fit", {})
         ratio = fit.get("rmspe_to_sd")
@@ -102,6 +101,10 @@ def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
         if worst is not None and worst >= SMD_ACCEPTABLE:
             reasons.append(f"After matching, the areas still differ (largest standardised "
                            f"difference {worst:.2f} >= {SMD_ACCEPTABLE}): lowered to level 2.")
+            return 2
+        pre = diag.get("pretrend_test")
+        if pre is not None and pre.get("rejected_at_5pct"):
+            reasons.append(_rejected(pre))
             return 2
         reasons.append("After matching, pilot and comparison areas are balanced: level 3.")
         return 3
@@ -138,6 +141,108 @@ def _synth_caps(diag: dict[str, Any], result: dict[str, Any], reasons: list[str]
     return capped
 
 
+def did_kind(design: str) -> str:
+    """The DiD estimator a result's ``design`` title names (results may be saved JSON, so the
+    title is what there is): callaway-santanna, sun-abraham, imputation, event-study, 2x2,
+    twfe."""
+    d = design.lower()
+    for key, kind in (("callaway", "callaway-santanna"), ("sun & abraham", "sun-abraham"),
+                      ("imputation", "imputation"), ("event-study", "event-study"),
+                      ("event study", "event-study"), ("2x2", "2x2")):
+        if key in d:
+            return kind
+    return "twfe"
+
+
+def is_staggered(diag: dict[str, Any]) -> bool:
+    """Whether the pilot areas start at different times (from the result's diagnostics)."""
+    starts = diag.get("treatment_starts") or {}
+    if len(set(starts.values())) > 1:
+        return True
+    cohorts = [c for c in diag.get("cohorts") or [] if c.get("start") != "never"]
+    return len(cohorts) > 1
+
+
+def _rejected(pre: dict[str, Any]) -> str:
+    return (f"Before the pilot, the pilot and comparison areas were already moving differently "
+            f"(pre-trend test {fmt_p(pre['p_value'], prefix=True)}), so the comparison may not "
+            "show what would have happened: lowered to level 2.")
+
+
+def _naive_reason(kind: str, diag: dict[str, Any]) -> str:
+    what = ("two-way fixed effects" if kind == "twfe"
+            else "an event study built from two-way fixed effects")
+    text = (f"The pilots started at different times, and {what} then also compares later "
+            "pilots with areas that started earlier, as if those were untreated; when effects "
+            "grow or differ between waves that can distort the estimate, even flip its sign")
+    bacon = diag.get("goodman_bacon") or {}
+    share = bacon.get("later_vs_earlier_weight")
+    if share is not None:
+        text += (f" ({share:.0%} of this estimate's weight comes from such comparisons, "
+                 "Goodman-Bacon 2021)")
+    return (text + ". The Callaway & Sant'Anna, Sun & Abraham and imputation designs avoid "
+            "this (--design callaway-santanna, or auto), so this design is rated at most "
+            "level 2.")
+
+
+def _did_level(result: dict[str, Any], reasons: list[str]) -> int:
+    diag = result.get("diagnostics", {})
+    kind = did_kind(result.get("design", ""))
+    naive = kind in ("twfe", "event-study") and is_staggered(diag)
+    if naive:
+        reasons.append(_naive_reason(kind, diag))
+    _sensitivity(diag, reasons)
+    pre = diag.get("pretrend_test")
+    if pre is not None and pre.get("rejected_at_5pct"):
+        reasons.append(_rejected(pre))
+        return 2
+    if pre is not None:
+        passed = (f"Before the pilot, pilot and comparison areas moved in parallel (pre-trend "
+                  f"test {fmt_p(pre['p_value'], prefix=True)})")
+        if naive:
+            reasons.append(passed + ", but with staggered starts that test mixes the waves "
+                           "too (Sun & Abraham 2021): level 2.")
+            return 2
+        reasons.append(passed + ": level 3.")
+        return 3
+    if kind == "imputation":
+        reasons.append("The imputation design does not test parallel trends yet; Callaway & "
+                       "Sant'Anna and Sun & Abraham on the same data do, and a design whose "
+                       "key assumption was not checked is not rated above one that was: "
+                       "level 2.")
+        return 2
+    if naive:
+        reasons.append("Parallel trends were not tested by this design: level 2.")
+        return 2
+    n_pre = diag.get("pre_periods")
+    if n_pre is not None and n_pre >= 2:
+        reasons.append(f"Parallel trends were not tested here, although there are {n_pre} "
+                       "periods before the start (--design event-study tests them); a design "
+                       "whose key assumption was not checked is not rated above one that was: "
+                       "level 2.")
+        return 2
+    reasons.append("Parallel trends cannot be tested on these data (only one period before "
+                   "the start), so the rating rests on the comparison group being plausible: "
+                   "level 3.")
+    return 3
+
+
+def _sensitivity(diag: dict[str, Any], reasons: list[str]) -> None:
+    """Cite HonestDiD breakdown values (``diagnostics.sensitivity``) in words."""
+    for entry in diag.get("sensitivity") or []:
+        value = entry.get("breakdown")
+        if value is None:
+            continue
+        if entry.get("method") == "relative-magnitudes":
+            reasons.append(f"The conclusion holds unless the departure from parallel trends "
+                           f"after the start is more than {value:.2f} times the largest one "
+                           "before it (HonestDiD, Rambachan & Roth 2023).")
+        else:
+            reasons.append(f"The conclusion holds unless the difference in trends could bend "
+                           f"by more than {value:.3g} per period after the start (HonestDiD "
+                           "smoothness, Rambachan & Roth 2023).")
+
+
 def _caveats(result: dict[str, Any], reasons: list[str]) -> None:
     diag = result.get("diagnostics", {})
     n_treated = len(result.get("treated_units", []))
@@ -158,6 +263,7 @@ def with_evidence(result: EffectResult) -> EffectResult:
 
     light = {  # what the rating reads, without serialising every area's name
         "method": result.method,
+        "design": result.design,
         "time_col": result.time_col,
         "diagnostics": result.diagnostics,
         "treated_units": result.treated_units,
