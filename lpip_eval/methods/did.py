@@ -5,7 +5,8 @@
   Pischke 2009, ch. 5). Needs one common start.
 * ``twfe`` — ``y_it = a_i + l_t + b D_it (+ x_it'g) + e_it`` with analytic weights if given;
   b is the headline (Wooldridge 2010, ch. 10). With staggered starts b is a weighted average
-  that can put negative weight on some effects (Goodman-Bacon 2021), so a warning is added.
+  of 2x2 comparisons, some against areas already treated (Goodman-Bacon 2021): a warning is
+  added and ``diagnostics.goodman_bacon`` holds the decomposition (``methods/bacon.py``).
 * ``event-study`` — leads and lags of the start, ``y_it = a_i + l_t + sum_k b_k 1{t - s_i = k}``
   with k = -1 the reference; the headline is the mean of the post-period b_k, and the leads
   are tested jointly for pre-trends (Freyaldenhoven, Hansen & Shapiro 2019; Roth 2022).
@@ -24,6 +25,7 @@ import numpy as np
 
 from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError, first_items
+from lpip_eval.methods.bacon import goodman_bacon
 from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.linear.absorb import Absorber
 from lpip_eval.methods.linear.design import (
@@ -90,6 +92,8 @@ def _estimate(panel: Panel, spec: DidSpec) -> EffectResult:
     if n_clusters < 2:
         raise DesignError("fewer than two clusters", hint="check --cluster-col")
     diagnostics = _diagnostics(panel, design, result, extras)
+    if spec.design == "twfe" and panel.common_start is None:
+        diagnostics["goodman_bacon"] = goodman_bacon(panel)
     pre_test = result.pre_test or pretrend_slope(panel, choice, spec)
     if pre_test is not None:
         diagnostics["pretrend_test"] = pre_test
@@ -140,9 +144,10 @@ def twfe_design(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
     dummy) and its diagnostics; appends a warning for staggered starts (Goodman-Bacon 2021).
     Also the outcome model of matched comparison areas (``methods/match``)."""
     if panel.common_start is None:
-        warnings.append("treatment starts at different times: the TWFE estimate can weight some "
-                        "effects negatively (Goodman-Bacon 2021); compare with --design "
-                        "event-study")
+        warnings.append("treatment starts at different times: the TWFE estimate also compares "
+                        "later with earlier pilots and can weight some effects negatively "
+                        f"(Goodman-Bacon 2021); use {option_setting('design', 'callaway-santanna')}"
+                        " (or auto, the default)")
     _require_pre_periods(panel, 1)
     times = panel.period_ordinals[panel.time_idx]
 
@@ -230,8 +235,8 @@ def two_by_two_design(panel: Panel, warnings: list[str]
         raise DesignError(
             f"the 2x2 design needs one common start, but treated areas start at "
             f"{first_items(starts)}",
-            hint=f"use {option_setting('design', 'twfe')} or "
-                 f"{option_setting('design', 'event-study')}",
+            hint=f"use {option_setting('design', 'callaway-santanna')} (or auto, the "
+                 "default)",
         )
     if panel.covariates is not None:
         warnings.append("covariates are not used by the 2x2 design (use --design twfe)")

@@ -24,7 +24,7 @@
    same draws. Matching on the pre-period trend (the default) balances trends by construction,
    so a passed pre-trend test is weaker evidence than in plain DiD; the check says so.
 
-Needs one common start (staggered pilots: use ``did --design event-study``).
+Needs one common start (staggered pilots: use ``did --design callaway-santanna``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def estimate_match(panel: Panel, spec: MatchSpec, progress: Any = None) -> Effec
     start = panel.common_start
     if start is None:
         raise DesignError("matching needs one common start, but the pilot areas start at "
-                          "different times", hint="use lpip-eval did --design event-study")
+                          "different times", hint="use lpip-eval did --design callaway-santanna")
     warnings = list(panel.warnings)
     am = select_comparison_areas(panel, spec, warnings)
     sub = matched_panel(panel, am.matched.weights)
