@@ -172,8 +172,11 @@ def staggered_result(panel: Panel, spec: Any, title: str, fit: EventFit,
     out = run(panel, fit, reestimate, choice, level=spec.ci_level, draws=spec.draws,
               seed=spec.seed, labels=event_labels(panel, fit.event_times))
     starts = panel.first_treated[panel.is_treated_unit]
-    cohorts = [{"start": panel.label(int(s)), "areas": int(n)}
-               for s, n in zip(*np.unique(starts, return_counts=True), strict=True)]
+    cohorts = []
+    for s, n in zip(*np.unique(starts, return_counts=True), strict=True):
+        before = int(np.searchsorted(panel.period_ordinals, s, side="left"))
+        cohorts.append({"start": panel.label(int(s)), "areas": int(n),
+                        "periods_before": before, "periods_after": panel.n_periods - before})
     first = int(starts.min())
     diag: dict[str, Any] = {
         **panel.shape(),

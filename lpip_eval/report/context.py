@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lpip_eval.numbers import fmt_number, fmt_p
+from lpip_eval.report.cohorts import cohort_rows, start_text, untested_reason
 from lpip_eval.report.words import (
     METHOD_NAMES,
     chart_label,
@@ -244,13 +245,15 @@ def _listed_areas(units: Sequence[str], names: dict[str, str],
 
 def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     means = diag.get("group_means", [])
+    waves = start_text(result)  # staggered starts: a sentence and a cohort table instead
     return {
         "first": means[0]["period"] if means else None,
         "last": means[-1]["period"] if means else None,
-        "start": result.get("treatment_start"),
+        "start": None if waves else result.get("treatment_start"),
         "pre": diag.get("pre_periods"),
         "post": diag.get("post_periods"),
         "frequency": diag.get("frequency"),
+        **({"waves": waves, "cohorts": cohort_rows(result)} if waves else {}),
     }
 
 
@@ -264,7 +267,7 @@ def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
             checks.append({
                 "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
                               "would have changed alike.",
-                "check": "Not testable here (too few periods before the start).",
+                "check": untested_reason(result),
                 "result": "n/a", "ok": None,
                 "verdict": "Untested: the rating relies on the comparison areas being similar.",
             })

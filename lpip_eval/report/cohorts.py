@@ -1,0 +1,69 @@
+"""Staggered starts in a report: the start sentence, the cohort table and why parallel trends
+were not tested (issue 11). Pure functions of a result's JSON.
+
+A result's cohorts come from ``diagnostics.cohorts`` (Callaway & Sant'Anna: start, areas,
+periods before and after) or, for the other designs, from ``diagnostics.treatment_starts``
+and the periods of ``diagnostics.group_means``; so the table and the per-cohort "too few
+periods before the start" check read the same for every DiD design.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from lpip_eval.results.evidence import did_kind, is_staggered
+
+MIN_PRE = 2  # periods before a cohort's start for any pre-trend test (one lead + reference)
+
+
+def cohort_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per start period: ``start``, ``areas``, ``before``, ``after`` (periods; None
+    when unknown), in start order; never-treated areas are not a row."""
+    diag = result.get("diagnostics", {})
+    given = [c for c in diag.get("cohorts") or [] if c.get("start") != "never"]
+    if given and all("periods_before" in c for c in given):
+        return [{"start": str(c["start"]), "areas": int(c["areas"]),
+                 "before": c["periods_before"], "after": c["periods_after"]} for c in given]
+    periods = [str(m["period"]) for m in diag.get("group_means") or []]
+    counts: Counter[str] = Counter(str(s) for s in (diag.get("treatment_starts") or {}).values())
+    if not counts:
+        counts = Counter({str(c["start"]): int(c["areas"]) for c in given})
+    rows = []
+    for start, areas in counts.items():
+        at = periods.index(start) if start in periods else None
+        rows.append({"start": start, "areas": areas, "before": at,
+                     "after": None if at is None else len(periods) - at})
+    order = {p: i for i, p in enumerate(periods)}
+    return sorted(rows, key=lambda r: (order.get(r["start"], len(order)), r["start"]))
+
+
+def start_text(result: dict[str, Any]) -> str | None:
+    """"pilots started between 2006 and 2010 in 5 waves" for staggered starts, else None."""
+    if not is_staggered(result.get("diagnostics", {})):
+        return None
+    rows = cohort_rows(result)
+    if len(rows) < 2:
+        return None
+    return (f"The pilots started between {rows[0]['start']} and {rows[-1]['start']} in "
+            f"{len(rows)} waves.")
+
+
+def untested_reason(result: dict[str, Any]) -> str:
+    """Why the result has no pre-trend test, in words, for its parallel-trends check row."""
+    diag = result.get("diagnostics", {})
+    kind = did_kind(str(result.get("design", "")))
+    if result.get("method") == "did" and kind == "imputation":
+        return ("Not tested by the imputation design (--design callaway-santanna or "
+                "sun-abraham tests it).")
+    if result.get("method") == "did" and is_staggered(diag) and kind in ("twfe", "2x2"):
+        return ("Not tested by two-way fixed effects when pilots start at different times "
+                "(--design callaway-santanna, or auto, tests it).")
+    short = [r for r in cohort_rows(result) if r["before"] is not None and r["before"] < MIN_PRE]
+    if short:
+        waves = ", ".join(f"{r['start']} ({r['before']})" for r in short)
+        return f"Not testable here (too few periods before the start: {waves})."
+    pre = diag.get("pre_periods")
+    if pre is not None and pre < MIN_PRE:
+        return "Not testable here (too few periods before the start)."
+    return "Not tested by this design (--design event-study tests it)."

@@ -1,0 +1,72 @@
+"""Reports on staggered starts (issue 11; the castle-doctrine case of the new-user trial,
+``/work/shared/reviews/new-user-trial.md`` 2b): the start sentence names the waves, a cohort
+table lists start, areas and periods before/after, and the parallel-trends row says why it
+was not tested (per cohort, not "too few periods" when there are 6+)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from castle_data import castle_result
+from report_fixtures import did_twfe
+
+from lpip_eval.report import render
+from lpip_eval.report.cohorts import untested_reason
+from lpip_eval.report.context import build_context
+
+DESIGNS = ("twfe", "callaway-santanna", "sun-abraham", "imputation")
+# castle, causaldata 0.1.5: 2000-2010, adoptions 2006:1, 2007:13, 2008:4, 2009:2, 2010:1
+WAVES = [("2006", 1, 6, 5), ("2007", 13, 7, 4), ("2008", 4, 8, 3), ("2009", 2, 9, 2),
+         ("2010", 1, 10, 1)]
+
+
+def _context(design: str) -> dict[str, Any]:
+    return build_context([castle_result(design).to_dict()])
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_castle_start_text_and_cohort_table(design: str) -> None:
+    periods = _context(design)["main"]["periods"]
+    assert periods["waves"] == "The pilots started between 2006 and 2010 in 5 waves."
+    assert periods["start"] is None  # no "the pilot started in 2006"
+    rows = [(c["start"], c["areas"], c["before"], c["after"]) for c in periods["cohorts"]]
+    assert rows == WAVES
+
+
+@pytest.mark.parametrize("design", ["twfe", "imputation"])
+def test_untested_row_gives_the_real_reason(design: str) -> None:
+    checks = _context(design)["main"]["checks"]
+    row = next(c for c in checks if c["assumption"].startswith("Parallel trends"))
+    assert "too few periods" not in row["check"]
+    assert "callaway-santanna" in row["check"]
+
+
+def test_too_few_periods_is_computed_per_cohort() -> None:
+    result = did_twfe()
+    del result["diagnostics"]["pretrend_test"]
+    result["design"] = "Callaway & Sant'Anna (2021) staggered difference-in-differences"
+    result["diagnostics"]["cohorts"] = [
+        {"start": "2020Q2", "areas": 1, "periods_before": 1, "periods_after": 7},
+        {"start": "2021Q1", "areas": 1, "periods_before": 4, "periods_after": 4},
+        {"start": "never", "areas": 3, "periods_before": 8, "periods_after": 0}]
+    assert untested_reason(result) == ("Not testable here (too few periods before the "
+                                       "start: 2020Q2 (1)).")
+
+
+def test_rendered_reports_show_the_waves() -> None:
+    context = _context("callaway-santanna")
+    html = render.render_html(context, {})
+    assert "The pilots started between 2006 and 2010 in 5 waves." in html
+    assert "The pilot started in" not in html
+    assert "<caption>Pilot waves</caption>" in html
+    markdown = render.render_markdown(context)
+    assert "| 2007 | 13 | 7 | 4 |" in markdown
+    text = render.render_text(context)
+    assert "2007: 13 areas, 7 periods before, 4 from the start on" in text
+
+
+def test_common_start_keeps_its_sentence() -> None:
+    periods = build_context([did_twfe()])["main"]["periods"]
+    assert "waves" not in periods and "cohorts" not in periods
+    assert periods["start"] == "2021Q3"
