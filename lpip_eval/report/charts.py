@@ -46,6 +46,7 @@ from lpip_eval.report.chart_style import (
 )
 from lpip_eval.report.charts_design import DESIGN_KINDS, set_ylabel
 from lpip_eval.report.charts_plan import PLAN_KINDS
+from lpip_eval.report.sensitivity import SENSITIVITY_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -226,8 +227,10 @@ CHART_KINDS: dict[str, DrawFunction] = {
     "effects": draw_effects,
     **DESIGN_KINDS,
     **PLAN_KINDS,
+    **SENSITIVITY_KINDS,
 }
 """Chart kind -> drawing function ``(figure, axes, spec) -> None``: the two kinds above and
 the comparison designs' kinds ("gap", "placebo", "weights", "balance", "forest") of
-:data:`lpip_eval.report.charts_design.DESIGN_KINDS` and the planning report's "tradeoff"
-(:data:`lpip_eval.report.charts_plan.PLAN_KINDS`)."""
+:data:`lpip_eval.report.charts_design.DESIGN_KINDS`, the planning report's "tradeoff"
+(:data:`lpip_eval.report.charts_plan.PLAN_KINDS`) and "sensitivity" (HonestDiD intervals
+against M) of :mod:`lpip_eval.report.sensitivity`."""

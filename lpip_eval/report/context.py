@@ -23,6 +23,7 @@ from typing import Any
 
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.report.cohorts import cohort_rows, start_text, untested_reason
+from lpip_eval.report.sensitivity import sensitivity_charts, sensitivity_checks
 from lpip_eval.report.words import (
     METHOD_NAMES,
     chart_label,
@@ -285,6 +286,7 @@ def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
             })
     for extra in diag.get("checks", []):
         checks.append(extra)
+    checks.extend(sensitivity_checks(result, outcome_words(result)[1]))
     return [{**check, **_status(check)} for check in checks]
 
 
@@ -365,6 +367,7 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "low": [e["ci_low"] for e in effects],
                        "high": [e["ci_high"] for e in effects]},
         })
+    charts.extend(sensitivity_charts(result, label, unit))
     charts.extend(_shorten(chart_label(chart, result)) for chart in diag.get("charts", []))
     return charts
 
