@@ -172,7 +172,7 @@ def test_render_charts_keys_follow_sections_and_ids(results: dict[str, Any]) -> 
 def test_unknown_or_missing_kind_raises(specs: dict[str, dict[str, Any]]) -> None:
     with pytest.raises(ValueError, match=r"unknown chart kind 'pie'.*balance, "
                                          r"digest-forest, effects, forest, gap, paths, "
-                                         r"placebo, tradeoff, weights\)"):
+                                         r"placebo, sensitivity, tradeoff, weights\)"):
         render_chart(dict(specs["paths"], kind="pie"))
     without = {k: v for k, v in specs["paths"].items() if k != "kind"}
     with pytest.raises(ValueError, match=r"unknown chart kind None"):
@@ -416,7 +416,7 @@ def test_design_kinds_register_whichever_module_is_imported_first() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True, cwd=REPO, timeout=60)
     assert done.stdout.split() == ["balance,digest-forest,effects,forest,gap,paths,placebo,"
-                                    "tradeoff,weights"]
+                                    "sensitivity,tradeoff,weights"]
 
 
 def test_render_charts_draws_every_chart_of_a_synthetic_control(
