@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
 import ssl
 from collections.abc import Iterator
 from email import policy
@@ -17,8 +16,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from report_examples import example_result
+from smtp_servers import CERT, KEY, PASSWORD, Inbox, authenticate, free_port
 from typer.testing import CliRunner
 
 from lpip_eval.cli.commands import app
@@ -40,9 +39,6 @@ from lpip_eval.report.render import render_email_html
 
 SENDER = "evaluation@example.org"
 TO = ["policy@example.org", "analyst@example.org"]
-PASSWORD = "s3cret-Pa55"
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-CERT, KEY = REFERENCE / "smtp_test_cert.pem", REFERENCE / "smtp_test_key.pem"  # SOURCE.md
 
 
 def without_stamp(data: bytes) -> bytes:
@@ -185,36 +181,12 @@ def test_html_that_cannot_fit_is_a_clear_error(context: dict[str, Any]) -> None:
 
 # --- SMTP ------------------------------------------------------------------------------
 
-class Inbox:
-    """aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"reporter"
-          and auth_data.password == PASSWORD.encode())
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port,
-                            authenticator=_authenticate, auth_require_tls=False)
+                            authenticator=authenticate, auth_require_tls=False)
     controller.start()
     try:
         yield inbox, port
@@ -263,7 +235,7 @@ def test_smtp_failures_are_one_line_errors_naming_the_server(
     with pytest.raises(SendError, match=f"via 127.0.0.1:{port}: the server does not offer "
                                         "STARTTLS"):
         send_message(msg, host="127.0.0.1", port=port, starttls=True)
-    closed = _free_port()
+    closed = free_port()
     with pytest.raises(SendError, match=f"via 127.0.0.1:{closed}: ") as info:
         send_message(msg, host="127.0.0.1", port=closed, starttls=False, timeout=5)
     assert "\n" not in str(info.value)
@@ -278,9 +250,9 @@ def tls_server() -> Iterator[tuple[Inbox, int]]:
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(CERT, KEY)
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_context,
-                            require_starttls=True, authenticator=_authenticate)
+                            require_starttls=True, authenticator=authenticate)
     controller.start()
     try:
         yield inbox, port
