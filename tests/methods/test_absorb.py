@@ -49,7 +49,8 @@ def test_exact_path_equals_alternating_projections(weighted: bool, disconnected:
 
 def test_exact_path_equals_pyhdfe() -> None:
     """pyhdfe 0.2 ``residualize_method="sw"`` (Somaini & Wolak 2016), unweighted, tol 1e-9."""
-    pyhdfe = pytest.importorskip("pyhdfe")
+    import pyhdfe  # test dependency (pyproject [test]); a missing peer fails, not skips
+
     u, t, x = _panel(False)
     algorithm = pyhdfe.create(np.column_stack([u, t]), drop_singletons=False,
                               compute_degrees=False, residualize_method="sw")

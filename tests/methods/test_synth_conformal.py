@@ -57,7 +57,8 @@ def test_null_p_values_roughly_uniform_and_sets_cover() -> None:
 
 
 def test_texas_conformal_says_no_bounded_set_in_words() -> None:
-    causaldata = pytest.importorskip("causaldata")
+    import causaldata  # test dependency (pyproject [test]); a missing peer fails, not skips
+
     frame = causaldata.texas.load_pandas().data
     panel = panel_from_frame(frame, PanelSpec(data=Path("texas.csv"), area_col="state",
                                               period_col="year", outcome="bmprison",

@@ -14,6 +14,7 @@ import math
 from functools import cache
 from pathlib import Path
 
+import causaldata  # test dependency (pyproject [test]); a missing peer fails
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +23,6 @@ from lpip_eval.data.panel import Panel, PanelSpec, panel_from_frame
 from lpip_eval.methods.synth.classic import SynthSpec, estimate_synth
 from lpip_eval.results.result import EffectResult
 
-causaldata = pytest.importorskip("causaldata")
 QUICK = {"placebo_in_time": False, "leave_one_out": False}
 
 
