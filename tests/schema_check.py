@@ -14,13 +14,13 @@ from typing import Any
 
 import jsonschema
 
-from lpip_eval.results.result import load_schema
+from lpip_eval.methods.registry import result_schema
 
 
 @cache
 def validator() -> jsonschema.protocols.Validator:
     """The validator of the published schema, itself checked against Draft 2020-12."""
-    schema = load_schema()
+    schema = result_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())

@@ -161,13 +161,12 @@ def test_the_pipeline_seams_are_typed() -> None:
     import inspect
     import tomllib
 
-    seams = {"lpip_eval.methods.registry": ["estimate"],
+    seams = {"lpip_eval.methods.registry": ["estimate", "with_evidence"],
              "lpip_eval.methods.did": ["estimate_did"],
              "lpip_eval.methods.match.areas": ["estimate_match"],
              "lpip_eval.methods.synth.classic": ["estimate_synth"],
              "lpip_eval.methods.synth.sdid": ["estimate_sdid"],
-             "lpip_eval.methods.match.units": ["estimate_units", "estimate_unit_match"],
-             "lpip_eval.results.evidence": ["with_evidence"]}
+             "lpip_eval.methods.match.units": ["estimate_units", "estimate_unit_match"]}
     returns = {f"{name}.{function}": inspect.signature(
         getattr(importlib.import_module(name), function)).return_annotation
         for name, functions in seams.items() for function in functions}

@@ -26,7 +26,7 @@ import typer
 
 from lpip_eval import __version__
 from lpip_eval.cli.digest import digest
-from lpip_eval.cli.evaluate import init, report_command, run
+from lpip_eval.cli.evaluate import init, report_command, run, schema
 from lpip_eval.cli.options import (
     OUTPUTS,
     command,
@@ -189,6 +189,7 @@ app.command()(run)
 app.command()(init)
 app.command("digest")(digest)
 app.command("plan")(plan)
+app.command("schema")(schema)
 
 
 def command_line(ctx: typer.Context) -> str:

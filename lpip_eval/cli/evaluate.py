@@ -147,3 +147,34 @@ def init(
                         f"`lpip-eval run {path}`.", markup=False, highlight=False)
 
     guard(go)
+
+
+def schema(
+    kind: Annotated[str, typer.Argument(
+        help="Which JSON document: result (the --json of did, synth, match), plan, or "
+        "digest.")] = "result",
+) -> None:
+    """Print the JSON Schema of lpip-eval's result, plan or digest JSON (for CI checks)."""
+
+    def go() -> None:
+        import json
+
+        from lpip_eval.errors import UsageError, closest
+
+        kinds = ("result", "plan", "digest")
+        if kind not in kinds:
+            raise UsageError(f"schema: unknown document '{kind}'",
+                             hint=closest(kind, list(kinds)))
+        if kind == "result":
+            from lpip_eval.methods.registry import result_schema
+
+            document = result_schema()
+        else:
+            from importlib import resources
+
+            text = resources.files("lpip_eval.results").joinpath(
+                f"schema/{kind}.schema.json").read_text("utf-8")
+            document = json.loads(text)
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+    guard(go)

@@ -35,10 +35,9 @@ from lpip_eval.methods.linear.design import (
     infer,
     treated_cluster_count,
 )
-from lpip_eval.methods.registry import option_setting
+from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
-from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
 
 DESIGNS = {

@@ -27,8 +27,8 @@ from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods import event_inference as ev
 from lpip_eval.methods.linear.absorb import EXACT_MAX_LEVELS, TwoWayExact
+from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.specs import StaggeredSpec
-from lpip_eval.results.evidence import with_evidence
 
 TITLE = "Imputation difference-in-differences (Borusyak, Jaravel & Spiess 2024)"
 

@@ -4,7 +4,8 @@ A method is a name, a title for reports, and its designs; a design is a spec cla
 options, with help text and checks, in :mod:`lpip_eval.methods.specs`) and an estimator
 ``module:function`` taking ``(panel, spec, progress=None)`` and returning an EffectResult.
 The CLI's method options, the config tables and keys, ``docs/config.md``, the starter file,
-the schema's method enum and the report's method names all follow from :data:`METHODS`.
+the schema's method enum (:func:`result_schema`), the evidence rule and the report's method
+names all follow from :data:`METHODS`.
 Adding a design (e.g. ``did --design callaway-santanna``) is its estimator module, its spec
 class and one :class:`Design` entry here.
 
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from lpip_eval.errors import DataError, UsageError, closest
 from lpip_eval.methods import specs
 from lpip_eval.parallel import local_workers, workers_notice
+from lpip_eval.results import evidence
 from lpip_eval.results.result import check_finite
 
 if TYPE_CHECKING:
@@ -64,7 +66,8 @@ class Design:
 @dataclass(frozen=True)
 class Method:
     """One method: ``name`` (command, config table, JSON ``method``), ``title`` (reports),
-    ``designs`` (the first is the default) and ``columns``: spec keys whose values are
+    ``designs`` (the first is the default), ``evidence``: its strength-of-evidence rule
+    (:mod:`lpip_eval.results.evidence`), and ``columns``: spec keys whose values are
     columns to load into a panel role (``match_on`` -> covariates, ...). ``design_help``
     documents the ``design`` option where no spec has a ``design`` field (its config-file
     wording in ``design_config_help`` if different); ``unused_roles``: PanelSpec fields the
@@ -73,6 +76,7 @@ class Method:
     name: str
     title: str
     designs: Mapping[str, Design]
+    evidence: evidence.Rule
     columns: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
     design_help: str = ""
@@ -143,6 +147,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
             "sun-abraham": Design(specs.StaggeredSpec,
                                   "lpip_eval.methods.sun_abraham:estimate_sun_abraham",
                                   staggered=True)},
+           evidence.did_rule,
            summary="Difference-in-differences: 2x2, two-way fixed effects, event study, or for "
            "staggered starts Callaway & Sant'Anna, imputation or Sun & Abraham (auto picks)."),
     Method("synth", "synthetic control",
@@ -150,6 +155,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
                               parse="lpip_eval.methods.synth.designs:parse_classic"),
             "sdid": Design(specs.SdidSpec, "lpip_eval.methods.synth.sdid:estimate_sdid",
                            renamed={"draws": "placebo_reps"})},
+           evidence.synth_rule,
            columns={"predictors": "covariates"}, unused_roles=("weights_col", "cluster_col"),
            design_help="classic (Abadie, Diamond & Hainmueller) or sdid (synthetic DiD).",
            design_config_help="classic (synthetic control) or sdid (synthetic difference-in-"
@@ -159,6 +165,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            {"twfe": _MATCH, "2x2": _MATCH,
             "nnmatch": Design(specs.MatchSpec,
                               "lpip_eval.methods.match.units:estimate_units", loads="units")},
+           evidence.match_rule,
            columns={"match_on": "covariates", "exact": "categoricals"},
            unused_roles=("covariates",),
            summary="Matched comparison areas: choose similar areas, check balance, then DiD "
@@ -183,6 +190,30 @@ def iter_designs() -> Iterator[tuple[Method, str, type]]:
 def method_titles() -> dict[str, str]:
     """Method name -> title for reports ("did" -> "difference-in-differences")."""
     return {m.name: m.title for m in METHODS.values()}
+
+
+def rate_evidence(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``{level, label, reasons}`` for a result dict (saved JSON too), by the evidence rule of
+    its method's record."""
+    m = METHODS.get(str(result.get("method")))
+    return evidence.rate(dict(result), m.evidence if m is not None else None)
+
+
+def with_evidence(result: EffectResult) -> EffectResult:
+    """``result`` with its ``evidence`` block rated by its method's rule; every estimator
+    returns through this."""
+    m = METHODS.get(result.method)
+    return evidence.with_evidence(result, m.evidence if m is not None else None)
+
+
+def result_schema() -> dict[str, Any]:
+    """The published JSON Schema of a result (``results/schema/result.schema.json``) with the
+    ``method`` enum filled in from :data:`METHODS`, so a new method needs no schema edit."""
+    from lpip_eval.results.result import load_schema
+
+    schema = load_schema()
+    schema["properties"]["method"]["enum"] = list(METHODS)
+    return schema
 
 
 def design_of(m: Method, spec: Any) -> str:

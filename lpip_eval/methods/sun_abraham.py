@@ -25,9 +25,9 @@ from lpip_eval.errors import DesignError
 from lpip_eval.methods import event_inference as ev
 from lpip_eval.methods.linear.absorb import least_squares
 from lpip_eval.methods.linear.design import cr1
+from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.specs import StaggeredSpec
 from lpip_eval.numbers import fmt_p
-from lpip_eval.results.evidence import with_evidence
 
 TITLE = "Interaction-weighted event study (Sun & Abraham 2021)"
 

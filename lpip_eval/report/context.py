@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.report.cohorts import cohort_rows, start_text, untested_reason
 from lpip_eval.report.sensitivity import sensitivity_charts, sensitivity_checks
@@ -35,7 +36,6 @@ from lpip_eval.report.words import (
     sentence_case,
     subject,
 )
-from lpip_eval.results.evidence import rate_evidence
 
 
 def build_context(results: list[dict[str, Any]], *, title: str | None = None,

@@ -66,9 +66,9 @@ def load_results(paths: list[Path]) -> list[dict[str, Any]]:
     """Read result JSON files and check each against the published schema (exit 3 if not)."""
     import jsonschema
 
-    from lpip_eval.results.result import load_schema
+    from lpip_eval.methods.registry import result_schema
 
-    validator = jsonschema.Draft202012Validator(load_schema())
+    validator = jsonschema.Draft202012Validator(result_schema())
     loaded = []
     for path in paths:
         try:

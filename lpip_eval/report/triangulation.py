@@ -28,9 +28,10 @@ import math
 from itertools import combinations
 from typing import Any
 
+from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import effect_decimals, fmt_number
 from lpip_eval.report.words import METHOD_NAMES, outcome_words
-from lpip_eval.results.evidence import LABELS, rate_evidence
+from lpip_eval.results.evidence import LABELS
 
 DONOR_THRESHOLD = 0.01
 

@@ -31,11 +31,14 @@ assumption fails. For difference-in-differences (this module owns those rules, i
 Other designs: unit-level matching (``match --design nnmatch``) compares treated and
 untreated units at one point in time, so it is level 2. Each reason is a sentence a
 policymaker can read. The rating works from a result's JSON (``EffectResult.to_dict()``), so
-saved results can be rated again.
+saved results can be rated again. Each method's rule is the ``evidence`` field of its record
+in :mod:`lpip_eval.methods.registry`, which rates results (``registry.rate_evidence``); a new
+method brings its rule in its record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lpip_eval.numbers import fmt_p
@@ -56,60 +59,74 @@ POOR_FIT_RATIO = 0.5  # pre-period RMSPE over the outcome's pre-period SD
 SMD_ACCEPTABLE = 0.25
 
 
-def rate_evidence(result: dict[str, Any]) -> dict[str, Any]:
-    """``{level, label, reasons}`` for one result dict (the JSON form of an EffectResult)."""
+Rule = Callable[[dict[str, Any], list[str]], int]
+"""A method's evidence rule: the level for one result dict, appending its reasons."""
+
+
+def rate(result: dict[str, Any], rule: Rule | None) -> dict[str, Any]:
+    """``{level, label, reasons}`` for one result dict (the JSON form of an EffectResult),
+    by its method's ``rule`` (the ``evidence`` field of its registry record; ``None``: an
+    unrecognised method, rated as a simple comparison)."""
     reasons: list[str] = []
-    level = _design_level(result, reasons)
+    if rule is None:
+        reasons.append(f"Unrecognised method '{result.get('method')}': rated as a simple "
+                       "comparison.")
+        level = 2
+    else:
+        level = rule(result, reasons)
     _caveats(result, reasons)
     return {"level": level, "label": LABELS[level], "reasons": reasons}
 
 
-def _design_level(result: dict[str, Any], reasons: list[str]) -> int:
-    method = result["method"]
-    diag = result.get("diagnostics", {})
+def did_rule(result: dict[str, Any], reasons: list[str]) -> int:
+    """Difference-in-differences (every design of ``did``): see the module docstring."""
     n_comp = len(result.get("comparison_units", []))
-    if method == "did":
-        reasons.append(f"Difference-in-differences: the pilot areas' change is compared with the "
-                       f"change in {n_comp} comparison areas over the same periods.")
-        return _did_level(result, reasons)
-    if method == "synth":
-        fit = diag.get("pre_fit", {})
-        ratio = fit.get("rmspe_to_sd")
-        reasons.append("Synthetic control: the pilot area is compared with a weighted "
-                       "combination of comparison areas chosen to match it before the pilot.")
-        if ratio is not None and ratio > POOR_FIT_RATIO:
-            reasons.append(f"The synthetic comparison did not track the pilot well before it "
-                           f"started (pre-period error {ratio:.2f} of the outcome's spread): "
-                           "lowered to level 2.")
-            return 2
-        if _synth_caps(diag, result, reasons):
-            return 2
-        reasons.append("The synthetic comparison tracked the pilot closely before it started: "
-                       "level 3.")
-        return 3
-    if method == "match" and not result.get("time_col", "period"):  # unit-level matching
+    reasons.append(f"Difference-in-differences: the pilot areas' change is compared with the "
+                   f"change in {n_comp} comparison areas over the same periods.")
+    return _did_level(result, reasons)
+
+
+def synth_rule(result: dict[str, Any], reasons: list[str]) -> int:
+    """Synthetic control: level 3 when the pre-period fit is close and nothing caps it."""
+    diag = result.get("diagnostics", {})
+    ratio = diag.get("pre_fit", {}).get("rmspe_to_sd")
+    reasons.append("Synthetic control: the pilot area is compared with a weighted "
+                   "combination of comparison areas chosen to match it before the pilot.")
+    if ratio is not None and ratio > POOR_FIT_RATIO:
+        reasons.append(f"The synthetic comparison did not track the pilot well before it "
+                       f"started (pre-period error {ratio:.2f} of the outcome's spread): "
+                       "lowered to level 2.")
+        return 2
+    if _synth_caps(diag, result, reasons):
+        return 2
+    reasons.append("The synthetic comparison tracked the pilot closely before it started: "
+                   "level 3.")
+    return 3
+
+
+def match_rule(result: dict[str, Any], reasons: list[str]) -> int:
+    """Matched comparison areas (level 3 when balanced, pre-trends not rejected); unit-level
+    matching (no time column) is level 2."""
+    diag = result.get("diagnostics", {})
+    if not result.get("time_col", "period"):  # unit-level matching
         reasons.append("Matched comparison of units at one point in time: treated units are "
                        "compared with untreated units that looked like them on the matching "
                        "variables, but not before and after, so differences that the matching "
                        "variables miss are not ruled out: level 2.")
         return 2
-    if method == "match":
-        balance = diag.get("balance", {})
-        worst = balance.get("max_abs_smd_after")
-        reasons.append("Matched comparison areas: comparison areas were chosen to resemble the "
-                       "pilot areas before the pilot, then compared before and after.")
-        if worst is not None and worst >= SMD_ACCEPTABLE:
-            reasons.append(f"After matching, the areas still differ (largest standardised "
-                           f"difference {worst:.2f} >= {SMD_ACCEPTABLE}): lowered to level 2.")
-            return 2
-        pre = diag.get("pretrend_test")
-        if pre is not None and pre.get("rejected_at_5pct"):
-            reasons.append(_rejected(pre))
-            return 2
-        reasons.append("After matching, pilot and comparison areas are balanced: level 3.")
-        return 3
-    reasons.append(f"Unrecognised method '{method}': rated as a simple comparison.")
-    return 2
+    worst = diag.get("balance", {}).get("max_abs_smd_after")
+    reasons.append("Matched comparison areas: comparison areas were chosen to resemble the "
+                   "pilot areas before the pilot, then compared before and after.")
+    if worst is not None and worst >= SMD_ACCEPTABLE:
+        reasons.append(f"After matching, the areas still differ (largest standardised "
+                       f"difference {worst:.2f} >= {SMD_ACCEPTABLE}): lowered to level 2.")
+        return 2
+    pre = diag.get("pretrend_test")
+    if pre is not None and pre.get("rejected_at_5pct"):
+        reasons.append(_rejected(pre))
+        return 2
+    reasons.append("After matching, pilot and comparison areas are balanced: level 3.")
+    return 3
 
 
 def _synth_caps(diag: dict[str, Any], result: dict[str, Any], reasons: list[str]) -> bool:
@@ -257,8 +274,9 @@ def _caveats(result: dict[str, Any], reasons: list[str]) -> None:
                        "before the start): trends before the pilot are hard to judge.")
 
 
-def with_evidence(result: EffectResult) -> EffectResult:
-    """The EffectResult with its ``evidence`` block filled in from its own diagnostics."""
+def with_evidence(result: EffectResult, rule: Rule | None) -> EffectResult:
+    """The EffectResult with its ``evidence`` block filled in from its own diagnostics by
+    ``rule`` (see :func:`rate`)."""
     from dataclasses import replace
 
     light = {  # what the rating reads, without serialising every area's name
@@ -270,4 +288,4 @@ def with_evidence(result: EffectResult) -> EffectResult:
         "comparison_units": result.comparison_units,
         "estimate": {"inference": {"method": result.estimate.inference.method}},
     }
-    return replace(result, evidence=rate_evidence(light))
+    return replace(result, evidence=rate(light, rule))

@@ -59,13 +59,12 @@ def _poor_fit(result: dict[str, Any], _: int | None) -> str | None:
 
 
 def _evidence_below(result: dict[str, Any], level: int | None) -> str | None:
-    evidence = result.get("evidence") or {}
-    found = evidence.get("level")
-    if found is None:
-        from lpip_eval.results.evidence import rate_evidence
-
-        found = rate_evidence(result)["level"]
-    if level is None or found >= level:
+    found = (result.get("evidence") or {}).get("level")
+    if level is None:
+        return None
+    if found is None:  # a result rated by no method (not schema-valid): it cannot pass
+        return f"the result carries no evidence rating, and level {level} is required"
+    if found >= level:
         return None
     return f"the evidence is at level {found} of 5, below the required level {level}"
 

@@ -111,9 +111,9 @@ def _read_json(path: Path) -> tuple[Any, str]:
 def _validator() -> Any:
     import jsonschema
 
-    from lpip_eval.results.result import load_schema
+    from lpip_eval.methods.registry import result_schema
 
-    return jsonschema.Draft202012Validator(load_schema())
+    return jsonschema.Draft202012Validator(result_schema())
 
 
 def load_sources(paths: list[Path]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from cli_runner import check_error_line, run_cli
 
 from lpip_eval.errors import EXIT_DATA, EXIT_DESIGN, EXIT_USAGE, DesignError
 from lpip_eval.methods.match.areas import MatchSpec, estimate_match
-from lpip_eval.results.result import load_schema
+from lpip_eval.methods.registry import result_schema
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "nsw_dw_simulated.csv"
 X = "age,education,black,hispanic,married,nodegree,re74,re75"
@@ -40,7 +40,7 @@ def _json(workdir: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> dict[s
     code, out, err = run_cli([*BASE, *extra, "--json", "-"], workdir, monkeypatch)
     assert code == 0, err
     document = json.loads(out)
-    jsonschema.validate(document, load_schema())
+    jsonschema.validate(document, result_schema())
     return document
 
 
@@ -199,7 +199,7 @@ def test_config_runs_the_unit_design(workdir: Path, monkeypatch: pytest.MonkeyPa
     code, _, err = run_cli(["run", _config(workdir)], workdir, monkeypatch)
     assert code == 0, err
     doc = json.loads((workdir / "out" / "re78-match.json").read_text(encoding="utf-8"))
-    jsonschema.validate(doc, load_schema())
+    jsonschema.validate(doc, result_schema())
     assert doc["estimate"]["att"] == pytest.approx(568.373267898747, rel=RTOL)  # biasadj($X)
     assert doc["estimate"]["se"] == pytest.approx(1160.307963109378, rel=RTOL)
     assert doc["provenance"]["inputs"][0]["rows"] == 2675

@@ -42,7 +42,7 @@ from lpip_eval.methods.match.distance import (
     sturges_bins,
 )
 from lpip_eval.methods.match.placebo import PlaceboPilots
-from lpip_eval.results.result import load_schema
+from lpip_eval.methods.registry import result_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "west_of_england"
@@ -380,7 +380,7 @@ def test_unmatched_pilots_are_named_and_left_out(example: Panel) -> None:
 ])
 def test_example_variants(example: Panel, spec: MatchSpec) -> None:
     result = estimate_match(example, spec)
-    jsonschema.validate(result.to_dict(), load_schema())
+    jsonschema.validate(result.to_dict(), result_schema())
     assert 0.5 < result.estimate.att < 2.5  # true effect 1.5 in the simulated example
     assert result.estimate.ci_low <= result.estimate.att <= result.estimate.ci_high
 

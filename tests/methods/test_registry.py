@@ -24,9 +24,36 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_schema_method_enum_is_the_registry() -> None:
-    schema = json.loads((ROOT / "lpip_eval" / "results" / "schema" / "result.schema.json")
-                        .read_text(encoding="utf-8"))
-    assert schema["properties"]["method"]["enum"] == list(METHODS)
+    """The published file names no methods; result_schema() adds them from the registry, so a
+    new Method record needs no schema edit."""
+    from lpip_eval.methods.registry import result_schema
+
+    published = json.loads((ROOT / "lpip_eval" / "results" / "schema" / "result.schema.json")
+                           .read_text(encoding="utf-8"))
+    assert "enum" not in published["properties"]["method"]
+    assert result_schema()["properties"]["method"]["enum"] == list(METHODS)
+
+
+def test_a_new_method_is_in_the_schema_and_rated_by_its_own_rule(monkeypatch) -> None:
+    """Adding a Method record is enough for the schema enum and the evidence rating."""
+    import dataclasses
+
+    from lpip_eval.methods import registry
+
+    def rule(result: dict, reasons: list[str]) -> int:
+        reasons.append("regression discontinuity at the boundary: level 4.")
+        return 4
+
+    new = dataclasses.replace(registry.METHODS["did"], name="rdd", evidence=rule)
+    monkeypatch.setitem(registry.METHODS, "rdd", new)
+    assert "rdd" in registry.result_schema()["properties"]["method"]["enum"]
+    rating = registry.rate_evidence({"method": "rdd", "design": "sharp",
+                                     "treated_units": list("abcdefghijk"),
+                                     "estimate": {"inference": {"method": "cluster"}}})
+    assert rating["level"] == 4 and rating["reasons"][0].startswith("regression")
+    unknown = registry.rate_evidence({"method": "rdd2", "treated_units": list("abcdefghijk"),
+                                      "estimate": {"inference": {"method": "cluster"}}})
+    assert unknown["level"] == 2 and "Unrecognised method 'rdd2'" in unknown["reasons"][0]
 
 
 def test_report_names_are_the_registry_titles() -> None:

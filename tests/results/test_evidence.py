@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from report_fixtures import did_event_study, did_twfe, synth
 
-from lpip_eval.results.evidence import LABELS, rate_evidence
+from lpip_eval.methods.registry import rate_evidence
+from lpip_eval.results.evidence import LABELS
 
 
 def test_did_with_parallel_pretrends_is_level_3() -> None:

@@ -20,7 +20,8 @@ from schema_check import assert_valid
 
 from lpip_eval.data.panel import Panel, PanelSpec, load_panel
 from lpip_eval.methods.did import DidSpec, estimate_did
-from lpip_eval.results.result import SCHEMA_VERSION, EffectResult, PeriodEffect, load_schema
+from lpip_eval.methods.registry import result_schema
+from lpip_eval.results.result import SCHEMA_VERSION, EffectResult, PeriodEffect
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "west_of_england"
 DRAWS = 99
@@ -43,7 +44,7 @@ def _result(design: str, inference: str) -> EffectResult:
 
 
 def test_schema_version_matches_the_published_schema() -> None:
-    schema = load_schema()
+    schema = result_schema()
     assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
 
 

@@ -49,10 +49,9 @@ from lpip_eval.methods.match.distance import (
     match_areas,
 )
 from lpip_eval.methods.match.placebo import PlaceboPilots
-from lpip_eval.methods.registry import option_name, option_setting
+from lpip_eval.methods.registry import option_name, option_setting, with_evidence
 from lpip_eval.methods.specs import DidSpec, MatchSpec
 from lpip_eval.numbers import fmt_p
-from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 DESIGNS = {"twfe": "two-way fixed effects DiD", "2x2": "2x2 DiD (pre/post means)"}

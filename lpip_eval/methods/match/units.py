@@ -31,9 +31,8 @@ from lpip_eval.data.units import UnitData, load_units
 from lpip_eval.errors import DesignError, UsageError
 from lpip_eval.methods.match.balance import balance_table, love_plot
 from lpip_eval.methods.match.nnmatch import nnmatch
-from lpip_eval.methods.registry import option_setting
+from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.specs import Checked, MatchSpec, ci_level_option, option
-from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, add_provenance
 
 UNIT_DISTANCES = {"mahalanobis": "Mahalanobis distance", "ivariance": "inverse-variance distance",

@@ -18,6 +18,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.methods.staggered import inference as sinf
@@ -30,7 +31,6 @@ from lpip_eval.methods.staggered.bootstrap import (
 from lpip_eval.methods.staggered.cohorts import Wide, cohort_table, wide_panel
 from lpip_eval.methods.staggered.group_time import GroupTime, group_time
 from lpip_eval.methods.staggered.report_data import diagnostics_of, panel_means
-from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 DESIGN = "Callaway & Sant'Anna (2021) staggered difference-in-differences"

@@ -46,11 +46,10 @@ from lpip_eval.data.panel import Panel
 from lpip_eval.data.periods import FREQUENCIES, parse_period_value
 from lpip_eval.errors import DataError, DesignError, first_items
 from lpip_eval.methods.linear.inference import canonical_unit_order
-from lpip_eval.methods.registry import option_name, option_setting
+from lpip_eval.methods.registry import option_name, option_setting, with_evidence
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
-from lpip_eval.results.evidence import with_evidence
 from lpip_eval.results.result import EffectResult
 
 DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods

@@ -49,14 +49,14 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.linear.inference import canonical_unit_order
-from lpip_eval.methods.registry import option_setting
+from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
 from lpip_eval.parallel import map_items
-from lpip_eval.results.evidence import POOR_FIT_RATIO, with_evidence
+from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 ESTIMATORS = {
