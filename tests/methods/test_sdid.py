@@ -225,7 +225,15 @@ def test_result_contract(results: dict[str, EffectResult]) -> None:
     fit = body["diagnostics"]["pre_fit"]
     assert set(fit) == {"rmspe", "mspe", "rmspe_to_sd"}
     assert fit["rmspe"] == pytest.approx(math.sqrt(fit["mspe"]))
-    assert body["evidence"]["level"] == 3
+    # The tests of no effect disagree on Prop 99 (issue 12, item 4): placebo-in-space ranks
+    # reject at 5% (California's estimate is the most extreme of the 38 placebos), the
+    # conformal test does not (p ~ 0.55), and the placebo SE sits between (the paper's own
+    # 95% range, -15.6 +- 1.96 x 8.4, includes zero): level 2, with the reason named.
+    agree = body["diagnostics"]["inference_agreement"]
+    assert agree["agree"] is False and "placebo-in-space ranks" in agree["rejecting"]
+    assert "conformal inference" in agree["not_rejecting"]
+    assert body["evidence"]["level"] == 2
+    assert any("inference methods disagree" in r for r in body["evidence"]["reasons"])
     kinds = {c["kind"]: c for c in body["diagnostics"]["charts"]}
     paths = kinds["paths"]["series"]
     assert len(paths["x"]) == len(paths["pilot"]) == len(paths["comparison"]) == 31

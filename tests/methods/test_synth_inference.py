@@ -116,6 +116,12 @@ def test_texas_classic_ranges_finite(options: dict[str, object]) -> None:
     result = estimate_synth(panel, spec)
     assert result.estimate.inference.details["statistic"] == "post/pre-period RMSPE ratio"
     _assert_range_on_scale(result, panel)
+    # conformal inference on the same estimate cannot go below 1/16 (T = 16 years), so it
+    # cannot answer at 5%: named, left out of the comparison, no cap from it (issue 12)
+    agree = result.diagnostics["inference_agreement"]
+    conformal = next(t for t in agree["tests"] if t["test"] == "conformal inference")
+    assert conformal["smallest_p"] == pytest.approx(1 / 16)
+    assert conformal["verdict"] == "cannot reject" and agree["agree"] is None
 
 
 def test_pilot_outside_the_hull_is_flagged_and_capped() -> None:

@@ -50,6 +50,7 @@ from lpip_eval.methods.registry import option_name, option_setting, with_evidenc
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
+from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
 from lpip_eval.results.result import EffectResult
 
 DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods
@@ -406,6 +407,8 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         estimate, inf_diag = si.inference(spec, path, fits, placebos, start_of, warnings,
                                           data.ranks, scale if np.isfinite(scale) else 0.0)
         by_period = None
+    agree = _agreement(spec, data, treated, built, start_of, path, fits, placebos, scale,
+                       estimate)
     if spec.inference == "conformal":
         inf_diag = {}  # its details are in estimate.inference; no placebo block
     if inf_diag:
@@ -413,6 +416,12 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         inf_diag["exact_fit"]["placebos"] = [data.names[i]
                                              for i in inf_diag["exact_fit"]["placebos"]]
     warnings = list(dict.fromkeys(warnings))
+    diagnostics = out.diagnostics(panel, data, built, fits, path, inf_diag,
+                                  {"space": placebos, "time": in_time, "loo": loo}, start_of,
+                                  scale, warnings)
+    if agree is not None:
+        diagnostics["inference_agreement"] = agree
+        diagnostics["checks"].append(agreement_check(agree))
     result = EffectResult(
         method="synth", design=out.design_name(spec, len(targets), len(treated)),
         outcome=panel.outcome, unit_col=panel.unit_col, time_col=panel.time_col,
@@ -422,12 +431,39 @@ def estimate_synth(panel: Panel, spec: SynthSpec, *,
         estimate=estimate,
         effects_by_period=out.period_effects(panel, path, len(order) == 1, by_period),
         weights=out.weights(data, fits),
-        diagnostics=out.diagnostics(panel, data, built, fits, path, inf_diag,
-                                    {"space": placebos, "time": in_time, "loo": loo}, start_of,
-                                    scale, warnings),
+        diagnostics=diagnostics,
         warnings=tuple(dict.fromkeys(warnings)),
     )
     return with_evidence(result)
+
+
+def _agreement(spec: SynthSpec, data: WideData, treated: np.ndarray,
+               built: dict[int, BuiltProblem], start_of: dict[int, int], path: si.Paths,
+               fits: list[Any], placebos: dict[int, list[Any]], scale: float,
+               estimate: Any) -> dict[str, Any] | None:
+    """Placebo ranks and conformal inference on the same estimate (``agreement.py``): one
+    common start and a balanced outcome only; None otherwise or with ``--inference none``."""
+    if spec.inference == "none" or len(built) > 1:
+        return None
+    (start,) = built
+    y1 = np.nanmean(data.y[treated], axis=0) if len(treated) > 1 else data.y[int(treated[0])]
+    y0 = data.y[built[start].pool]
+    if not (np.isfinite(y1).all() and np.isfinite(y0).all()):
+        return None
+    if spec.inference == "conformal":
+        conformal_p = float(estimate.p_value)
+        placebo, _ = si.inference(spec, path, fits, placebos, start_of, [], data.ranks,
+                                  scale if np.isfinite(scale) else 0.0)
+    else:
+        from lpip_eval.methods.synth.conformal import p_of_no_effect
+
+        placebo, conformal_p = estimate, p_of_no_effect(y1, y0, start)
+    n_placebos = int(placebo.inference.details.get("placebos", 0))
+    if n_placebos == 0:  # conformal asked: no placebo refits were run
+        return None
+    return agreement([Test("placebo-in-space ranks", float(placebo.p_value),
+                           1 / (n_placebos + 1)),
+                      Test("conformal inference", conformal_p, 1 / len(y1))], spec.ci_level)
 
 
 def _conformal(spec: SynthSpec, data: WideData, treated: np.ndarray, built: dict[int, BuiltProblem],

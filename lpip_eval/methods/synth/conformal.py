@@ -136,6 +136,15 @@ def conformal(y1: np.ndarray, y0: np.ndarray, t0: int, *, att: float, level: flo
     return average, periods, details
 
 
+def p_of_no_effect(y1: np.ndarray, y0: np.ndarray, t0: int, *, intercept: bool = False
+                   ) -> float:
+    """The conformal p-value of no effect alone: one refit on all T periods, no set (for
+    comparing inference methods, :mod:`lpip_eval.methods.synth.agreement`)."""
+    y1 = np.asarray(y1, dtype=float)
+    n = len(y1)
+    return _p_for(_Model(np.asarray(y0, dtype=float), intercept), y1, np.arange(n), n - t0, 0.0)
+
+
 def _counterfactual(model: _Model, y1: np.ndarray, y0: np.ndarray, t0: int) -> np.ndarray:
     """Post-period counterfactual from weights fitted on the pre-period (for grid centres)."""
     cols = np.arange(t0)

@@ -51,6 +51,7 @@ from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.linear.inference import canonical_unit_order
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.specs import SdidSpec
+from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
 from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
@@ -140,12 +141,17 @@ def estimate_sdid(panel: Panel, spec: SdidSpec, progress: Any = None) -> EffectR
         warnings.append(f"only {n0} comparison areas for {n1} pilot area(s): the placebo "
                         "standard error rests on very few placebo assignments")
     exch = exchangeability(y, n0, t0, panel.outcome)
+    se_estimate = estimate
     estimate = _other_inference(spec, y, n0, t0, fit, exch, estimate, placebo, warnings)
+    agree = _agreement(spec, y, n0, t0, se_estimate, estimate, placebo)
     labels = panel.period_labels
     paths = _paths(y[:n0], y[n0:].mean(axis=0), fit, t0)
     diagnostics = _diagnostics(panel, y, controls, t0, fit, paths)
     diagnostics["exchangeable"] = exch
     diagnostics["checks"][1] = _exchange_check(exch, estimate.inference.method, n0)
+    if agree is not None:
+        diagnostics["inference_agreement"] = agree
+        diagnostics["checks"].append(agreement_check(agree))
     return with_evidence(EffectResult(
         method="synth", design=ESTIMATORS[spec.estimator], outcome=panel.outcome,
         unit_col=panel.unit_col, time_col=panel.time_col,
@@ -193,6 +199,28 @@ def _other_inference(spec: SdidSpec, y: np.ndarray, n0: int, t0: int, fit: SdidF
                "fallback_from": "placebo standard error", "range_note": note,
                "interval": "test inversion under a constant additive effect"}
     return Estimate(tau, None, low, high, level, p, InferenceInfo("placebo", reason, details))
+
+
+def _agreement(spec: SdidSpec, y: np.ndarray, n0: int, t0: int, se_estimate: Estimate,
+               estimate: Estimate, placebo: np.ndarray) -> dict[str, Any] | None:
+    """The placebo standard error, placebo-in-space ranks of the sdid estimates (over the
+    drawn placebo sets) and conformal inference on the same estimate (``agreement.py``)."""
+    from lpip_eval.methods.synth.conformal import p_of_no_effect
+
+    tau, n1 = se_estimate.att, y.shape[0] - n0
+    if "fallback_from" in estimate.inference.details:  # the ranks are the reported test
+        rank_p, smallest = estimate.p_value, 1 / (estimate.inference.details["placebos"] + 1)
+    elif n1 == 1:  # draws repeat the n0 donors: estimate the exact rank p over the donors
+        share = float(np.mean(np.abs(placebo) >= abs(tau) - 1e-9 * max(1.0, abs(tau))))
+        rank_p, smallest = (1 + share * n0) / (n0 + 1), 1 / (n0 + 1)
+    else:
+        rank_p, smallest = rank_inference(tau, placebo, spec.ci_level)[0], 1 / (len(placebo) + 1)
+    conformal_p = (estimate.p_value if spec.inference == "conformal" else
+                   p_of_no_effect(y[n0:].mean(axis=0), y[:n0], t0, intercept=True))
+    return agreement([Test("placebo standard error", se_estimate.p_value),
+                      Test("placebo-in-space ranks", rank_p, smallest),
+                      Test("conformal inference", conformal_p, 1 / y.shape[1])],
+                     spec.ci_level)
 
 
 def _exchange_check(exch: dict[str, Any], method: str, n0: int) -> dict[str, Any]:
