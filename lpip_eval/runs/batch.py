@@ -41,6 +41,7 @@ from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
 from lpip_eval.runs.keys import INDEX_FILE, file_stem
 from lpip_eval.runs.plans import (
     PlanRecord,
+    plan_file_names,
     plan_files,
     plan_index,
     plan_summary,
@@ -419,9 +420,7 @@ def summary_markdown(config: EvaluationConfig, records: tuple[EvaluationRecord, 
     files = [f"`{r.file}`" for r in ok if r.file and config.output.json]
     files += [f"`{n}`" for n in (config.output.report, config.output.eml)
               if n and ok and n not in not_written]
-    files += [f"`{p.stem}.{ext}`" for p in plans if p.ok
-              for ext, on in (("json", config.output.json), ("html", config.output.report))
-              if on]
+    files += [f"`{name}`" for name in plan_file_names(config, plans)]
     lines += ["", f"Config: `{display_path(config.path)}`. Files: {', '.join(files) or 'none'}"
               f", `{INDEX_FILE}`.", ""]
     return "\n".join(lines)

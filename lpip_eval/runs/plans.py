@@ -3,7 +3,8 @@
 :func:`run_plans` plans each outcome from the ``[data]`` table's pilot and start (loaded with
 ``planned=True``: the start may lie after the data's end), with the checked options of the
 ``[plan]`` table, and checks the plan gates (``mde-above:X``). :func:`plan_files` renders what
-the batch writes beside the results (``<outcome>-plan.json``, ``<outcome>-plan.html``),
+the batch writes beside the results (``<outcome>-plan.json``; ``.html``, ``.eml`` and ``.md``
+when ``[output]`` asks for a report, an e-mail or Markdown, as for results),
 :func:`plan_index` the entries of ``index.json`` and :func:`plan_summary` the lines of the
 Markdown summary. A plan that fails is recorded with its message and exit code, like an
 evaluation (:mod:`lpip_eval.runs.batch`). Nothing here prints or writes.
@@ -81,32 +82,57 @@ def run_plans(config: EvaluationConfig, gates: tuple[str, ...]) -> tuple[PlanRec
     return tuple(records)
 
 
+PLAN_EXTENSIONS = ("json", "html", "eml", "md")
+
+
+def _wanted(config: EvaluationConfig) -> dict[str, bool]:
+    """Which of a plan's files ``[output]`` asks for, by extension (the plan's e-mail and
+    Markdown report follow ``eml`` and ``markdown``, as the results' do)."""
+    out = config.output
+    return {"json": out.json, "html": bool(out.report), "eml": bool(out.eml),
+            "md": bool(out.markdown)}
+
+
 def plan_files(config: EvaluationConfig, records: tuple[PlanRecord, ...],
                out_dir: Path) -> list[tuple[str, str | bytes]]:
-    """``(path, content)`` of each plan's JSON and HTML report, rendered in memory."""
+    """``(path, content)`` of each plan's JSON, HTML report, e-mail (an unsent draft) and
+    Markdown report, as ``[output]`` asks, rendered in memory."""
     import json
 
     from lpip_eval.report.plan import render_plan_outputs
 
+    wanted = _wanted(config)
     files: list[tuple[str, str | bytes]] = []
     for r in records:
         if r.plan is None:
             continue
-        if config.output.json:
+        if wanted["json"]:
             files.append((str(out_dir / f"{r.stem}.json"), json.dumps(
                 r.plan, indent=2, ensure_ascii=False, allow_nan=False) + "\n"))
-        if config.output.report:
-            files += render_plan_outputs(
-                r.plan, html=str(out_dir / f"{r.stem}.html"), eml=None, markdown=None,
-                title=config.output.title, gates=[g.to_dict() for g in r.gates])
+
+        def name(ext: str, stem: str = r.stem) -> str | None:
+            return str(out_dir / f"{stem}.{ext}") if wanted[ext] else None
+
+        files += render_plan_outputs(r.plan, html=name("html"), eml=name("eml"),
+                                     markdown=name("md"), title=config.output.title,
+                                     gates=[g.to_dict() for g in r.gates])
     return files
+
+
+def plan_file_names(config: EvaluationConfig, records: tuple[PlanRecord, ...]) -> list[str]:
+    """The names of the plan files a run writes (for the summary's list of files)."""
+    wanted = _wanted(config)
+    return [f"{r.stem}.{ext}" for r in records if r.ok for ext in PLAN_EXTENSIONS
+            if wanted[ext]]
 
 
 def stale_plan_files(config: EvaluationConfig, records: tuple[PlanRecord, ...],
                      out_dir: Path) -> list[Path]:
-    """Plan files an earlier run may have left that this run's plans no longer back."""
-    return [out_dir / f"{r.stem}.{ext}" for r in records if r.plan is None
-            for ext in ("json", "html")]
+    """Plan files an earlier run may have left that this run no longer backs: every file of
+    a plan that failed, and the kinds of file ``[output]`` no longer asks for."""
+    wanted = _wanted(config)
+    return [out_dir / f"{r.stem}.{ext}" for r in records for ext in PLAN_EXTENSIONS
+            if r.plan is None or not wanted[ext]]
 
 
 def plan_index(config: EvaluationConfig, records: tuple[PlanRecord, ...]
@@ -119,6 +145,8 @@ def plan_index(config: EvaluationConfig, records: tuple[PlanRecord, ...]
                     "error": r.error, "gates": [g.to_dict() for g in r.gates],
                     "file": f"{r.stem}.json" if r.ok and config.output.json else None,
                     "report": f"{r.stem}.html" if r.ok and config.output.report else None,
+                    "eml": f"{r.stem}.eml" if r.ok and config.output.eml else None,
+                    "markdown": f"{r.stem}.md" if r.ok and config.output.markdown else None,
                     "method": body.get("method"), "design": body.get("design"),
                     "mde": body.get("mde"), "mde_source": body.get("mde_source"),
                     "mde_analytic": body.get("mde_analytic"),

@@ -146,3 +146,35 @@ def test_mde_above_without_a_plan_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(LpipEvalError) as info:
         load_config(path)
     assert info.value.exit_code == EXIT_USAGE and "has no [plan]" in info.value.message
+
+
+def test_run_writes_the_plan_email_and_markdown_when_asked(tmp_path: Path) -> None:
+    """``[output] eml`` asks for the e-mail of results: a plan gets its own e-mail too (an
+    unsent draft, as results'), and its Markdown report beside the summary."""
+    path = write(tmp_path, did=False, pilots=0)
+    path.write_text(path.read_text(encoding="utf-8").replace("eml = false",
+                                                             'eml = "report.eml"'),
+                    encoding="utf-8")
+    batch = run_evaluation(load_config(path))
+    assert batch.exit_code == EXIT_OK
+    out = tmp_path / "lpip-eval-output"
+    import email
+    from email import policy
+
+    message = email.message_from_bytes((out / "employment_rate-plan.eml").read_bytes(),
+                                       policy=policy.default)
+    assert "would detect an effect" in str(message["Subject"])
+    html = message.get_body(("html",))
+    assert html is not None and "would detect an effect" in html.get_content()
+    markdown = (out / "employment_rate-plan.md").read_text(encoding="utf-8")
+    assert "would detect an effect on the employment rate" in markdown
+    [entry] = json.loads((out / "index.json").read_text(encoding="utf-8"))["plans"]
+    assert entry["eml"] == "employment_rate-plan.eml"
+    assert entry["markdown"] == "employment_rate-plan.md"
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "`employment_rate-plan.eml`" in summary and "`employment_rate-plan.md`" in summary
+    # without e-mail asked for, none is written (and an earlier one is removed)
+    path.write_text(path.read_text(encoding="utf-8").replace('eml = "report.eml"',
+                                                             "eml = false"), encoding="utf-8")
+    run_evaluation(load_config(path))
+    assert not (out / "employment_rate-plan.eml").exists()
