@@ -23,8 +23,9 @@ from typing import Any
 
 from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import fmt_number, fmt_p
-from lpip_eval.report.cohorts import cohort_rows, start_text, untested_reason
-from lpip_eval.report.sensitivity import sensitivity_charts, sensitivity_checks
+from lpip_eval.report.checks import assumption_checks, is_cross_section
+from lpip_eval.report.cohorts import cohort_rows, start_text
+from lpip_eval.report.sensitivity import sensitivity_charts
 from lpip_eval.report.words import (
     METHOD_NAMES,
     chart_label,
@@ -58,7 +59,7 @@ def build_context(results: list[dict[str, Any]], *, title: str | None = None,
         "title": report_title,
         "subject": subject(main),
         "headline": head,
-        "agreement": combined["agreement"]["statement"] if combined else None,
+        "agreement": _agreement_note(combined),
         "evidence": evidence,
         "gates": [{"gate": str(g["gate"]), "message": str(g["message"])} for g in gates or ()],
         "triangulation": triangulation,
@@ -70,6 +71,17 @@ def build_context(results: list[dict[str, Any]], *, title: str | None = None,
         "outcome_label": label,
         "outcome_unit": unit,
     }
+
+
+def _agreement_note(combined: dict[str, Any] | None) -> str | None:
+    """The designs' agreement under the headline; when they agree on direction but not on
+    whether the effect is clear, also which found what (``basis.why_they_differ``)."""
+    if combined is None:
+        return None
+    statement = str(combined["agreement"]["statement"])
+    why = combined.get("why")
+    return f"{statement} {why}" if why and combined["agreement"]["status"] != "disagree" \
+        else statement
 
 
 def _evidence(main: dict[str, Any], combined: dict[str, Any] | None,
@@ -145,11 +157,6 @@ def _overlap_areas(overlap: dict[str, Any], results: list[dict[str, Any]]
              "matched": u in matched} for u in [*donors, *others]]
 
 
-def is_cross_section(result: dict[str, Any]) -> bool:
-    """Unit-level data with no periods (``match --design nnmatch``): ``time_col`` is empty."""
-    return not result.get("time_col", "period")
-
-
 def _area(code: str, names: dict[str, str]) -> dict[str, str]:
     return {"code": code, "name": names.get(code, "")}
 
@@ -219,7 +226,7 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
              "range": f"{fmt_number(e['ci_low'], d)} to {fmt_number(e['ci_high'], d)}"}
             for e in result.get("effects_by_period", [])
         ],
-        "checks": _checks(result),
+        "checks": assumption_checks(result),
         "charts": _charts(result),
         "warnings": list(result.get("warnings", [])),
     }
@@ -256,51 +263,6 @@ def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         "frequency": diag.get("frequency"),
         **({"waves": waves, "cohorts": cohort_rows(result)} if waves else {}),
     }
-
-
-def _checks(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each assumption with the check behind it and a verdict sentence."""
-    diag = result.get("diagnostics", {})
-    checks: list[dict[str, Any]] = []
-    pre = diag.get("pretrend_test")
-    if result["method"] in ("did", "match") and not is_cross_section(result):
-        if pre is None:
-            checks.append({
-                "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
-                              "would have changed alike.",
-                "check": untested_reason(result),
-                "result": "n/a", "ok": None,
-                "verdict": "Untested: the rating relies on the comparison areas being similar.",
-            })
-        else:
-            ok = not pre["rejected_at_5pct"]
-            checks.append({
-                "assumption": "Parallel trends: without the pilot, pilot and comparison areas "
-                              "would have changed alike.",
-                "check": str(pre["test"]),
-                "result": fmt_p(pre['p_value'], prefix=True),
-                "ok": ok,
-                "verdict": "No sign that the areas were already diverging before the pilot."
-                if ok else "The areas were already diverging before the pilot; treat the "
-                           "estimate with caution.",
-            })
-    for extra in diag.get("checks", []):
-        checks.append(extra)
-    checks.extend(sensitivity_checks(result, outcome_words(result)[1]))
-    return [{**check, **_status(check)} for check in checks]
-
-
-def _status(check: dict[str, Any]) -> dict[str, str]:
-    """The verdict's word and its style (issue 13): 'Passed', 'Concern', 'Could not be checked',
-    and 'Basis of the range' for the placebo distribution that gives the p-value (not a test
-    of its own, so 'Not tested' read as a failure)."""
-    ok = check.get("ok")
-    if ok is None and "basis of the p-value" in str(check.get("verdict", "")):
-        return {"status": "Basis of the range", "status_class": "passed"}
-    if ok is None:
-        return {"status": "Could not be checked", "status_class": "not-tested"}
-    return ({"status": "Passed", "status_class": "passed"} if ok
-            else {"status": "Concern", "status_class": "failed"})
 
 
 def _caveats(result: dict[str, Any]) -> list[str]:

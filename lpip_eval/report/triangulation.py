@@ -3,7 +3,9 @@
 For every outcome with at least two successful designs, :func:`triangulate` gives the rows of
 a comparison table, a forest-plot chart specification (kind ``"forest"``), a statement of
 whether the designs agree, the overlap between the synthetic-control donors and the matched
-comparison areas, and an evidence rating that takes the agreement into account. It works
+comparison areas, an evidence rating that takes the agreement into account, and what each
+answer rests on (``basis``: its assumptions and checks, and ``why`` when the answers differ;
+:mod:`lpip_eval.report.basis`). It works
 from result dicts (the JSON form of EffectResult), like the report context, and returns a
 plain dict the report templates can lay out.
 
@@ -30,6 +32,7 @@ from typing import Any
 
 from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import effect_decimals, fmt_number
+from lpip_eval.report.basis import basis_rows, short_name, variants, why_they_differ
 from lpip_eval.report.words import METHOD_NAMES, outcome_words
 from lpip_eval.results.evidence import LABELS
 
@@ -48,11 +51,16 @@ def triangulate(results: list[dict[str, Any]]) -> dict[str, Any]:
 def _outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
     label, unit = outcome_words(results[0])
     rows = [_row(r) for r in results]
+    for row, variant in zip(rows, variants(results), strict=True):
+        if variant:  # one design name, different options: tell them apart by the options
+            row["name"] = f"{short_name(row['name'])} ({variant})"
+            row["label"] = f"{short_name(row['label'])} ({variant})"
     names = [r["name"] for r in rows]
     for row in rows:  # two results with one design name: tell them apart by method
         if names.count(row["name"]) > 1:
             row["name"] += f" ({row['method']})"
     agreement = _agreement(rows)
+    basis = basis_rows(results, [r["name"] for r in rows])
     return {
         "outcome": results[0]["outcome"],
         "outcome_label": label,
@@ -62,6 +70,8 @@ def _outcome(results: list[dict[str, Any]]) -> dict[str, Any]:
         "agreement": agreement,
         "overlap": _overlap(results),
         "evidence": _evidence(rows, agreement),
+        "basis": basis,
+        "why": why_they_differ(basis),
     }
 
 

@@ -442,11 +442,13 @@ def _agreement(spec: SynthSpec, data: WideData, treated: np.ndarray,
                fits: list[Any], placebos: dict[int, list[Any]], scale: float,
                estimate: Any) -> dict[str, Any] | None:
     """Placebo ranks and conformal inference on the same estimate (``agreement.py``): one
-    common start and a balanced outcome only; None otherwise or with ``--inference none``."""
-    if spec.inference == "none" or len(built) > 1:
+    pilot area and a balanced outcome only (with several, the placebo test is on the average
+    of one fit per area and conformal on one fit to their average: different estimates, so
+    their p-values are not compared); None otherwise or with ``--inference none``."""
+    if spec.inference == "none" or len(built) > 1 or len(treated) > 1:
         return None
     (start,) = built
-    y1 = np.nanmean(data.y[treated], axis=0) if len(treated) > 1 else data.y[int(treated[0])]
+    y1 = data.y[int(treated[0])]
     y0 = data.y[built[start].pool]
     if not (np.isfinite(y1).all() and np.isfinite(y0).all()):
         return None
