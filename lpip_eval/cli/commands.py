@@ -28,8 +28,10 @@ from lpip_eval import __version__
 from lpip_eval.cli.digest import digest
 from lpip_eval.cli.evaluate import init, report_command, run, schema
 from lpip_eval.cli.options import (
+    EXECUTION,
     OUTPUTS,
     command,
+    execution_parameters,
     guard,
     method_parameters,
     output_parameters,
@@ -129,6 +131,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
     every output is written)."""
     m = METHODS[name]
     out = {key: values.pop(key) for key in OUTPUTS}
+    execution = {key: values.pop(key) for key in EXECUTION}
     panel_spec = _panel_spec(values)
     options = _options(ctx, m, values)
     fail_on = tuple(out["fail_on"] or ())
@@ -136,13 +139,16 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
 
     def run() -> None:
         from lpip_eval.cli.console import emit_result, progress_bar
+        from lpip_eval.cli.evaluate import backend_of
         from lpip_eval.data.panel import load_panel
         from lpip_eval.methods.registry import build_options, design_of, estimate
+        from lpip_eval.parallel import use_backend
         from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
         from lpip_eval.results.result import with_provenance
 
         parse_gates(fail_on)
+        backend = backend_of(execution, quiet=out["quiet"])
         spec = build_options(name, options, where=where, outcome=panel_spec.outcome)
         data_spec = m.load_spec(panel_spec, spec)
         outputs = Outputs(json=out["json_out"], html=out["report"], eml=out["eml"],
@@ -152,7 +158,8 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
         words = {"outcome_label": out["outcome_label"], "outcome_unit": out["outcome_unit"]}
         design = m.designs[design_of(m, spec)]
         if design.loads == "units":
-            result = estimate(name, data_spec, options, where=where)
+            with use_backend(backend):
+                result = estimate(name, data_spec, options, where=where)
             if result.provenance is not None:  # estimate_units attaches the file's
                 result = dataclasses.replace(result, provenance=dataclasses.replace(
                     result.provenance, command=command_line(ctx)))
@@ -160,7 +167,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
             unit_names: dict[str, str] = {}
         else:
             panel = load_panel(data_spec)
-            with progress_bar(out["quiet"]) as progress:
+            with use_backend(backend), progress_bar(out["quiet"]) as progress:
                 result = estimate(name, panel, options, where=where, progress=progress)
             result = with_provenance(result, panel, data_spec,
                                      _recorded(spec, options, design),
@@ -176,7 +183,8 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
 
 
 def _estimating_command(m: Method) -> None:
-    params = [*panel_parameters(m.unused_roles), *method_parameters(m), *output_parameters()]
+    params = [*panel_parameters(m.unused_roles), *method_parameters(m),
+              *execution_parameters(), *output_parameters()]
     app.command(m.name)(command(m.name, params, m.summary,
                                 lambda ctx, values: _estimate(ctx, m.name, values)))
 
@@ -196,11 +204,14 @@ def command_line(ctx: typer.Context) -> str:
     """The command as the user could retype it: the options that differ from their defaults.
 
     Built from the parsed parameters (not ``sys.argv``), so it is right however the command
-    was invoked, including from another program.
+    was invoked, including from another program. The execution options (``--backend``,
+    ``--scheduler``, ``--workers``) are left out: they change nothing in the result.
     """
     words = ctx.command_path.split()
     words[0] = "lpip-eval"
     for param in ctx.command.params:
+        if param.name in EXECUTION:
+            continue
         value = ctx.params.get(param.name or "")
         if param.param_type_name == "argument":
             values = value if isinstance(value, list | tuple) else [value]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,16 +22,37 @@ from lpip_eval.cli.mail import (
     send,
 )
 from lpip_eval.cli.options import (
+    BackendOpt,
     DataArg,
     EmlOut,
     FailOn,
     MarkdownOut,
     Quiet,
     ReportOut,
+    SchedulerOpt,
     Title,
+    WorkersOpt,
     guard,
 )
 from lpip_eval.files import display_path
+from lpip_eval.parallel import Backend
+
+
+def backend_of(execution: dict[str, Any], *, quiet: bool,
+               default: Backend | None = None) -> Backend:
+    """The backend of ``--backend``/``--workers``/``--scheduler`` over ``default`` (a
+    config's ``[run]``); a local pool capped at the CPUs is noted on stderr."""
+    from lpip_eval.parallel import backend_from, workers_notice
+
+    backend = backend_from(execution.get("backend"), execution.get("workers"),
+                           execution.get("scheduler"), default)
+    notice = workers_notice(backend.workers) if backend.name == "local" else None
+    if notice and not quiet:
+        from lpip_eval.cli.console import error_console
+
+        error_console().print(f"Note: {notice}.", markup=False, highlight=False,
+                              soft_wrap=True)
+    return backend
 
 
 def report_command(
@@ -85,8 +106,15 @@ def run(
     allow_outside: Annotated[bool, typer.Option(
         "--allow-outside", help="Let the config file read and write files outside its own "
         "folder and the working directory (only for config files you trust).")] = False,
+    backend: BackendOpt = None,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
-    """Run every outcome x design an evaluation file asks for, write all outputs (CI)."""
+    """Run every outcome x design an evaluation file asks for, write all outputs (CI).
+
+    --backend, --scheduler and --workers override the file's [run] backend, scheduler and
+    workers; the outputs are byte-identical whatever they are.
+    """
 
     def go() -> int:
         from lpip_eval.cli.console import batch_progress, error_console
@@ -94,8 +122,11 @@ def run(
         from lpip_eval.runs.config import load_config
 
         loaded = load_config(config, allow_outside=allow_outside)
+        execution = {"backend": backend, "scheduler": scheduler, "workers": workers}
+        chosen = backend_of(execution, quiet=quiet, default=loaded.run.execution)
         with batch_progress(evaluation_count(loaded), enabled=not quiet) as progress:
-            batch = run_evaluation(loaded, progress=progress, fail_on=tuple(fail_on or ()))
+            batch = run_evaluation(loaded, progress=progress, fail_on=tuple(fail_on or ()),
+                                   backend=chosen)
         err = error_console()
         for evaluation in batch.evaluations:
             if evaluation.error:

@@ -68,6 +68,23 @@ FailOn = Annotated[list[str] | None, typer.Option(
     "pretrend-rejected, poor-pre-fit, evidence-below:N, effect-crosses-zero, mde-above:X (plan). "
     "Repeatable.")]
 
+BackendOpt = Annotated[str | None, typer.Option(
+    "--backend", help="Where placebo refits, randomization draws and a run's evaluations go: "
+    "local (this machine's processes) or dask (a Dask cluster: pip install "
+    "'lpip-eval[dask]'). Changes no output.", metavar="local|dask", show_default=False)]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="With --backend dask: the address of a running Dask scheduler, e.g. "
+    "tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, else a local cluster of "
+    "--workers processes).", metavar="ADDRESS", show_default=False)]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Processes (default 1; a config's [run] workers). Changes no output.",
+    min=1, show_default=False)]
+
+# The execution bundle: where the work runs, never part of a result or its recorded command.
+EXECUTION: dict[str, tuple[Any, Any]] = {
+    "backend": (BackendOpt, None), "scheduler": (SchedulerOpt, None),
+    "workers": (WorkersOpt, None)}
+
 # The output bundle of the estimating commands: parameter name -> (type, default).
 OUTPUTS: dict[str, tuple[Any, Any]] = {
     "outcome_label": (OutcomeLabel, None), "outcome_unit": (OutcomeUnit, None),
@@ -137,13 +154,19 @@ def method_parameters(method: Method) -> list[inspect.Parameter]:
         renamed = {v: k for k, v in design.renamed.items()}
         for f in dataclasses.fields(design.spec):
             flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-            if f.name in params or flag.split("/")[0] in flags:
+            if f.name in params or f.name in EXECUTION or flag.split("/")[0] in flags:
                 continue
             flags.add(flag.split("/")[0])
             param = _field_param(f, hints[f.name], flag)
             params[renamed.get(f.name, f.name)] = param.replace(
                 name=renamed.get(f.name, f.name))
     return list(params.values())
+
+
+def execution_parameters() -> list[inspect.Parameter]:
+    """The execution bundle: ``--backend``, ``--scheduler``, ``--workers``."""
+    return [_param(name, annotation, default)
+            for name, (annotation, default) in EXECUTION.items()]
 
 
 def output_parameters() -> list[inspect.Parameter]:

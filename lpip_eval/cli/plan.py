@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from lpip_eval.cli.options import (
+    BackendOpt,
     EmlOut,
     FailOn,
     JsonOut,
@@ -21,7 +22,9 @@ from lpip_eval.cli.options import (
     OutcomeUnit,
     Quiet,
     ReportOut,
+    SchedulerOpt,
     Title,
+    WorkersOpt,
     guard,
 )
 
@@ -94,6 +97,9 @@ def plan(
     title: Title = None,
     fail_on: FailOn = None,
     quiet: Quiet = False,
+    backend: BackendOpt = None,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Plan a pilot: the smallest effect the evaluation could detect, before it starts."""
 
@@ -145,7 +151,12 @@ def plan(
                              treated_col=treated_col)
             files.check(inputs=[p for p in (data, comparators) if p is not None])
             panel = load_panel(spec, planned=True)  # the start may lie after the data
-            with progress_bar(quiet) as progress:
+            from lpip_eval.cli.evaluate import backend_of
+            from lpip_eval.parallel import use_backend
+
+            chosen = backend_of({"backend": backend, "scheduler": scheduler,
+                                 "workers": workers}, quiet=quiet)
+            with use_backend(chosen), progress_bar(quiet) as progress:
                 result = plan_from_panel(panel, options, command=command, progress=progress)
             result = replace(result, inputs=tuple(
                 {"file": s.path, "sha256": s.sha256, "rows": s.rows} for s in panel.sources))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lpip_eval.errors import DataError, UsageError, closest
 from lpip_eval.methods import specs
-from lpip_eval.parallel import local_workers, workers_notice
+from lpip_eval.parallel import local_workers
 from lpip_eval.results import evidence
 from lpip_eval.results.result import check_finite
 
@@ -388,14 +388,13 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
     """Run ``method_name`` on ``panel`` with ``options`` (keys = spec fields, ``design``).
 
     ``progress(done, total)``, if given, is called by methods with long refit loops. A
-    ``workers`` option above the CPU count is capped (``parallel.local_workers``) and the
-    result says so in its warnings.
+    ``workers`` option above the CPU count is capped (``parallel.local_workers``); being an
+    execution setting, like the backend (``parallel.use_backend``), it changes nothing in the
+    result, not even its warnings (the CLI notes the cap on stderr).
     """
     m = method(method_name)
     options = dict(options)
-    notice = None
     if isinstance(options.get("workers"), int) and not isinstance(options["workers"], bool):
-        notice = workers_notice(options["workers"])
         options["workers"] = local_workers(options["workers"])
     spec = build_options(method_name, options, where=where,
                          outcome=getattr(panel, "outcome", None))
@@ -408,8 +407,6 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
         panel = cell_means(panel, used_by=f"{m.title} ({getattr(spec, 'design', '')})")
     with naming(where):
         result = m.estimate(panel, spec, progress)
-    if notice is not None:
-        result = dataclasses.replace(result, warnings=(*result.warnings, notice))
     return check_finite(result)
 
 

@@ -188,13 +188,18 @@ def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[st
     label and unit for the reports (``--outcome-label``/``--outcome-unit``, a config's
     ``[[outcome]] label``/``unit``).
 
-    The one place both are attached, for the CLI and config runs alike (through
+    Execution settings (``parallel.EXECUTION_OPTIONS``: workers, backend, scheduler) are
+    left out: the result is the same whatever they are. The one place both are attached,
+    for the CLI and config runs alike (through
     :func:`with_provenance`, or ``methods.match.units.run_unit_match`` for unit-level data).
     """
     from dataclasses import asdict, replace
 
+    from lpip_eval.parallel import EXECUTION_OPTIONS
+
+    kept = {k: v for k, v in options.items() if k not in EXECUTION_OPTIONS}
     prov = Provenance(inputs=tuple(asdict(s) for s in inputs), command=command,
-                      options=options, seed=seed, packages=package_versions())
+                      options=kept, seed=seed, packages=package_versions())
     return replace(result, provenance=prov, outcome_label=outcome_label,
                    outcome_unit=outcome_unit)
 

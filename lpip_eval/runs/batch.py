@@ -15,10 +15,12 @@ so the folder never shows a stale result. The exit code is 0 when all ran and no
 tripped, else the highest exit code of a failed evaluation (3 or 4), else 5 when a gate
 tripped; it is returned in :class:`BatchResult`, not raised, so every output is written.
 
-``[run] workers`` is the number of evaluations run at once (processes). A design table's
-own ``workers`` key (synthetic control's placebo refits) is left to the design; when the
-table does not set it, the design gets ``workers`` only if the batch has one evaluation, so
-processes are never nested.
+Where the evaluations run is the backend's business (``parallel.use_backend``: ``[run]
+backend``, ``workers``, ``scheduler``, or the command line's overrides): several
+evaluations go to the processes (local pool or Dask cluster) one task each, and each runs
+its own loops serially there, so processes are never nested; a batch of one evaluation runs
+here, its placebo refits and randomization draws going to the processes instead. None of
+this changes a byte of the outputs (execution settings are not recorded in the results).
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ from typing import Any
 
 from lpip_eval.errors import EXIT_GATE, EXIT_OK, DataError, LpipEvalError
 from lpip_eval.files import display_path
-from lpip_eval.methods.registry import METHODS, method_keys
-from lpip_eval.parallel import map_items
+from lpip_eval.parallel import (
+    CHUNKS_PER_WORKER,
+    Backend,
+    active_workers,
+    map_items,
+    use_backend,
+)
 from lpip_eval.results.gates import TrippedGate, check_gates, gate_sentence, parse_gates
 from lpip_eval.runs.config import EvaluationConfig, MethodConfig, OutcomeConfig
 from lpip_eval.runs.keys import INDEX_FILE, file_stem
@@ -104,8 +111,11 @@ class _Job:
 
 def run_evaluation(config: EvaluationConfig, *,
                    progress: Callable[[EvaluationRecord], None] | None = None,
-                   fail_on: tuple[str, ...] = ()) -> BatchResult:
+                   fail_on: tuple[str, ...] = (), backend: Backend | None = None
+                   ) -> BatchResult:
     """Run every outcome x design of ``config`` and write every output (see module doc).
+
+    ``backend``: where the work runs (default: the config's ``[run]``); see module doc.
 
     ``progress``: called with each evaluation's record as it finishes, in the order they
     finish (:func:`evaluation_count` of them); None reports nothing. The CLI draws it
@@ -113,15 +123,25 @@ def run_evaluation(config: EvaluationConfig, *,
     ``fail_on``: gates added to the config's ``[gates] fail_on`` (e.g. from ``--fail-on``).
     Unknown gate names raise DataError (exit 3) before anything runs.
     """
-    from lpip_eval.data.panel import load_panel
-
     gates = tuple(dict.fromkeys((*config.fail_on, *fail_on)))
     parse_gates(gates)
     out_dir = _output_dir(config)
+    with use_backend(backend or config.run.execution):
+        ordered = _evaluate_all(config, gates, fail_on, progress)
+        plans = run_plans(config, gates)
+    return _write_all(config, ordered, out_dir, gates, plans)
+
+
+def _evaluate_all(config: EvaluationConfig, gates: tuple[str, ...], fail_on: tuple[str, ...],
+                  progress: Callable[[EvaluationRecord], None] | None
+                  ) -> tuple[EvaluationRecord, ...]:
+    """Every evaluation's record, in config order (on the active backend)."""
+    from lpip_eval.data.panel import load_panel
+
     command = shlex.join(["lpip-eval", "run", display_path(config.path),
                           *[w for g in fail_on for w in ("--fail-on", g)]])
     total = evaluation_count(config)
-    workers = max(1, min(config.run.workers, total))
+    workers = max(1, min(active_workers(), total))
     done_one = progress or (lambda record: None)
     records: dict[tuple[str, str], EvaluationRecord] = {}
     jobs: list[_Job] = []
@@ -145,17 +165,19 @@ def run_evaluation(config: EvaluationConfig, *,
                 records[(outcome.column, method.name)] = record
                 done_one(record)
                 continue
-            jobs.append(_Job(outcome, _with_workers(method, config, total), panel, spec,
-                             command, display_path(config.path)))
-    for begin in range(0, len(jobs), workers):
-        for done in map_items(_run_job, jobs[begin:begin + workers], workers=workers):
+            jobs.append(_Job(outcome, method, panel, spec, command,
+                             display_path(config.path)))
+    # Rounds of a few jobs per process, for the progress; one job runs here, its loops on
+    # the processes.
+    step = CHUNKS_PER_WORKER * workers if len(jobs) > 1 else 1
+    for begin in range(0, len(jobs), step):
+        part = jobs[begin:begin + step]
+        for done in (map_items(_run_job, part) if len(part) > 1 else [_run_job(part[0])]):
             record = done if done.result is None else dataclasses.replace(
                 done, gates=tuple(check_gates(done.result, gates)))
             records[(record.outcome, record.method)] = record
             done_one(record)
-    ordered = tuple(records[(o.column, m.name)] for o in config.outcomes
-                    for m in config.methods)
-    return _write_all(config, ordered, out_dir, gates, run_plans(config, gates))
+    return tuple(records[(o.column, m.name)] for o in config.outcomes for m in config.methods)
 
 
 def evaluation_count(config: EvaluationConfig) -> int:
@@ -172,15 +194,6 @@ def _output_dir(config: EvaluationConfig) -> Path:
                         f"{display_path(out_dir)} ({exc.strerror})",
                         hint="choose a folder you can write to") from None
     return out_dir
-
-
-def _with_workers(method: MethodConfig, config: EvaluationConfig, total: int) -> MethodConfig:
-    """Give the design the batch's workers when it runs alone and the table is silent."""
-    design = method.options.get("design", METHODS[method.name].default_design)
-    if "workers" in method.options or "workers" not in method_keys(method.name, design):
-        return method
-    workers = config.run.workers if total == 1 else 1
-    return dataclasses.replace(method, options={**method.options, "workers": workers})
 
 
 def _run_job(job: _Job) -> EvaluationRecord:

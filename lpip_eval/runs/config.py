@@ -33,6 +33,7 @@ from lpip_eval.files import display_path
 from lpip_eval.methods.power.spec import PlanSpec, plan_options
 from lpip_eval.methods.registry import METHODS, build_options, coerce, method_keys, spec_keys
 from lpip_eval.methods.specs import MAX_DRAWS, MIN_DRAWS
+from lpip_eval.parallel import BACKENDS, Backend
 from lpip_eval.runs.keys import (
     DATA_RENAMED,
     GATES_KEYS,
@@ -65,6 +66,14 @@ class RunConfig:
     draws: int | None = None
     ci_level: float | None = None
     workers: int = 1
+    backend: str = "local"
+    scheduler: str | None = None
+
+    @property
+    def execution(self) -> Backend:
+        """Where the run's maps go (``parallel.use_backend``): an execution setting that
+        changes no output."""
+        return Backend(self.backend, self.workers, self.scheduler)
 
 
 @dataclass(frozen=True)
@@ -379,6 +388,15 @@ class _Loader:
                 bound = f"at least {low}" if value < low else f"at most {high}"
                 raise UsageError(f"{self.where('run', key)}: must be {bound}, got {value}",
                                  hint="e.g. draws = 999, workers = 2, seed = 20240101")
+        if run.backend not in BACKENDS:
+            raise UsageError(f"{self.where('run', 'backend')}: unknown backend "
+                             f"'{run.backend}'", hint="use local or dask")
+        try:
+            run.execution  # noqa: B018 (checks the scheduler address)
+        except UsageError as exc:
+            raise UsageError(f"{self.where('run', 'scheduler')}: "
+                             f"{exc.message.removeprefix('--scheduler: ')}",
+                             hint=exc.hint) from None
 
     def method(self, name: str, given: dict[str, Any], run: RunConfig) -> MethodConfig:
         """A design table: keys and types checked, [run] defaults in, and the design's spec

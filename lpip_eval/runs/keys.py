@@ -37,7 +37,8 @@ PLAN_TABLE = "plan"  # its keys: the PlanSpec fields (methods/power/spec.py)
 
 # Keys of the fixed tables and their types (method tables come from the spec classes).
 OUTCOME_KEYS: dict[str, Any] = {"column": str, "label": str, "unit": str}
-RUN_KEYS: dict[str, Any] = {"seed": int, "draws": int, "ci_level": float, "workers": int}
+RUN_KEYS: dict[str, Any] = {"seed": int, "draws": int, "ci_level": float, "workers": int,
+                            "backend": str, "scheduler": str}
 OUTPUT_KEYS: dict[str, Any] = {"dir": str, "json": bool, "report": str | bool,
                                "eml": str | bool, "markdown": str | bool, "title": str}
 GATES_KEYS: dict[str, Any] = {"fail_on": tuple[str, ...]}
@@ -51,8 +52,15 @@ FIXED_HELP: dict[tuple[str, str], str] = {
     ("run", "seed"): "Random seed for every design (unless its table sets `seed`).",
     ("run", "draws"): "Resampling draws for every design that has `draws`.",
     ("run", "ci_level"): "Interval level for every design (e.g. 0.95).",
-    ("run", "workers"): "Evaluations run at once (processes); a design running alone also "
-                        "gets them for its own loops.",
+    ("run", "workers"): "Processes: evaluations run at once, and a design running alone "
+                        "gets them for its placebo refits and randomization draws (local: "
+                        "a process pool; dask: a local cluster of this many workers). "
+                        "Changes no output.",
+    ("run", "backend"): "Where the work runs: local (this machine's processes) or dask (a "
+                        "Dask cluster; pip install 'lpip-eval[dask]'). Changes no output.",
+    ("run", "scheduler"): "With backend = \"dask\": the address of a running Dask scheduler, "
+                          "e.g. \"tcp://10.0.0.5:8786\" (default: $DASK_SCHEDULER_ADDRESS, "
+                          "else a local cluster of `workers` processes).",
     ("output", "dir"): "Output folder, relative to the config file.",
     ("output", "json"): "Write one JSON result per evaluation (`<outcome>-<method>.json`).",
     ("output", "report"): "HTML report of all results (file name in `dir`; false = none).",
@@ -75,7 +83,6 @@ FIXED_FLAGS: dict[tuple[str, str], str] = {
 # Config keys with no command-line option, and why.
 NO_CLI: dict[tuple[str, str], str] = {
     ("output", "dir"): "none: each output option takes its own path",
-    ("run", "workers"): "none yet",
     **{("data", DATA_RENAMED.get(f.name, f.name)): f.metadata["no_cli"]
        for f in dataclasses.fields(PanelSpec) if f.metadata.get("no_cli")},
 }

@@ -110,7 +110,7 @@ def test_unknown_table_suggests_the_closest(folder: Path) -> None:
 
 def test_unknown_key_without_a_close_match_lists_the_valid_keys(folder: Path) -> None:
     exc = error_of(write(folder, BASE + "[run]\nzzz = 1\n"))
-    assert exc.hint == "valid: ci_level, draws, seed, workers"
+    assert exc.hint == "valid: backend, ci_level, draws, scheduler, seed, workers"
 
 
 @pytest.mark.parametrize(("table", "line", "expected"), [

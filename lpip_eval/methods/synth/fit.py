@@ -177,16 +177,19 @@ def map_fits(fn: Callable[[Any], UnitFit], items: list[Any], workers: int,
     """Run ``fn`` over ``items`` through ``parallel.map_items``, calling ``progress(done,
     total)`` along the way.
 
-    ``map_items`` hands items to the processes in chunks of 16, so the items are grouped
-    into 16 blocks per process of about equal size: every process then gets the same
-    number of fits. With progress, the work goes in up to 4 rounds (serially: one call per
-    fit), each round a call to ``map_items``.
+    ``workers``: the processes of the active backend (``parallel.active_workers``; the
+    spec's ``workers`` without one). ``map_items`` hands items to local processes in chunks
+    of 16, so the items are grouped into 16 blocks per process of about equal size: every
+    process then gets the same number of fits. A fit does not depend on its block. With
+    progress, the work goes in up to 4 rounds (serially: one call per fit), each round a call
+    to ``map_items``.
     """
     from functools import partial
 
-    from lpip_eval.parallel import map_items
+    from lpip_eval.parallel import active_workers, map_items
 
     total = len(items)
+    workers = active_workers(workers)
     if workers <= 1:
         out: list[UnitFit] = []
         for item in items:

@@ -56,7 +56,7 @@ from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
 from lpip_eval.numbers import fmt_number
-from lpip_eval.parallel import map_items
+from lpip_eval.parallel import active_workers, map_items
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
@@ -268,7 +268,7 @@ def placebo_estimates(y: np.ndarray, n0: int, t0: int, fit: SdidFit, permutation
     co = np.asarray(y, dtype=float)[:n0]
     n1 = len(y) - n0
     reps = len(permutations)
-    per_chunk = -(-reps // max(1, workers))
+    per_chunk = -(-reps // active_workers(workers))
     per_rep = n0 * n0 + co.size  # floats held per replication (Gram matrix, outcomes)
     per_chunk = max(1, min(per_chunk, CHUNK_FLOATS // per_rep))
     chunks = [permutations[i:i + per_chunk] for i in range(0, reps, per_chunk)]
