@@ -126,9 +126,22 @@ def headline(result: dict[str, Any]) -> str:
     if low <= 0 <= high:
         return (f"The pilot's effect on the {label} cannot be told apart from zero: the estimate "
                 f"is {fmt_number(att, d, signed=True)}{unit_text}, but the {rng} includes no "
-                "effect at all.")
+                "effect at all." + _largest_gap(est))
     verb = "raised" if att > 0 else "lowered"
     return f"The pilot is estimated to have {verb} the {label} by {size}{unit_text} ({rng})."
+
+
+def _largest_gap(est: dict[str, Any]) -> str:
+    """When the pilot's gap after the start is the largest of all areas (the placebo chart
+    shows it as the outlier) but the ratio test does not reject, both facts (issue 12)."""
+    details = (est.get("inference") or {}).get("details") or {}
+    if details.get("post_rank") != 1 or "placebos" not in details:
+        return ""
+    n, closer = int(details["placebos"]), int(details.get("placebos_fitted_closer", 0))
+    return (f" Its gap after the start was the largest of all {n + 1} areas, as the placebo "
+            "chart shows, but the test divides each area's gap by how closely it was matched "
+            f"before the start, and {closer} of the {n} comparison areas were matched more "
+            "closely than the pilot.")
 
 
 def subject(result: dict[str, Any]) -> str:

@@ -122,6 +122,14 @@ def test_texas_classic_ranges_finite(options: dict[str, object]) -> None:
     conformal = next(t for t in agree["tests"] if t["test"] == "conformal inference")
     assert conformal["smallest_p"] == pytest.approx(1 / 16)
     assert conformal["verdict"] == "cannot reject" and agree["agree"] is None
+    if not options:  # trial: p = 0.176 under a placebo chart with Texas as the outlier
+        from lpip_eval.report.words import headline
+
+        details = result.estimate.inference.details
+        assert details["post_rank"] == 1 and result.estimate.p_value > 0.05
+        text = headline(result.to_dict())
+        assert "cannot be told apart from zero" in text
+        assert "largest of all 51 areas, as the placebo chart shows" in text
 
 
 def test_pilot_outside_the_hull_is_flagged_and_capped() -> None:

@@ -176,6 +176,12 @@ def inference(spec: SynthSpec, path: Paths, fits: list[UnitFit],
                "post-period RMSPE instead")
         warnings.append(why)
         reason += f" The ratio was not used: {why}."
+    if kind == RATIO and len(fits) == 1:  # what the placebo chart shows, for the headline
+        post_ref, _ = _reference(spec, fits, placebos, start_of, ranks, POST)
+        post = path.statistic(POST)
+        details["post_rank"] = 1 + int(np.sum(post_ref >= post - 1e-9 * max(1.0, abs(post))))
+        (kept,) = kept_placebos(spec, fits, placebos).values()
+        details["placebos_fitted_closer"] = int(sum(f.pre_mspe < fits[0].pre_mspe for f in kept))
     details.update({"statistic": kind, "pilot_statistic": stat,
                     "pilot_ratio": path.ratio if kind == RATIO else None,
                     "placebos": n, "rank": rank, "rmspe_floor": floor,
