@@ -145,7 +145,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
         from lpip_eval.parallel import use_backend
         from lpip_eval.report.files import Outputs
         from lpip_eval.results.gates import check_gates, gate_error, parse_gates
-        from lpip_eval.results.result import with_provenance
+        from lpip_eval.results.result import with_outcome_words, with_provenance
 
         parse_gates(fail_on)
         backend = backend_of(execution, quiet=out["quiet"])
@@ -155,7 +155,8 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
                           markdown=out["markdown"], title=out["title"])
         outputs.check(inputs=[p for p in (data_spec.data, data_spec.comparators)
                               if p is not None])
-        words = {"outcome_label": out["outcome_label"], "outcome_unit": out["outcome_unit"]}
+        words = {"outcome_label": out["outcome_label"], "outcome_unit": out["outcome_unit"],
+                 "outcome_scale": out["outcome_scale"]}
         design = m.designs[design_of(m, spec)]
         if design.loads == "units":
             with use_backend(backend):
@@ -163,7 +164,7 @@ def _estimate(ctx: typer.Context, name: str, values: dict[str, Any]) -> None:
             if result.provenance is not None:  # estimate_units attaches the file's
                 result = dataclasses.replace(result, provenance=dataclasses.replace(
                     result.provenance, command=command_line(ctx)))
-            result = dataclasses.replace(result, **words)
+            result = with_outcome_words(result, **words)
             unit_names: dict[str, str] = {}
         else:
             panel = load_panel(data_spec)

@@ -102,6 +102,12 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
                   f"{_fixed(est.ci_low, d)} to {_fixed(est.ci_high, d)}",
                   fmt_p(est.p_value).replace("n/a", "-"))
     out.print(table)
+    if result.outcome_scale == "log" and est.ci_low is not None and est.ci_high is not None:
+        from lpip_eval.report.words import percent
+
+        out.print(f"On the log scale: {_fixed(est.att, d, signed=True)} log points is about "
+                  f"{percent(est.att)} ({est.ci_level:.0%} interval about {percent(est.ci_low)} "
+                  f"to {percent(est.ci_high)}).".replace(MINUS, "-"))
     n_treated = len(result.treated_units)
     if cross_section:
         out.print(f"Treated: {n_treated} unit{'s' if n_treated != 1 else ''} ({names}); "

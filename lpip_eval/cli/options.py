@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from lpip_eval.data.spec import PanelSpec
-from lpip_eval.errors import LpipEvalError, UsageError, one_line
+from lpip_eval.errors import LpipEvalError, UsageError, closest, one_line
 from lpip_eval.methods.registry import Method, spec_keys
 
 T = TypeVar("T")
@@ -56,12 +56,24 @@ def one_line_option(value: str | None, param: typer.CallbackParam) -> str | None
     return value
 
 
+def scale_option(value: str | None, param: typer.CallbackParam) -> str | None:
+    """Option callback for ``--outcome-scale``: level or log, else one Error line (exit 2)."""
+    if value is not None and value not in ("level", "log"):
+        hint = closest(value, ["level", "log"])
+        raise OneLineError(f"--outcome-scale: unknown scale '{value}' (hint: {hint})")
+    return value
+
+
 OutcomeLabel = Annotated[str | None, typer.Option(
     "--outcome-label", help="How reports name the outcome, e.g. 'employment rate'.",
     callback=one_line_option)]
 OutcomeUnit = Annotated[str | None, typer.Option(
     "--outcome-unit", help="Unit of the effect in reports, e.g. 'percentage points'.",
     callback=one_line_option)]
+OutcomeScale = Annotated[str | None, typer.Option(
+    "--outcome-scale", help="level, or log when the outcome is a natural log (e.g. "
+    "l_homicide): reports then also give the effect as a percentage change.",
+    metavar="level|log", show_default=False, callback=scale_option)]
 Title = Annotated[str | None, typer.Option("--title", help="Report title.")]
 FailOn = Annotated[list[str] | None, typer.Option(
     "--fail-on", help="Exit 5 (after writing every output) if this gate trips: "
@@ -88,7 +100,8 @@ EXECUTION: dict[str, tuple[Any, Any]] = {
 # The output bundle of the estimating commands: parameter name -> (type, default).
 OUTPUTS: dict[str, tuple[Any, Any]] = {
     "outcome_label": (OutcomeLabel, None), "outcome_unit": (OutcomeUnit, None),
-    "json_out": (JsonOut, None), "report": (ReportOut, None), "eml": (EmlOut, None),
+    "outcome_scale": (OutcomeScale, None), "json_out": (JsonOut, None),
+    "report": (ReportOut, None), "eml": (EmlOut, None),
     "markdown": (MarkdownOut, None), "title": (Title, None), "fail_on": (FailOn, None),
     "quiet": (Quiet, False)}
 

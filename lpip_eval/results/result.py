@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from lpip_eval.data.panel import Panel
     from lpip_eval.data.spec import PanelSpec
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class EffectResult:
     provenance: Provenance | None = None
     outcome_label: str | None = None
     outcome_unit: str | None = None
+    outcome_scale: str | None = None  # "log" (natural log: reports add % changes) or "level"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of docs/design.md, "JSON result" (non-finite numbers become null)."""
@@ -109,6 +110,7 @@ class EffectResult:
             "outcome": self.outcome,
             "outcome_label": self.outcome_label,
             "outcome_unit": self.outcome_unit,
+            "outcome_scale": self.outcome_scale,
             "unit_col": self.unit_col,
             "time_col": self.time_col,
             "treated_units": list(self.treated_units),
@@ -180,9 +182,31 @@ def _finite(value: Any, path: str, notes: list[str]) -> Any:
     return value
 
 
+LOG_PREFIXES = ("l_", "ln_", "log_")
+
+
+def with_outcome_words(result: EffectResult, *, outcome_label: str | None = None,
+                       outcome_unit: str | None = None,
+                       outcome_scale: str | None = None) -> EffectResult:
+    """The result with how reports name its outcome (label, unit) and its scale ("log": a
+    natural log, whose effects reports also give as percentage changes). A column named like
+    a log (``l_``, ``ln_``, ``log_``) with no scale given gets a note suggesting one."""
+    from dataclasses import replace
+
+    warnings = result.warnings
+    if outcome_scale is None and result.outcome.lower().startswith(LOG_PREFIXES):
+        warnings = (*warnings, f"the outcome '{result.outcome}' looks like a natural log (its "
+                    "name starts with l_, ln_ or log_): --outcome-scale log (in a config file, "
+                    "scale = \"log\" in its [[outcome]]) makes the reports give the effect as a "
+                    "percentage change too; --outcome-scale level says it is not a log")
+    return replace(result, outcome_label=outcome_label, outcome_unit=outcome_unit,
+                   outcome_scale=outcome_scale, warnings=warnings)
+
+
 def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[str, Any], *,
                    command: str, seed: int | None, outcome_label: str | None = None,
-                   outcome_unit: str | None = None) -> EffectResult:
+                   outcome_unit: str | None = None,
+                   outcome_scale: str | None = None) -> EffectResult:
     """The result as a caller hands it on: a provenance block (input files
     (``data.read.InputFile``), options, command, seed, package versions) and the outcome's
     label and unit for the reports (``--outcome-label``/``--outcome-unit``, a config's
@@ -200,14 +224,14 @@ def add_provenance(result: EffectResult, inputs: Sequence[Any], options: dict[st
     kept = {k: v for k, v in options.items() if k not in EXECUTION_OPTIONS}
     prov = Provenance(inputs=tuple(asdict(s) for s in inputs), command=command,
                       options=kept, seed=seed, packages=package_versions())
-    return replace(result, provenance=prov, outcome_label=outcome_label,
-                   outcome_unit=outcome_unit)
+    return with_outcome_words(replace(result, provenance=prov), outcome_label=outcome_label,
+                              outcome_unit=outcome_unit, outcome_scale=outcome_scale)
 
 
 def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
                     options: dict[str, Any], *, command: str, seed: int | None,
-                    outcome_label: str | None = None,
-                    outcome_unit: str | None = None) -> EffectResult:
+                    outcome_label: str | None = None, outcome_unit: str | None = None,
+                    outcome_scale: str | None = None) -> EffectResult:
     """:func:`add_provenance` for a result estimated on ``panel``: its files, and the panel
     options of ``spec`` (paths as text) merged with the method's ``options``."""
     from dataclasses import asdict
@@ -222,7 +246,8 @@ def with_provenance(result: EffectResult, panel: Panel, spec: PanelSpec,
     inferred = f"{period_type_of(panel.frequency)} (inferred)"
     data_options["period_type"] = spec.period_type or inferred
     return add_provenance(result, panel.sources, {**data_options, **options}, command=command,
-                          seed=seed, outcome_label=outcome_label, outcome_unit=outcome_unit)
+                          seed=seed, outcome_label=outcome_label, outcome_unit=outcome_unit,
+                          outcome_scale=outcome_scale)
 
 
 def load_schema() -> dict[str, Any]:

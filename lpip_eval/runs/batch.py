@@ -212,7 +212,8 @@ def _run_job(job: _Job) -> EvaluationRecord:
             result = with_provenance(result, job.panel, job.spec, dict(job.method.options),
                                      command=job.command, seed=job.method.options.get("seed"),
                                      outcome_label=job.outcome.label,
-                                     outcome_unit=job.outcome.unit)
+                                     outcome_unit=job.outcome.unit,
+                                     outcome_scale=job.outcome.scale)
     except LpipEvalError as exc:
         return EvaluationRecord(outcome, method, error=str(exc), exit_code=exc.exit_code,
                                 seconds=time.perf_counter() - started)
@@ -230,7 +231,7 @@ def _unit_match(job: _Job, where: str) -> Any:
                              dict(job.method.options), where=where)
     with naming(where):  # messages name the [match] keys
         return run_unit_match(spec, command=job.command, outcome_label=job.outcome.label,
-                              outcome_unit=job.outcome.unit)
+                              outcome_unit=job.outcome.unit, outcome_scale=job.outcome.scale)
 
 
 def exit_code_of(records: tuple[EvaluationRecord, ...],

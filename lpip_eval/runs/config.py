@@ -56,6 +56,7 @@ class OutcomeConfig:
     column: str
     label: str | None = None
     unit: str | None = None
+    scale: str | None = None  # "log" or "level"; None: not said
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from lpip_eval.files import display_path
 from lpip_eval.methods.pooling import POOLING_METHODS, pool, se_from_interval
 
 METHODS = ("did", "synth", "match")
+DIGEST_SCHEMA_VERSION = "1.0"  # its own version (results/schema/digest.schema.json)
 GROUP_FIELDS = ("outcome", "outcome_label", "outcome_unit", "method", "design",
                 "treatment_start")
 INDEX_FILE = "index.json"
@@ -340,7 +341,6 @@ def build_digest(sources: list[dict[str, Any]], effects: list[dict[str, Any]],
                  options: DigestOptions) -> dict[str, Any]:
     """The digest dict (see the module docstring)."""
     from lpip_eval import __version__
-    from lpip_eval.results.result import SCHEMA_VERSION
 
     check_options(options)
     rows = [result_row(s) for s in sources] + effects
@@ -358,7 +358,7 @@ def build_digest(sources: list[dict[str, Any]], effects: list[dict[str, Any]],
                   sorted(groups.items(), key=lambda kv: json.dumps(kv[0], default=str))]
     out_groups = [g for g in out_groups if g["results"]]
     digest: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": DIGEST_SCHEMA_VERSION,
         "tool": {"name": "lpip-eval", "version": __version__},
         "kind": "digest",
         "options": {"pooling": options.pooling, "hartung_knapp": options.hartung_knapp,

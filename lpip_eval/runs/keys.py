@@ -14,7 +14,7 @@ import dataclasses
 import re
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lpip_eval.data.spec import PanelSpec
 from lpip_eval.methods.power.spec import PlanSpec
@@ -36,7 +36,8 @@ TOP_LEVEL = ("title", "data", "outcome", "run", *METHODS, "plan", "output", "gat
 PLAN_TABLE = "plan"  # its keys: the PlanSpec fields (methods/power/spec.py)
 
 # Keys of the fixed tables and their types (method tables come from the spec classes).
-OUTCOME_KEYS: dict[str, Any] = {"column": str, "label": str, "unit": str}
+OUTCOME_KEYS: dict[str, Any] = {"column": str, "label": str, "unit": str,
+                                 "scale": Literal["level", "log"]}
 RUN_KEYS: dict[str, Any] = {"seed": int, "draws": int, "ci_level": float, "workers": int,
                             "backend": str, "scheduler": str}
 OUTPUT_KEYS: dict[str, Any] = {"dir": str, "json": bool, "report": str | bool,
@@ -49,6 +50,9 @@ FIXED_HELP: dict[tuple[str, str], str] = {
     ("outcome", "column"): "Outcome column; one [[outcome]] table per outcome.",
     ("outcome", "label"): "How reports name the outcome, e.g. 'employment rate'.",
     ("outcome", "unit"): "Unit of the effect in reports, e.g. 'percentage points'.",
+    ("outcome", "scale"): "level, or log when the column is a natural log (e.g. l_homicide): "
+                          "reports then also give the effect as a percentage change, "
+                          "100 (e^b - 1).",
     ("run", "seed"): "Random seed for every design (unless its table sets `seed`).",
     ("run", "draws"): "Resampling draws for every design that has `draws`.",
     ("run", "ci_level"): "Interval level for every design (e.g. 0.95).",
@@ -79,6 +83,7 @@ FIXED_FLAGS: dict[tuple[str, str], str] = {
     ("outcome", "column"): "--outcome",
     ("outcome", "label"): "--outcome-label",
     ("outcome", "unit"): "--outcome-unit",
+    ("outcome", "scale"): "--outcome-scale",
 }
 # Config keys with no command-line option, and why.
 NO_CLI: dict[tuple[str, str], str] = {

@@ -24,7 +24,8 @@ def test_one_rejecting_and_one_clearly_not_disagree() -> None:
     assert block is not None and block["agree"] is False
     assert block["rejecting"] == ["ranks"] and block["not_rejecting"] == ["conformal"]
     check = agreement_check(block)
-    assert check["ok"] is False and "ranks rejects no effect, conformal does not" in check["verdict"]
+    assert check["ok"] is False
+    assert "ranks rejects no effect, conformal does not" in check["verdict"]
 
 
 def test_p_values_either_side_of_alpha_within_a_factor_two_agree() -> None:

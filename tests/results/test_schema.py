@@ -45,7 +45,9 @@ def _result(design: str, inference: str) -> EffectResult:
 
 def test_schema_version_matches_the_published_schema() -> None:
     schema = result_schema()
-    assert schema["properties"]["schema_version"] == {"const": SCHEMA_VERSION}
+    accepted = schema["properties"]["schema_version"]["enum"]
+    assert SCHEMA_VERSION == accepted[-1] == "1.1"  # 1.1 added outcome_scale
+    assert "1.0" in accepted  # a MINOR bump keeps earlier results of its major valid
 
 
 @pytest.mark.parametrize("design", DESIGNS)

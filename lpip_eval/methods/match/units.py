@@ -92,7 +92,8 @@ def estimate_units(panel_spec: Any, spec: MatchSpec, progress: Any = None, *,
 
 
 def run_unit_match(spec: UnitMatchSpec, *, command: str, outcome_label: str | None = None,
-                   outcome_unit: str | None = None) -> EffectResult:
+                   outcome_unit: str | None = None,
+                   outcome_scale: str | None = None) -> EffectResult:
     """Read, check and estimate; the result carries its provenance and the outcome's label
     and unit (``results.result.add_provenance``; CLI and config runs)."""
     units = load_units(spec.data, outcome=spec.outcome, treated_col=spec.treated_col,
@@ -101,7 +102,8 @@ def run_unit_match(spec: UnitMatchSpec, *, command: str, outcome_label: str | No
     options = {**asdict(spec), "data": str(spec.data), "id_col": units.id_col,
                "design": "nnmatch"}
     return add_provenance(result, [units.source], options, command=command, seed=None,
-                          outcome_label=outcome_label, outcome_unit=outcome_unit)
+                          outcome_label=outcome_label, outcome_unit=outcome_unit,
+                          outcome_scale=outcome_scale)
 
 
 def estimate_unit_match(spec: UnitMatchSpec, units: UnitData) -> EffectResult:
