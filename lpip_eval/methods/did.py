@@ -38,6 +38,7 @@ from lpip_eval.methods.linear.design import (
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
+from lpip_eval.numbers import fmt_p
 from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
 
 DESIGNS = {
@@ -98,7 +99,7 @@ def _estimate(panel: Panel, spec: DidSpec) -> EffectResult:
         diagnostics["pretrend_test"] = pre_test
         if pre_test["rejected_at_5pct"]:
             warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"(p = {pre_test['p_value']:.3f})")
+                            f"({fmt_p(pre_test['p_value'], prefix=True)})")  # type: ignore[arg-type]
     if spec.design == "event-study":
         vcov, _ = cr1(design, result.fit)
         rows, notes = honest.analyse(extras["event_times"], result.coef, vcov,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from lpip_eval.methods.synth.weights import SimplexSolution, solve_simplex_qp
+from lpip_eval.numbers import fmt_p
 from lpip_eval.results.result import Estimate, InferenceInfo
 
 GRID = 201  # grid points for inverting the test
@@ -168,7 +169,7 @@ def estimate_of(y1: np.ndarray, y0: np.ndarray, t0: int, *, att: float, level: f
     reason = (f"Conformal inference (Chernozhukov, Wuthrich & Zhu 2021): no effect was imposed "
               f"on the {details['post_periods']} post-periods, the synthetic control refitted "
               f"on all {n} periods, and the post-period residuals compared with their {n} "
-              f"shifts in time (moving blocks); p = {average.p_zero:.3f}. The "
+              f"shifts in time (moving blocks); {fmt_p(average.p_zero, prefix=True)}. The "
               f"{level:.0%} range collects the constant effects the test does not reject.")
     if average.note:
         reason += f" There is {average.note}."

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lpip_eval.methods.synth.fit import UnitFit, missing_allowed
+from lpip_eval.numbers import fmt_p
 from lpip_eval.results.result import Estimate, InferenceInfo
 
 if TYPE_CHECKING:
@@ -161,12 +162,13 @@ def inference(spec: SynthSpec, path: Paths, fits: list[UnitFit],
             "post-period RMSPE (root mean squared gap after the start)")
     several = len(fits) > 1
     reason = (f"Placebo-in-space (Abadie, Diamond & Hainmueller 2010): each of the {n} "
-              f"comparison areas was given the pilot's treatment in turn; p = {p_value:.3f} is "
+              f"comparison areas was given the pilot's treatment in turn; "
+              f"{fmt_p(p_value, prefix=True)} is "
               f"the share of areas whose {what} is at least the pilot's."
               if not several else
               f"Placebo-in-space for several pilot areas (Cavallo et al. 2013): the {what} of "
               f"the pilot areas' average gap is compared with {n} random sets of placebo "
-              f"areas, one per pilot area; p = {p_value:.3f}.")
+              f"areas, one per pilot area; {fmt_p(p_value, prefix=True)}.")
     if kind == POST:
         who = (["the pilot"] if exact_pilot else []) + (
             [f"{len(exact)} placebo area{'s' if len(exact) != 1 else ''}"] if exact else [])

@@ -55,7 +55,7 @@ from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
 from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
-from lpip_eval.numbers import fmt_number
+from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.parallel import active_workers, map_items
 from lpip_eval.results.evidence import POOR_FIT_RATIO
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
@@ -191,7 +191,8 @@ def _other_inference(spec: SdidSpec, y: np.ndarray, n0: int, t0: int, fit: SdidF
                     f"{exch['suggestion']}")
     reason = (f"Placebo-in-space ranks (Abadie, Diamond & Hainmueller 2010) on the synthetic "
               f"DiD estimates: {len(placebo)} placebo "
-              f"{'areas' if n1 == 1 else 'sets of areas'} played the pilot; p = {p:.3f} is the "
+              f"{'areas' if n1 == 1 else 'sets of areas'} played the pilot; "
+              f"{fmt_p(p, prefix=True)} is the "
               "share whose estimate is at least as large in size as the pilot's. The placebo "
               f"standard error was not used because the pilot is unlike the comparison areas "
               f"({why}).")
