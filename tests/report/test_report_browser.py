@@ -250,3 +250,68 @@ def test_hostile_values_do_not_run(browser: Any, make: Any, tmp_path: Path) -> N
         assert '"><img src=x onerror=alert(1)>' in body
     finally:
         visit.close()
+
+
+# Text whose box leaves the 640 px window, or is cut off by a box that hides its overflow.
+WIDTH = 640
+CLIPPED_JS = """
+() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (!node.textContent.trim()) continue;
+    const el = node.parentElement;
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden') continue;
+    if (el.closest('details:not([open])') && !el.closest('summary')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      if (r.width === 0) continue;
+      if (r.left < -0.5 || r.right > window.innerWidth + 0.5) {
+        out.push(node.textContent.trim().slice(0, 60));
+        break;
+      }
+    }
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (['hidden', 'clip'].includes(s.overflowX) && a.scrollWidth > a.clientWidth + 1) {
+        out.push('clipped: ' + node.textContent.trim().slice(0, 60));
+        break;
+      }
+    }
+  }
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("make", [lambda: [example_result("twfe")], triangulated],
+                         ids=["single", "combined"])
+def test_email_at_640_px_keeps_every_text_inside_the_window(browser: Any, tmp_path: Path,
+                                                            make: Any) -> None:
+    """Issue 13: the e-mail read in a 640 px wide window (a phone or a narrow mail pane): no
+    horizontal scrolling, every text's box inside the window and none cut off, charts scaled
+    to fit; the screenshot is checked for a non-blank picture of that width."""
+    context = build_context(make())
+    charts = render_charts(context)
+    cids = chart_cids(charts)
+    html = render_email_html(context, cids)
+    for key, cid in cids.items():
+        html = html.replace(f"cid:{cid}", data_uri(charts[key]))
+    path = tmp_path / "email.html"
+    path.write_text(html, encoding="utf-8")
+    visit = Visit(browser, path, width=WIDTH)
+    try:
+        page = visit.page
+        assert visit.errors == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        assert page.evaluate(CLIPPED_JS) == []
+        widths = page.evaluate("[...document.images].map(i => i.getBoundingClientRect().right)")
+        assert widths and max(widths) <= WIDTH
+        shot = _pixels(page.screenshot(full_page=True))
+        assert shot.shape[1] == WIDTH
+        assert (shot[..., :3] < 0.9).any(axis=-1).mean() > 0.02
+    finally:
+        visit.close()
