@@ -40,9 +40,11 @@ Start = Annotated[str | None, typer.Option(
 TreatedCol = Annotated[str | None, typer.Option(
     "--treated-col", help="Column that is 1 for the planned pilot areas.")]
 TreatmentCol = Annotated[str | None, typer.Option(
-    "--treatment-col", help="Staggered roll-outs: not planned yet (refused).")]
+    "--treatment-col", help="A roll-out in waves: column that is 1 in treated area-periods "
+    "(each area's start inside the data).")]
 FirstTreatedCol = Annotated[str | None, typer.Option(
-    "--first-treated-col", help="Staggered roll-outs: not planned yet (refused).")]
+    "--first-treated-col", help="A roll-out in waves: column with each area's planned first "
+    "treated period (may lie after the data's end); empty or 0 = never treated.")]
 
 def plan(
     ctx: typer.Context,
@@ -63,7 +65,8 @@ def plan(
         "--design", help="The design as the method's command takes it (default: its "
         "default).")] = None,
     post_periods: Annotated[int, typer.Option(
-        "--post-periods", help="Periods the pilot will run from its start.")] = 8,
+        "--post-periods", help="Periods the pilot will run from its start (in waves: from "
+        "the last wave's start).")] = 8,
     ci_level: Annotated[float, typer.Option(
         "--ci-level", help="Two-sided interval level of the evaluation (test at 1 - level)."
     )] = 0.95,
@@ -107,7 +110,7 @@ def plan(
         from dataclasses import replace
 
         from lpip_eval.cli.commands import command_line
-        from lpip_eval.errors import DesignError, UsageError
+        from lpip_eval.errors import UsageError
         from lpip_eval.methods.power.plan import plan_from_panel, plan_what_if
         from lpip_eval.methods.power.spec import PlanSpec, plan_options
         from lpip_eval.report.files import Outputs
@@ -136,11 +139,6 @@ def plan(
             if any(v is not None for v in what_if):
                 raise UsageError("--n-areas, --n-treated, --n-pre, --sd and --rho are for "
                                  "planning without data", hint="leave them out with DATA")
-            if first_treated_col or treatment_col:
-                raise DesignError(
-                    "planning a staggered roll-out (areas starting at different times) is not "
-                    "supported yet", hint="plan each wave with its own --start and "
-                    "--treated until the staggered designs can be planned")
             from lpip_eval.cli.console import progress_bar
             from lpip_eval.data.panel import load_panel
             from lpip_eval.data.spec import PanelSpec
@@ -148,7 +146,8 @@ def plan(
             spec = PanelSpec(data=data, comparators=comparators, area_col=area_col,
                              period_col=period_col, outcome=outcome,
                              treated=tuple(treated or ()), start=start,
-                             treated_col=treated_col)
+                             treated_col=treated_col, treatment_col=treatment_col,
+                             first_treated_col=first_treated_col)
             files.check(inputs=[p for p in (data, comparators) if p is not None])
             panel = load_panel(spec, planned=True)  # the start may lie after the data
             from lpip_eval.cli.evaluate import backend_of
@@ -197,6 +196,23 @@ def _print(body: dict[str, Any], gates: list[str]) -> None:
                       str(row["n_areas"] - row["n_treated"]), str(row["n_post"]),
                       fmt_number(row["mde"], 4, console=True))
     out.print(table)
+    if body.get("waves"):
+        waves = Table(title="Wave by wave", title_justify="left")
+        for col in ("wave", "pilots", "comparisons", "after", "weight", "MDE formula",
+                    "MDE simulated"):
+            waves.add_column(col, justify="left" if col == "wave" else "right")
+        for w in body["waves"]:
+            c = w["n_comparison"]
+            waves.add_row(w["start"], str(w["n_areas"]),
+                          str(int(c)) if c == int(c) else fmt_number(c, 3, console=True),
+                          str(w["n_post"]), f"{w['weight']:.0%}",
+                          fmt_number(w["mde_analytic"], 4, console=True),
+                          fmt_number(w["mde_simulated"], 4, console=True))
+        out.print(waves)
     out.print(plan_headline(body), markup=False, highlight=False, soft_wrap=True)
+    if body.get("waves"):
+        from lpip_eval.report.plan import waves_sentence
+
+        out.print(waves_sentence(body), markup=False, highlight=False, soft_wrap=True)
     for line in [*body["warnings"], *gates]:
         error_console().print(f"  Note: {line}", markup=False, highlight=False, soft_wrap=True)

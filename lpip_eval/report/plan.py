@@ -20,6 +20,8 @@ from lpip_eval.report.context import METHOD_NAMES
 
 VARY_NAMES = {"pilot_areas": "Pilot areas", "post_periods": "Periods after the start",
               "comparison_areas": "Comparison areas"}
+WAVE_DESIGN_NAMES = {"callaway-santanna": "Callaway & Sant'Anna", "imputation": "imputation",
+                     "sun-abraham": "Sun & Abraham"}
 VARY_X = {"pilot_areas": ("n_treated", "pilot areas"),
           "post_periods": ("n_post", "periods after the start"),
           "comparison_areas": ("n_comparison", "comparison areas")}
@@ -31,20 +33,34 @@ def _mde_text(value: float | None, unit: str) -> str:
     return f"{fmt_number(value, 2, signed=True)}{unit}"
 
 
+def _unit(plan: Mapping[str, Any]) -> str:
+    return f" {plan['outcome_unit']}" if plan.get("outcome_unit") else ""
+
+
 def plan_headline(plan: Mapping[str, Any]) -> str:
     """One sentence: the MDE the plan leads with, at what power and level, and how found."""
     a = plan["assumptions"]
-    unit = f" {plan['outcome_unit']}" if plan.get("outcome_unit") else ""
+    unit = _unit(plan)
     label = plan.get("outcome_label") or (str(plan["outcome"]).replace("_", " ")
                                           if plan.get("outcome") else "outcome")
     method = METHOD_NAMES.get(plan["method"], plan["method"])
     source = ("design-based simulation of the real procedure"
               if plan["mde_source"] == "simulated" else "Burlig-Preonas-Woerman formula")
-    text = (f"With {a['n_treated']} pilot area{'' if a['n_treated'] == 1 else 's'}, "
-            f"{a['n_comparison']} comparison areas and {a['n_post']} periods after the start, "
-            f"a {method} evaluation would detect an effect on the {label} of "
-            f"{_mde_text(plan['mde'], unit)} or more with {plan['power']:.0%} power at the "
-            f"{1 - plan['ci_level']:.0%} level ({source}")
+    waves = plan.get("waves")
+    if waves:
+        design = WAVE_DESIGN_NAMES.get(plan["design"], plan["design"])
+        text = (f"Rolled out in {len(waves)} waves ({waves[0]['start']} to "
+                f"{waves[-1]['start']}, {a['n_treated']} pilot areas) with {a['n_comparison']} "
+                f"never-treated comparison areas and {a['n_post']} periods after the last "
+                f"wave starts, a {design} evaluation would detect an average effect on the "
+                f"{label} of {_mde_text(plan['mde'], unit)} or more with {plan['power']:.0%} "
+                f"power at the {1 - plan['ci_level']:.0%} level ({source}")
+    else:
+        text = (f"With {a['n_treated']} pilot area{'' if a['n_treated'] == 1 else 's'}, "
+                f"{a['n_comparison']} comparison areas and {a['n_post']} periods after the "
+                f"start, a {method} evaluation would detect an effect on the {label} of "
+                f"{_mde_text(plan['mde'], unit)} or more with {plan['power']:.0%} power at the "
+                f"{1 - plan['ci_level']:.0%} level ({source}")
     if plan["mde_source"] == "simulated" and plan.get("mde_analytic") is not None:
         text += f"; the formula gives {_mde_text(plan['mde_analytic'], unit)}"
     return text + ")."
@@ -66,6 +82,38 @@ def verdict(plan: Mapping[str, Any]) -> str:
     return (f"An effect of {fmt_number(effect, 2, signed=True)} has a {power:.0%} chance of "
             f"being detected: it {'is' if power >= plan['power'] else ''} {words}.").replace(
         "it  ", "it ")
+
+
+def waves_sentence(plan: Mapping[str, Any]) -> str:
+    """The waves in words: what each could detect on its own (empty for a single start)."""
+    waves = plan.get("waves")
+    if not waves:
+        return ""
+    unit = _unit(plan)
+    parts = []
+    for w in waves:
+        value = w["mde_simulated"] if w.get("mde_simulated") is not None else w["mde_analytic"]
+        parts.append(f"the {w['start']} wave ({w['n_areas']} area{'' if w['n_areas'] == 1 else 's'}"
+                     f", {w['n_post']} periods) {_mde_text(value, unit)}")
+    source = ("simulated" if any(w.get("mde_simulated") is not None for w in waves)
+              else "formula")
+    return (f"Each wave on its own could detect ({source}): {'; '.join(parts)}. The average "
+            "weighs each wave by its pilot areas times its periods after the start.")
+
+
+def wave_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The per-wave table of the report."""
+    return [{"start": w["start"], "areas": w["n_areas"],
+             "comparisons": fmt_number(w["n_comparison"], 1) if w.get("n_comparison") is not None
+             and w["n_comparison"] != int(w["n_comparison"]) else
+             str(int(w.get("n_comparison") or 0)),
+             "post": w.get("n_post"), "weight": f"{w.get('weight', 0):.0%}",
+             "mde_analytic": _mde_text(w["mde_analytic"], ""),
+             "mde_simulated": ("not simulated" if w.get("mde_simulated") is None and
+                               not plan.get("simulation") else
+                               "n/a" if w.get("mde_simulated") is None else
+                               _mde_text(w["mde_simulated"], ""))}
+            for w in plan.get("waves") or []]
 
 
 def _curve_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -117,10 +165,14 @@ def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
     """The context of the ``plan.*.j2`` templates."""
     a = plan["assumptions"]
     sim = plan.get("simulation")
+    waves = plan.get("waves")
     facts = [
         ("Design", f"{METHOD_NAMES.get(plan['method'], plan['method'])}, {plan['design']}"),
         ("Areas", f"{a['n_treated']} pilot, {a['n_comparison']} comparison"),
-        ("Periods", f"{a['n_pre']} before the start, {a['n_post']} after"),
+        ("Periods", f"{a['n_pre']} before the start, {a['n_post']} after" if not waves else
+         f"{a['n_pre']} before the first wave ({a['history'][0]} to {a['history'][1]}: the "
+         f"history used), {a['n_post']} after the last wave's start (to "
+         f"{a['evaluation_end']})"),
         ("Test", f"two-sided at {1 - plan['ci_level']:.0%}, power {plan['power']:.0%}"),
         ("MDE, formula", _mde_text(plan.get("mde_analytic"), "")),
         ("MDE, simulated", _mde_text(plan.get("mde_simulated"), "") if sim else
@@ -130,6 +182,12 @@ def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
          f"{fmt_number(a['psi_x'], 4)}"),
         ("Covariances", a["covariance_estimator"]),
     ]
+    if waves:
+        facts[4:6] = [("MDE of the average, formula", _mde_text(plan.get("mde_analytic"), "")),
+                      ("MDE of the average, simulated",
+                       _mde_text(plan.get("mde_simulated"), "") if sim else "not simulated"),
+                      ("Averaging the waves", a["aggregation"]),
+                      ("Pre-period compared", a["pre_period_compared"])]
     if sim:
         facts.append(("Simulation", f"{sim['pilots']} placebo pilots, fake starts "
                       f"{sim['fake_starts'][0]} to {sim['fake_starts'][-1]}, "
@@ -141,6 +199,7 @@ def plan_context(plan: Mapping[str, Any], *, title: str | None = None,
     return {"kind": "plan", "lang": "en-GB", "title": title, "headline": headline,
             "subject": f"{title}: {headline}", "verdict": verdict(plan), "facts": facts,
             "curve": _curve_rows(plan), "charts": tradeoff_charts(plan),
+            "waves": wave_rows(plan), "waves_sentence": waves_sentence(plan),
             "warnings": list(plan["warnings"]),
             "gates": [dict(g) for g in gates], "tool": plan["tool"],
             "command": plan.get("command") or ""}

@@ -2,7 +2,9 @@
 
 Serialised by :meth:`PlanResult.to_dict` into the JSON of ``schema/plan.schema.json``
 (``kind = "plan"``). ``mde`` is the figure reports lead with: the design-based (simulated)
-MDE when there is one, the analytic (Burlig, Preonas & Woerman 2020) one otherwise.
+MDE when there is one, the analytic (Burlig, Preonas & Woerman 2020) one otherwise. A roll-out
+in waves (:mod:`lpip_eval.methods.power.waves`) adds ``waves``, one row per wave, and its
+``mde`` is the overall (average) effect's; ``waves`` is null for a single start.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-PLAN_SCHEMA_VERSION = "1.0"
+PLAN_SCHEMA_VERSION = "1.1"  # 1.1: "waves" (roll-outs in waves)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class PlanResult:
     warnings: tuple[str, ...] = ()
     command: str = ""
     inputs: tuple[dict[str, Any], ...] = ()
+    waves: tuple[dict[str, Any], ...] = ()  # a roll-out in waves: one row per wave
 
     @property
     def mde(self) -> float | None:
@@ -65,6 +68,7 @@ class PlanResult:
             "outcome_unit": self.outcome_unit, "start": self.start,
             "warnings": list(self.warnings), "command": self.command,
             "inputs": list(self.inputs),
+            "waves": [dict(w) for w in self.waves] or None,
         })
 
     def to_json(self) -> str:

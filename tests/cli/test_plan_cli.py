@@ -45,10 +45,40 @@ def test_bad_gate_value_and_missing_what_if_are_usage_errors() -> None:
     assert missing.exit_code == 2 and "what-if" in missing.output
 
 
-def test_staggered_rollout_refused() -> None:
-    out = CliRunner().invoke(app, ["plan", str(EX / "pilot.csv"), "--outcome",
-                                   "employment_rate", "--first-treated-col", "x"])
-    assert out.exit_code == 4 and "staggered" in out.output
+ROLLOUT = ["plan", str(ROOT / "examples" / "rollout" / "rollout.csv"), "--first-treated-col",
+           "planned_start", "--outcome", "employment_rate"]
+
+
+def test_wave_plan_json_is_schema_valid(tmp_path: Path) -> None:
+    """A roll-out in three waves, all after the data's end (issue 15, item 5)."""
+    out = CliRunner().invoke(app, [*ROLLOUT, "--pilots", "4", "--draws", "19",
+                                   "--json", str(tmp_path / "p.json"),
+                                   "--markdown", str(tmp_path / "p.md")])
+    assert out.exit_code == 0, out.output
+    body = json.loads((tmp_path / "p.json").read_text())
+    jsonschema.Draft202012Validator(load_plan_schema()).validate(body)
+    assert body["schema_version"] == "1.1" and body["design"] == "callaway-santanna"
+    assert [(w["start"], w["n_areas"], w["n_post"]) for w in body["waves"]] == [
+        ("2025Q3", 2, 12), ("2026Q1", 2, 10), ("2026Q3", 4, 8)]
+    assert body["mde"] == body["mde_simulated"]
+    assert body["assumptions"]["history"] == ["2015Q1", "2024Q4"]
+    assert "Rolled out in 3 waves" in out.stdout and "the 2026Q1 wave (2 areas" in out.stdout
+    markdown = (tmp_path / "p.md").read_text()
+    assert "## Waves" in markdown and "| 2026Q3 | 4 | 32 | 8 |" in markdown
+
+
+def test_single_start_plan_has_no_waves() -> None:
+    out = CliRunner().invoke(app, [*WHAT_IF, "--json", "-"])
+    assert json.loads(out.stdout)["waves"] is None
+
+
+@pytest.mark.parametrize("method", ["synth", "match"])
+def test_wave_plan_with_synth_or_match_is_refused(method: str) -> None:
+    out = CliRunner().invoke(app, [*ROLLOUT, "--method", method, "--pilots", "0"])
+    assert out.exit_code == 2, out.output
+    errors = [line for line in out.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and f"--method {method} cannot plan a roll-out in waves" in errors[0]
+    assert "--method did" in out.output
 
 
 def test_data_plan_did_writes_report_and_json(tmp_path: Path) -> None:

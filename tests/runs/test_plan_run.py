@@ -178,3 +178,18 @@ def test_run_writes_the_plan_email_and_markdown_when_asked(tmp_path: Path) -> No
                                                              "eml = false"), encoding="utf-8")
     run_evaluation(load_config(path))
     assert not (out / "employment_rate-plan.eml").exists()
+
+
+def test_run_plans_a_rollout_in_waves_with_its_email(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "examples" / "rollout" / "rollout.csv", tmp_path / "rollout.csv")
+    path = tmp_path / "evaluation.toml"
+    path.write_text('[data]\nfile = "rollout.csv"\nfirst_treated_col = "planned_start"\n\n'
+                    '[[outcome]]\ncolumn = "employment_rate"\n\n[plan]\npilots = 0\n\n'
+                    '[output]\neml = "report.eml"\n', encoding="utf-8")
+    out = CliRunner().invoke(app, ["run", str(path)])
+    assert out.exit_code == EXIT_OK, out.output
+    folder = tmp_path / "lpip-eval-output"
+    body = json.loads((folder / "employment_rate-plan.json").read_text(encoding="utf-8"))
+    assert [w["start"] for w in body["waves"]] == ["2025Q3", "2026Q1", "2026Q3"]
+    eml = (folder / "employment_rate-plan.eml").read_bytes()
+    assert b"Rolled out in 3 waves" in eml and b"Wave by wave" in eml

@@ -140,11 +140,8 @@ def pre_period(panel: Panel) -> Panel:
     """The panel before its (common) planned start; the start may lie after the data."""
     start = panel.common_start
     if start is None:
-        raise DesignError(
-            "planning a staggered roll-out (areas starting at different times) is not "
-            "supported yet",
-            hint="plan each wave with its own --start and --treated, until the staggered "
-            "designs (did --design callaway-santanna) can be planned")
+        raise DesignError("the planned pilot areas start at different times (a roll-out in "
+                          "waves)", hint="plan it with plan_from_panel (methods.power.waves)")
     from lpip_eval.methods.power.simulate import placebo_panel
 
     t0 = int(np.searchsorted(panel.period_ordinals, start))
@@ -158,7 +155,12 @@ def pre_period(panel: Panel) -> Panel:
 
 def plan_from_panel(panel: Panel, options: PlanOptions, *, command: str = "",
                     progress: Callable[[int, int], None] | None = None) -> PlanResult:
-    """The plan from the history in ``panel`` (its treated areas = the planned pilot)."""
+    """The plan from the history in ``panel`` (its treated areas = the planned pilot; with
+    several planned starts, a roll-out in waves: :func:`.waves.plan_waves`)."""
+    if panel.common_start is None:
+        from lpip_eval.methods.power.waves import plan_waves
+
+        return plan_waves(panel, options, command=command, progress=progress)
     pre = pre_period(panel)
     n_areas, n_treated = panel.n_units, int(panel.is_treated_unit.sum())
     if not pre.is_balanced:
