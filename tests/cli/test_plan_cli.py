@@ -53,7 +53,8 @@ def test_wave_plan_json_is_schema_valid(tmp_path: Path) -> None:
     """A roll-out in three waves, all after the data's end (issue 15, item 5)."""
     out = CliRunner().invoke(app, [*ROLLOUT, "--pilots", "4", "--draws", "19",
                                    "--json", str(tmp_path / "p.json"),
-                                   "--markdown", str(tmp_path / "p.md")])
+                                   "--markdown", str(tmp_path / "p.md"),
+                                   "--report", str(tmp_path / "p.html")])
     assert out.exit_code == 0, out.output
     body = json.loads((tmp_path / "p.json").read_text())
     jsonschema.Draft202012Validator(load_plan_schema()).validate(body)
@@ -65,6 +66,9 @@ def test_wave_plan_json_is_schema_valid(tmp_path: Path) -> None:
     assert "Rolled out in 3 waves" in out.stdout and "the 2026Q1 wave (2 areas" in out.stdout
     markdown = (tmp_path / "p.md").read_text()
     assert "## Waves" in markdown and "| 2026Q3 | 4 | 32 | 8 |" in markdown
+    html = (tmp_path / "p.html").read_text()
+    assert "Wave by wave" in html and "<th scope=\"row\">2026Q1</th>" in html
+    assert "<script" not in html
 
 
 def test_single_start_plan_has_no_waves() -> None:
