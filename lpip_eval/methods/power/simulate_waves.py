@@ -102,18 +102,34 @@ def draw_rollouts(panel: Panel, offsets: Sequence[int], sizes: Sequence[int], po
 def run_rollouts(panel: Panel, method: str, options: Mapping[str, Any],
                  rollouts: list[Rollout], post: int, *, effect: float = 0.0,
                  progress: Callable[[int, int], None] | None = None) -> list[Any]:
-    """The registered estimator's result on each placebo roll-out (seed varied per one)."""
+    """The registered estimator's result on each placebo roll-out (seed varied per one: its
+    own, whatever process runs it), through ``parallel.map_items`` in rounds as
+    :func:`.simulate.run_pilots` does."""
+    from functools import partial
+
+    from lpip_eval.parallel import active_workers, map_items
+
+    base_seed = int(options.get("seed", 20240101))
+    job = partial(_rollout, panel, method, dict(options), post, effect)
+    items = [(base_seed + i, rollout) for i, rollout in enumerate(rollouts)]
+    workers = active_workers()
+    rounds = len(items) if workers <= 1 else min(8, max(1, len(items) // (4 * workers)))
+    results: list[Any] = []
+    for r in range(rounds):
+        results += map_items(job, items[r * len(items) // rounds:(r + 1) * len(items) // rounds])
+        if progress is not None:
+            progress(len(results), len(rollouts))
+    return results
+
+
+def _rollout(panel: Panel, method: str, options: dict[str, Any], post: int, effect: float,
+             item: tuple[int, Rollout]) -> Any:
+    """One placebo roll-out's result (a task of :func:`run_rollouts`)."""
     from lpip_eval.methods.registry import estimate
 
-    results = []
-    base_seed = int(options.get("seed", 20240101))
-    for i, rollout in enumerate(rollouts):
-        sub = rollout_panel(panel, rollout, post, effect)
-        results.append(estimate(method, sub, {**options, "seed": base_seed + i},
-                                where=f"lpip-eval plan --method {method}"))
-        if progress is not None:
-            progress(i + 1, len(rollouts))
-    return results
+    seed, rollout = item
+    return estimate(method, rollout_panel(panel, rollout, post, effect),
+                    {**options, "seed": seed}, where=f"lpip-eval plan --method {method}")
 
 
 def _bounds(results: list[Any]) -> tuple[np.ndarray, np.ndarray]:
