@@ -65,7 +65,7 @@ def test_a_log_looking_column_without_a_scale_gets_a_note(
 def test_unknown_scale_is_a_usage_error(logged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run_cli([*ARGS, "--outcome-scale", "logg", "--json", "r.json"], logged,
                              monkeypatch)
-    assert code == EXIT_USAGE and not (logged / "r.json").exists()
+    assert code == EXIT_USAGE and out == "" and not (logged / "r.json").exists()
     check_error_line(err, files=(), mentions=("--outcome-scale", "logg", "did you mean 'log'?"))
 
 
