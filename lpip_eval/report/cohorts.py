@@ -54,11 +54,11 @@ def untested_reason(result: dict[str, Any]) -> str:
     diag = result.get("diagnostics", {})
     kind = did_kind(str(result.get("design", "")))
     if result.get("method") == "did" and kind == "imputation":
-        return ("Not tested by the imputation design (--design callaway-santanna or "
-                "sun-abraham tests it).")
+        return ("Not tested by the imputation design (the Callaway & Sant'Anna and Sun & "
+                "Abraham designs test it).")
     if result.get("method") == "did" and is_staggered(diag) and kind in ("twfe", "2x2"):
         return ("Not tested by two-way fixed effects when pilots start at different times "
-                "(--design callaway-santanna, or auto, tests it).")
+                "(the Callaway & Sant'Anna design, which auto picks, tests it).")
     short = [r for r in cohort_rows(result) if r["before"] is not None and r["before"] < MIN_PRE]
     if short:
         waves = ", ".join(f"{r['start']} ({r['before']})" for r in short)
@@ -66,4 +66,4 @@ def untested_reason(result: dict[str, Any]) -> str:
     pre = diag.get("pre_periods")
     if pre is not None and pre < MIN_PRE:
         return "Not testable here (too few periods before the start)."
-    return "Not tested by this design (--design event-study tests it)."
+    return "Not tested by this design (an event study tests it)."

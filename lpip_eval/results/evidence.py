@@ -198,7 +198,7 @@ def _naive_reason(kind: str, diag: dict[str, Any]) -> str:
         text += (f" ({share:.0%} of this estimate's weight comes from such comparisons, "
                  "Goodman-Bacon 2021)")
     return (text + ". The Callaway & Sant'Anna, Sun & Abraham and imputation designs avoid "
-            "this (--design callaway-santanna, or auto), so this design is rated at most "
+            "this (design callaway-santanna, or auto), so this design is rated at most "
             "level 2.")
 
 
@@ -234,7 +234,7 @@ def _did_level(result: dict[str, Any], reasons: list[str]) -> int:
     n_pre = diag.get("pre_periods")
     if n_pre is not None and n_pre >= 2:
         reasons.append(f"Parallel trends were not tested here, although there are {n_pre} "
-                       "periods before the start (--design event-study tests them); a design "
+                       "periods before the start (the event-study design tests them); a design "
                        "whose key assumption was not checked is not rated above one that was: "
                        "level 2.")
         return 2

@@ -536,7 +536,18 @@ def test_policymaker_words_in_markdown_and_text() -> None:
 OPTION_OR_PATH = re.compile(r"(?<![\w-])--[a-z]|\b(?:estimate|diagnostics)\.[a-z_]+")
 
 
-@pytest.mark.parametrize("make", [did_twfe, did_event_study, synth, triangulated])
+def _untested_staggered() -> dict[str, Any]:
+    """TWFE on staggered starts with no pre-trend test: the evidence reasons and the check
+    row name the designs that would test it (in words, not flags)."""
+    result = did_twfe()
+    result["diagnostics"]["pretrend_test"] = None
+    result["diagnostics"]["pre_periods"] = 6
+    result["diagnostics"]["treatment_starts"] = {"A": "2021Q3", "B": "2022Q1"}
+    return result
+
+
+@pytest.mark.parametrize("make", [did_twfe, did_event_study, synth, triangulated,
+                                  _untested_staggered])
 def test_no_option_names_or_json_paths_in_the_body(make: Any) -> None:
     """Issue 13: "estimate.se is null: ...", "consider --donors-nearest K or --penalty" in the
     policymaker's e-mail. Analysts' text goes to the Technical notes at the end."""

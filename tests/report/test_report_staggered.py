@@ -39,7 +39,7 @@ def test_untested_row_gives_the_real_reason(design: str) -> None:
     checks = _context(design)["main"]["checks"]
     row = next(c for c in checks if c["assumption"].startswith("Parallel trends"))
     assert "too few periods" not in row["check"]
-    assert "callaway-santanna" in row["check"]
+    assert "Callaway & Sant'Anna" in row["check"] and "--" not in row["check"]
 
 
 def test_too_few_periods_is_computed_per_cohort() -> None:
