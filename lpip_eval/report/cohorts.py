@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from lpip_eval.numbers import fmt_number
+from lpip_eval.report.words import decimals
 from lpip_eval.results.evidence import did_kind, is_staggered
 
 MIN_PRE = 2  # periods before a cohort's start for any pre-trend test (one lead + reference)
@@ -67,3 +69,36 @@ def untested_reason(result: dict[str, Any]) -> str:
     if pre is not None and pre < MIN_PRE:
         return "Not testable here (too few periods before the start)."
     return "Not tested by this design (an event study tests it)."
+
+
+BACON_WORDS = {
+    "treated vs untreated": "pilot areas against areas never in the pilot",
+    "earlier vs later started": "earlier pilots against areas that started later (before "
+                                "those started)",
+    "later vs earlier started": "later pilots against areas that had already started",
+}
+
+
+def bacon_block(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The Goodman-Bacon (2021) decomposition of a TWFE estimate on staggered starts, for the
+    report: a sentence and one row per kind of comparison (weight, average estimate), or None
+    when the result has none (``diagnostics.goodman_bacon``, written by ``methods/bacon.py``)."""
+    bacon = (result.get("diagnostics") or {}).get("goodman_bacon")
+    if not bacon or not bacon.get("by_type"):
+        return None
+    d = decimals(result)
+    rows = [{"kind": BACON_WORDS.get(r["type"], r["type"]), "comparisons": r["comparisons"],
+             "weight": f"{r['weight']:.0%}", "estimate": fmt_number(r["estimate"], d,
+                                                                    signed=True)}
+            for r in bacon["by_type"]]
+    n = sum(int(r["comparisons"]) for r in bacon["by_type"])
+    late = float(bacon.get("later_vs_earlier_weight") or 0.0)
+    negative = float((bacon.get("negative_weights") or {}).get("total") or 0.0)
+    twfe = fmt_number(bacon["twfe_estimate"], d, signed=True)
+    text = (f"The two-way fixed effects estimate ({twfe}) is a weighted average of {n} "
+            "two-group comparisons (Goodman-Bacon 2021). "
+            f"{late:.0%} of its weight comes from comparing later pilots with areas that had "
+            "already started, which is where a changing effect distorts it.")
+    text += (f" Some pilot-period cells get negative weight ({negative:.0%} in all)."
+             if negative > 0 else " No pilot-period cell gets a negative weight.")
+    return {"text": text, "rows": rows}

@@ -24,7 +24,7 @@ from typing import Any
 from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.report.checks import assumption_checks, is_cross_section
-from lpip_eval.report.cohorts import cohort_rows, start_text
+from lpip_eval.report.cohorts import bacon_block, cohort_rows, start_text
 from lpip_eval.report.sensitivity import sensitivity_charts
 from lpip_eval.report.words import (
     METHOD_NAMES,
@@ -262,6 +262,7 @@ def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         "post": diag.get("post_periods"),
         "frequency": diag.get("frequency"),
         **({"waves": waves, "cohorts": cohort_rows(result)} if waves else {}),
+        "bacon": bacon_block(result),
     }
 
 
