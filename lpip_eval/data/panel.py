@@ -30,6 +30,7 @@ import numpy as np
 from lpip_eval.data import columns as col
 from lpip_eval.data import nomis
 from lpip_eval.data.boundaries import findings
+from lpip_eval.data.boundaries import names as boundary_names
 from lpip_eval.data.combine import boundary_mapping, combine_areas, lookup_mapping
 from lpip_eval.data.periods import Frequency, period_label
 from lpip_eval.data.read import InputFile, read_table, sha256_of
@@ -416,7 +417,9 @@ def boundary_findings(panel: Panel) -> list[str]:
     np.minimum.at(first, panel.unit_idx, panel.time_idx)
     np.maximum.at(last, panel.unit_idx, panel.time_idx)
     labels = panel.period_labels
-    return findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)})
+    known = boundary_names()  # only codes in the boundary-change table can have findings
+    return findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)
+                     if u in known})
 
 
 def _with_boundary_findings(panel: Panel) -> Panel:
