@@ -79,6 +79,9 @@ def plan(
     draws: Annotated[int, typer.Option(
         "--draws", help="Randomization / placebo draws per simulated pilot.", min=19)] = 999,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 20240101,
+    control_group: Annotated[str | None, typer.Option(
+        "--control-group", help="A roll-out in waves with callaway-santanna: never (default) "
+        "or not-yet (also areas not yet treated).")] = None,
     n_areas: Annotated[int | None, typer.Option(
         "--n-areas", help="What-if: areas in all (pilot + comparison).")] = None,
     n_treated: Annotated[int | None, typer.Option(
@@ -120,7 +123,7 @@ def plan(
         options = plan_options(PlanSpec(
             method=method, design=design, post_periods=post_periods, ci_level=ci_level,
             power=power, expected_effect=expected_effect, pilots=pilots, draws=draws,
-            seed=seed))
+            seed=seed, control_group=control_group))
         files = Outputs(json=json_out, html=report, eml=eml, markdown=markdown, title=title)
         what_if = [n_areas, n_treated, n_pre, sd, rho]
         command = command_line(ctx)

@@ -49,9 +49,10 @@ def plan_headline(plan: Mapping[str, Any]) -> str:
     waves = plan.get("waves")
     if waves:
         design = WAVE_DESIGN_NAMES.get(plan["design"], plan["design"])
+        not_yet = " (and the not-yet-treated)" if a.get("control_group") == "not-yet" else ""
         text = (f"Rolled out in {len(waves)} waves ({waves[0]['start']} to "
                 f"{waves[-1]['start']}, {a['n_treated']} pilot areas) with {a['n_comparison']} "
-                f"never-treated comparison areas and {a['n_post']} periods after the last "
+                f"never-treated{not_yet} comparison areas and {a['n_post']} periods after the last "
                 f"wave starts, a {design} evaluation would detect an average effect on the "
                 f"{label} of {_mde_text(plan['mde'], unit)} or more with {plan['power']:.0%} "
                 f"power at the {1 - plan['ci_level']:.0%} level ({source}")

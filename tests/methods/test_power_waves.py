@@ -144,3 +144,27 @@ def test_plan_from_panel_dispatches_waves_and_refuses_synth() -> None:
         with pytest.raises(LpipEvalError) as info:
             plan_from_panel(panel, PlanOptions(method=method, design=design, pilots=0))
         assert info.value.exit_code == 2 and "waves" in info.value.message
+
+
+def test_control_group_not_yet_reaches_the_plan_and_only_waves_take_it() -> None:
+    from lpip_eval.methods.power.spec import PlanSpec, plan_options
+
+    panel = panel_of({"25": 4, "27": 4}, 30, periods=24, seed=2)
+    options = plan_options(PlanSpec(control_group="not-yet", post_periods=3, pilots=0))
+    plan = plan_from_panel(panel, options)
+    # wave 25's 5 periods (25..29) compare with wave 27's 4 areas in 2 of them
+    assert [w["n_comparison"] for w in plan.waves] == [pytest.approx(30 + 4 * 2 / 5), 30.0]
+    assert plan.assumptions["control_group"] == "not-yet"
+    never = plan_from_panel(panel, plan_options(PlanSpec(post_periods=3, pilots=0)))
+    assert plan.mde_analytic is not None and never.mde_analytic is not None
+    assert plan.mde_analytic < never.mde_analytic  # more comparison areas
+    for spec in (PlanSpec(control_group="sometimes"),
+                 PlanSpec(method="synth", control_group="never"),
+                 PlanSpec(design="imputation", control_group="not-yet")):
+        with pytest.raises(LpipEvalError) as info:
+            plan_options(spec)
+        assert info.value.exit_code == 2 and "--control-group" in info.value.message
+    single = panel_of({"25": 4}, 30, periods=24)
+    with pytest.raises(LpipEvalError) as info:
+        plan_from_panel(single, options)
+    assert info.value.exit_code == 2 and "roll-out in waves" in info.value.message

@@ -161,6 +161,9 @@ def plan_from_panel(panel: Panel, options: PlanOptions, *, command: str = "",
         from lpip_eval.methods.power.waves import plan_waves
 
         return plan_waves(panel, options, command=command, progress=progress)
+    if "control_group" in options.estimator_options:
+        raise UsageError("--control-group is for a roll-out in waves (areas starting at "
+                         "different times)", hint="leave it out for a single --start")
     pre = pre_period(panel)
     n_areas, n_treated = panel.n_units, int(panel.is_treated_unit.sum())
     if not pre.is_balanced:

@@ -45,6 +45,9 @@ class PlanSpec:
     pilots: int = _key(200, "Placebo pilots for the design-based MDE (0: the formula's only).")
     draws: int = _key(999, "Randomization / placebo draws per simulated pilot.")
     seed: int = _key(20240101, "Random seed of the simulated pilots and their draws.")
+    control_group: str | None = _key(
+        None, "A roll-out in waves with callaway-santanna: comparison areas never treated "
+        "(never, the default) or also those not yet treated (not-yet).")
 
 
 def plan_options(spec: PlanSpec, *, where: Callable[[str], str] = lambda key: "--" + key
@@ -65,6 +68,15 @@ def plan_options(spec: PlanSpec, *, where: Callable[[str], str] = lambda key: "-
         raise UsageError(f"{where('draws')}: must be at least 19, got {spec.draws}",
                          hint="e.g. 999")
     est: dict[str, Any] = {"draws": spec.draws, "seed": spec.seed}
+    if spec.control_group is not None:
+        if spec.control_group not in ("never", "not-yet"):
+            raise UsageError(f"{where('control_group')}: '{spec.control_group}' is not a "
+                             "comparison group", hint="use never or not-yet")
+        if spec.method != "did" or design not in ("auto", "callaway-santanna"):
+            raise UsageError(f"{where('control_group')} is only used by did "
+                             "callaway-santanna (a roll-out in waves)",
+                             hint=f"leave out {where('control_group')}")
+        est["control_group"] = spec.control_group
     if spec.method == "synth":
         est.update({"design": design, **(SYNTH_PLAN_OPTIONS if design == "classic" else {})})
     try:
