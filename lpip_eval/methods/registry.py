@@ -387,8 +387,10 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
              where: Where = "options", progress: Any = None) -> EffectResult:
     """Run ``method_name`` on ``panel`` with ``options`` (keys = spec fields, ``design``).
 
-    ``progress(done, total)``, if given, is called by methods with long refit loops. A
-    ``workers`` option above the CPU count is capped (``parallel.local_workers``); being an
+    ``progress(done, total)``, if given, is called by methods with long refit loops. How the
+    data's rows were combined into the panel (area lookup, boundary changes, cell means of
+    microdata) goes to ``diagnostics.data_combined`` for the reports. A ``workers`` option
+    above the CPU count is capped (``parallel.local_workers``); being an
     execution setting, like the backend (``parallel.use_backend``), it changes nothing in the
     result, not even its warnings (the CLI notes the cap on stderr).
     """
@@ -407,6 +409,11 @@ def estimate(method_name: str, panel: Any, options: Mapping[str, Any], *,
         panel = cell_means(panel, used_by=f"{m.title} ({getattr(spec, 'design', '')})")
     with naming(where):
         result = m.estimate(panel, spec, progress)
+    if getattr(panel, "aggregation", ()):  # rows combined: lookups, boundaries, cell means
+        notes = list(dict.fromkeys([*result.diagnostics.get("data_combined", []),
+                                    *panel.aggregation]))
+        result = dataclasses.replace(result, diagnostics={**result.diagnostics,
+                                                          "data_combined": notes})
     return check_finite(result)
 
 

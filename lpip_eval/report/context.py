@@ -216,6 +216,7 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
                          for u in [*result["treated_units"], *result["comparison_units"]]),
         "nouns": nouns,
         "list_units": not cross_section,
+        "data_combined": list(diag.get("data_combined") or []),
         "units_note": "Unit ids are not listed in the report (with person-level data they may "
                       "identify people); the JSON result (--json) lists the treated units and "
                       "the matched untreated units with their weights." if cross_section else "",

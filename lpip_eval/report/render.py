@@ -131,10 +131,17 @@ def _area_label(area: Mapping[str, Any]) -> str:
     return f"{name} ({code})" if name and name != code else str(code)
 
 
+def _sentence(text: str) -> str:
+    """A note as a sentence: capital first letter, one full stop."""
+    from lpip_eval.report.words import sentence_case
+
+    return sentence_case(str(text)).rstrip(". ") + "."
+
+
 def _common(env: Environment) -> Environment:
     from lpip_eval.report.words import sentence_case
 
-    env.filters.update(capitalize=sentence_case)  # "GDP per head", l_homicide: as given
+    env.filters.update(capitalize=sentence_case, sentence=_sentence)  # l_homicide: as given
     env.filters.update(wrap=wrap, wrap_command=wrap_command, rule=rule,
                        plural=plural, area_label=_area_label,
                        frequency_words=_frequency_words)
