@@ -116,3 +116,25 @@ def test_planned_start_after_the_data_end_uses_all_history(tmp_path: Path) -> No
     refused = CliRunner().invoke(app, ["did", str(EX / "pilot.csv"), *base, "--start",
                                        "2026Q1"])
     assert refused.exit_code == 4 and "after the last period" in refused.output
+
+
+def test_wave_plan_from_a_treatment_column_inside_the_data(tmp_path: Path) -> None:
+    """--treatment-col: starts inside the data (2023Q1, 2023Q3), so the history is the data
+    before 2023Q1 and the rest is not used."""
+    import pandas as pd
+
+    frame = pd.read_csv(ROOT / "examples" / "rollout" / "rollout.csv", dtype=str)
+    starts = {"E06000023": "2023Q1", "E06000025": "2023Q1", "E06000022": "2023Q3",
+              "E06000024": "2023Q3"}
+    frame["on"] = [int(a in starts and p >= starts[a]) for a, p in
+                   zip(frame["area"], frame["period"], strict=True)]
+    path = tmp_path / "history.csv"
+    frame.drop(columns="planned_start").to_csv(path, index=False)
+    out = CliRunner().invoke(app, ["plan", str(path), "--treatment-col", "on", "--outcome",
+                                   "employment_rate", "--post-periods", "4", "--pilots", "0",
+                                   "--json", "-"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    assert body["assumptions"]["history"] == ["2015Q1", "2022Q4"]
+    assert [(w["start"], w["n_areas"], w["n_post"]) for w in body["waves"]] == [
+        ("2023Q1", 2, 6), ("2023Q3", 2, 4)]

@@ -168,3 +168,20 @@ def test_control_group_not_yet_reaches_the_plan_and_only_waves_take_it() -> None
     with pytest.raises(LpipEvalError) as info:
         plan_from_panel(single, options)
     assert info.value.exit_code == 2 and "roll-out in waves" in info.value.message
+
+
+def test_waves_inside_the_data_use_only_the_history_before_the_first_wave() -> None:
+    """Starts inside the data (18 and 20 of 24 periods): the history is periods 1-17, and
+    outcomes from the first start on (treated or not) change nothing."""
+    panel = panel_of({"18": 5, "20": 5}, 30, periods=24, seed=4)
+    options = PlanOptions(method="did", design="callaway-santanna", post_periods=2, pilots=5,
+                          estimator_options={"inference": "cluster"})
+    plan = plan_from_panel(panel, options)
+    assert plan.assumptions["history"] == ["1", "17"]
+    assert [(w["start"], w["n_pre"], w["n_post"]) for w in plan.waves] == [
+        ("18", 17, 4), ("20", 19, 2)]
+    late = panel.time_idx >= 17  # position of period 18
+    noisy = panel.with_outcome(np.where(late, panel.y + 100 * np.sin(panel.unit_idx), panel.y))
+    again = plan_from_panel(noisy, options)
+    assert again.mde_analytic == plan.mde_analytic
+    assert again.mde_simulated == plan.mde_simulated
