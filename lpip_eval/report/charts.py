@@ -196,7 +196,7 @@ def draw_effects(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
                          markeredgewidth=1.6, color=PILOT_COLOUR)
         # the legend promises a range only where one is drawn (issue 13)
         handles.append((bar_key, dots[0]) if bars else dots[0])
-        names.append("Estimate and range" if bars else "Estimate")
+        names.append((spec.get("range_label") or "Estimate and range") if bars else "Estimate")
     refs = [i for i in range(n) if is_ref[i]]
     if refs:
         hollow = ax.plot([xs[i] for i in refs],

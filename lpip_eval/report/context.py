@@ -311,7 +311,10 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "start": result.get("treatment_start")},
         })
     effects = result.get("effects_by_period", [])
+    band = diag.get("event_study_band") or {}
+    uniform = str(band.get("kind", "")).startswith("uniform")
     if effects:
+        level = f"{(result.get('estimate') or {}).get('ci_level') or 0.95:.0%}"
         charts.append({
             "id": "effects",
             "kind": "effects",
@@ -320,9 +323,12 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "alt": (f"Chart of the estimated effect for each period from "
                     f"{effects[0]['event_time']} to {effects[-1]['event_time']} periods "
                     "relative to the start"
-                    + (", with intervals" if any(e["ci_low"] is not None for e in effects)
-                       else "") + "; periods before 0 show pre-trends."),
-            "columns": ["Periods from start", "Effect", "Range"],
+                    + ((f", with a {level} band that holds for all periods at once"
+                        if uniform else ", with intervals")
+                       if any(e["ci_low"] is not None for e in effects) else "")
+                    + "; periods before 0 show pre-trends."),
+            "columns": ["Periods from start", "Effect",
+                        f"{level} band, all periods at once" if uniform else "Range"],
             "rows": [[str(e["event_time"]), fmt_number(e["att"], d, signed=True),
                       f"{fmt_number(e['ci_low'], d)} to {fmt_number(e['ci_high'], d)}"]
                      for e in effects],
@@ -331,6 +337,8 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
                        "low": [e["ci_low"] for e in effects],
                        "high": [e["ci_high"] for e in effects]},
         })
+        if uniform:  # multiplier bootstrap: a simultaneous band, named as such in the legend
+            charts[-1]["range_label"] = f"Estimate and {level} band for all periods at once"
     charts.extend(sensitivity_charts(result, label, unit))
     charts.extend(_shorten(chart_label(chart, result)) for chart in diag.get("charts", []))
     return charts

@@ -70,3 +70,22 @@ def test_common_start_keeps_its_sentence() -> None:
     periods = build_context([did_twfe()])["main"]["periods"]
     assert "waves" not in periods and "cohorts" not in periods
     assert periods["start"] == "2021Q3"
+
+
+def test_a_uniform_band_is_named_as_such() -> None:
+    """Issue 11: the event-study chart with its uniform band. With the multiplier bootstrap the
+    intervals hold for all event times at once (diagnostics.event_study_band); the legend,
+    the alt text and the numbers' column say so, instead of 'range'."""
+    from report_fixtures import did_event_study
+
+    from lpip_eval.report.context import build_context
+
+    result = did_event_study()
+    plain = next(c for c in build_context([result])["main"]["charts"] if c["id"] == "effects")
+    assert "range_label" not in plain and plain["columns"][-1] == "Range"
+    result["diagnostics"]["event_study_band"] = {"kind": "uniform (simultaneous over event "
+                                                 "times)", "critical_value": 2.56}
+    chart = next(c for c in build_context([result])["main"]["charts"] if c["id"] == "effects")
+    assert chart["range_label"] == "Estimate and 95% band for all periods at once"
+    assert chart["columns"][-1] == "95% band, all periods at once"
+    assert "band that holds for all periods at once" in chart["alt"]
