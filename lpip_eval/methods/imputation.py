@@ -29,6 +29,7 @@ from lpip_eval.methods import event_inference as ev
 from lpip_eval.methods.linear.absorb import EXACT_MAX_LEVELS, TwoWayExact
 from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.specs import StaggeredSpec
+from lpip_eval.numbers import fmt_p
 
 TITLE = "Imputation difference-in-differences (Borusyak, Jaravel & Spiess 2024)"
 
@@ -114,6 +115,59 @@ class _Imputation:
         return -w0 * v
 
 
+def pretrend_test(panel: Panel, model: _Imputation) -> dict[str, Any] | None:
+    """BJS (2024, sec. 4.4, Test 1): on the untreated observations only, regress y on area and
+    period effects (and covariates) plus one indicator per lead (each period k before an
+    area's start, k = 1..K); the most distant leads are dropped until the leads are not
+    collinear with the area effects (with every lead, they add up to an ever-treated area's
+    own effect), so the earliest periods are the reference; test that the leads are jointly zero
+    with a CR1 area-clustered Wald test (F with G - 1 denominator df; area effects nested in
+    the clusters are not counted in K, as fixest). Being fitted on untreated rows only, it
+    is independent of the imputation estimates (the didimputation R package's ``pretrends``).
+    None when no pilot area has a period before its start or there are fewer than 2
+    clusters."""
+    from scipy import special
+
+    from lpip_eval.methods.linear import inference as inf
+
+    from lpip_eval.data.panel import NEVER
+
+    ever = (panel.first_treated != NEVER)[panel.unit_idx][model.untreated]
+    rel0 = np.where(ever, model.rel[model.untreated], 0)  # never-treated rows have no leads
+    leads = sorted({int(k) for k in np.unique(rel0[rel0 < 0])}, reverse=True)
+    if not leads:
+        return None
+    w = model.w[model.untreated]
+    while leads:  # drop the most distant lead while the leads are collinear with the effects
+        x = np.column_stack([(rel0 == k).astype(float) for k in leads])
+        if model.x0 is not None:
+            x = np.column_stack([x, model.x0])
+        xt = model.solver.residualize(x)
+        if np.linalg.matrix_rank(xt * np.sqrt(w)[:, None]) == x.shape[1]:
+            break
+        leads = leads[:-1]
+    if not leads:
+        return None
+    yt = model.solver.residualize(panel.y[model.untreated][:, None])[:, 0]
+    sw = np.sqrt(w)
+    coef = np.linalg.lstsq(xt * sw[:, None], yt * sw, rcond=None)[0]
+    resid = (yt - xt @ coef) * sw
+    clusters = panel.cluster_codes[model.untreated]
+    if len(np.unique(clusters)) < 2:
+        return None
+    n_periods = len(np.unique(model.time0))
+    vcov, df = inf.cluster_robust(xt * sw[:, None], resid, clusters, x.shape[1] + n_periods)
+    q = len(leads)
+    b = coef[:q]
+    wald = float(b @ np.linalg.pinv(vcov[:q, :q]) @ b) / q
+    p_value = float(special.fdtrc(q, df, wald))
+    return {"test": "BJS (2024) pre-trend test: lead indicators on the untreated "
+                    "observations, joint Wald (CR1, F distribution)",
+            "statistic": wald, "df": [q, df], "p_value": p_value, "leads": q,
+            "lead_coefficients": {str(k): float(c) for k, c in zip(leads, b, strict=True)},
+            "rejected_at_5pct": p_value < 0.05}
+
+
 def fit_imputation(panel: Panel, first: np.ndarray | None = None
                    ) -> tuple[ev.EventFit, _Imputation]:
     """Estimates and BJS's conservative clustered covariance for the observed starts."""
@@ -149,6 +203,13 @@ def estimate_imputation(panel: Panel, spec: StaggeredSpec, progress: Any = None)
         panel = panel.complete_covariate_rows()
     fit, model = fit_imputation(panel)
     warnings = list(panel.warnings)
+    diagnostics: dict[str, Any] = {}
+    pre = pretrend_test(panel, model)
+    if pre is not None:
+        diagnostics["pretrend_test"] = pre
+        if pre["rejected_at_5pct"]:
+            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
+                            f"({fmt_p(pre['p_value'], prefix=True)})")
     if model.dropped:
         warnings.append(f"{model.dropped} treated observations could not be imputed (their "
                         "area has no period before its start, or their period no untreated "
@@ -161,4 +222,5 @@ def estimate_imputation(panel: Panel, spec: StaggeredSpec, progress: Any = None)
                               "that can be imputed", hint="use --inference cluster")
         return other.estimates(outcomes)
 
-    return with_evidence(ev.staggered_result(panel, spec, TITLE, fit, reestimate, warnings))
+    return with_evidence(ev.staggered_result(panel, spec, TITLE, fit, reestimate, warnings,
+                                             diagnostics))

@@ -25,7 +25,9 @@ assumption fails. For difference-in-differences (this module owns those rules, i
   at most level 2, below the heterogeneity-robust designs: they compare later pilots with
   areas already treated and can weight effects negatively (Goodman-Bacon 2021; Sun &
   Abraham 2021; de Chaisemartin & D'Haultfoeuille 2020);
-* imputation (Borusyak, Jaravel & Spiess 2024) has no pre-trend test yet, so it is level 2;
+* imputation (Borusyak, Jaravel & Spiess 2024) is tested by BJS's lead test on the
+  untreated observations, and rated like the other designs; when that test cannot run (no
+  pilot area observed before its start) it is level 2;
 * a HonestDiD breakdown value (Rambachan & Roth 2023), when present, is cited as a reason.
 
 Other designs: unit-level matching (``match --design nnmatch``) compares treated and
@@ -223,10 +225,9 @@ def _did_level(result: dict[str, Any], reasons: list[str]) -> int:
         reasons.append(passed + ": level 3.")
         return 3
     if kind == "imputation":
-        reasons.append("The imputation design does not test parallel trends yet; Callaway & "
-                       "Sant'Anna and Sun & Abraham on the same data do, and a design whose "
-                       "key assumption was not checked is not rated above one that was: "
-                       "level 2.")
+        reasons.append("The imputation design's pre-trend test could not be run on these "
+                       "data; a design whose key assumption was not checked is not rated "
+                       "above one that was: level 2.")
         return 2
     if naive:
         reasons.append("Parallel trends were not tested by this design: level 2.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from simulate import simulate_panel, to_panel
 
@@ -118,3 +119,48 @@ def test_randomization_few_pilots() -> None:
     assert 0 < est.p_value <= 1 and est.ci_low < est.att < est.ci_high
     assert all(e.ci_low is not None and e.ci_low < e.att < e.ci_high  # type: ignore[operator]
                for e in result.effects_by_period)
+
+
+def test_pretrend_test_is_ols_on_the_untreated_rows() -> None:
+    """BJS Test 1 on mpdta: the lead coefficients equal statsmodels OLS of lemp on county and
+    year dummies plus lead indicators over the untreated rows (to 1e-10), and the Wald F uses
+    statsmodels' cluster-robust covariance rescaled to fixest's K (county dummies nested in
+    the county clusters not counted), to 1e-8."""
+    import statsmodels.formula.api as smf
+    from scipy import special
+
+    from lpip_eval.methods.imputation import estimate_imputation
+    from lpip_eval.methods.specs import StaggeredSpec
+
+    panel = _mpdta()
+    result = estimate_imputation(panel, StaggeredSpec(inference="cluster"))
+    pre = result.diagnostics["pretrend_test"]
+    frame = pd.read_csv(MPDTA)
+    g = frame["first.treat"]
+    rel = np.where(g > 0, frame["year"] - g, 10**6)
+    untreated = frame[(g == 0) | (rel < 0)].copy()
+    rel_u = rel[(g == 0) | (rel < 0)]
+    leads = [int(k) for k in pre["lead_coefficients"]]
+    # every lead (-1..-4) adds up to each ever-treated county's own effect: the most distant
+    # (-4, 2003 for the 2007 cohort) is dropped and is the reference, as fixest would
+    assert leads == [-1, -2, -3]
+    names = []
+    for k in leads:
+        name = f"lead{-k}"
+        untreated[name] = (rel_u == k).astype(float)
+        names.append(name)
+    ols = smf.ols(f"lemp ~ {' + '.join(names)} + C(countyreal) + C(year)", data=untreated).fit(
+        cov_type="cluster", cov_kwds={"groups": untreated["countyreal"]})
+    assert [pre["lead_coefficients"][str(k)] for k in leads] == pytest.approx(
+        [ols.params[n] for n in names], abs=1e-10)
+    n, n_counties, n_years = len(untreated), untreated["countyreal"].nunique(), 5
+    k_sm = 1 + len(names) + (n_counties - 1) + (n_years - 1)
+    k_fixest = len(names) + n_years
+    vcov = ols.cov_params().loc[names, names].to_numpy() * (n - k_sm) / (n - k_fixest)
+    b = ols.params[names].to_numpy()
+    f_stat = float(b @ np.linalg.solve(vcov, b)) / len(names)
+    assert pre["statistic"] == pytest.approx(f_stat, rel=1e-8)
+    assert pre["df"] == [len(names), n_counties - 1]
+    assert pre["p_value"] == pytest.approx(special.fdtrc(len(names), n_counties - 1, f_stat),
+                                           rel=1e-8)
+    assert result.evidence["level"] == (2 if pre["rejected_at_5pct"] else 3)
