@@ -19,7 +19,7 @@ WAVES = {"2025Q3": ("E06000023", "E06000025"), "2026Q1": ("E06000022", "E0600002
          "2026Q3": ("E06000026", "E06000027", "E06000052", "E06000054")}
 
 
-def main() -> None:
+def main(target: Path = HERE / "rollout.csv") -> None:
     frame = pd.concat([pd.read_csv(SOURCE / name, dtype={"area": str})
                        for name in ("pilot.csv", "comparators.csv")], ignore_index=True)
     start = {area: wave for wave, areas in WAVES.items() for area in areas}
@@ -28,7 +28,7 @@ def main() -> None:
         raise SystemExit(f"areas not in the example: {missing}")
     out = frame[["area", "area_name", "period", "employment_rate"]].copy()
     out["planned_start"] = out["area"].map(start).fillna("")
-    out.to_csv(HERE / "rollout.csv", index=False, lineterminator="\n")
+    out.to_csv(target, index=False, lineterminator="\n")
 
 
 if __name__ == "__main__":

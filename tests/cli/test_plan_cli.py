@@ -138,3 +138,15 @@ def test_wave_plan_from_a_treatment_column_inside_the_data(tmp_path: Path) -> No
     assert body["assumptions"]["history"] == ["2015Q1", "2022Q4"]
     assert [(w["start"], w["n_areas"], w["n_post"]) for w in body["waves"]] == [
         ("2023Q1", 2, 6), ("2023Q3", 2, 4)]
+
+
+def test_rollout_example_is_what_its_script_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    script = ROOT / "examples" / "rollout" / "generate.py"
+    spec = importlib.util.spec_from_file_location("rollout_generate", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path / "rollout.csv")
+    assert (tmp_path / "rollout.csv").read_bytes() == (script.parent / "rollout.csv").read_bytes()
