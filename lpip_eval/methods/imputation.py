@@ -128,9 +128,8 @@ def pretrend_test(panel: Panel, model: _Imputation) -> dict[str, Any] | None:
     clusters."""
     from scipy import special
 
-    from lpip_eval.methods.linear import inference as inf
-
     from lpip_eval.data.panel import NEVER
+    from lpip_eval.methods.linear import inference as inf
 
     ever = (panel.first_treated != NEVER)[panel.unit_idx][model.untreated]
     rel0 = np.where(ever, model.rel[model.untreated], 0)  # never-treated rows have no leads

@@ -389,8 +389,11 @@ def _checks(diag: dict[str, Any], areas: list[dict[str, Any]], inference: dict[s
         checks.append({
             "assumption": "The pilot's gap after the start is unusual compared with areas that "
                           "had no pilot.",
-            "check": "Placebo-in-space: the method re-run with each comparison area as the "
-                     f"pilot ({inference['statistic']}).",
+            "check": "Placebo areas: the method re-run with each comparison area treated as "
+                     "if it had had the pilot, and the areas ranked by "
+                     + ("how much larger their gap is after the start than before it."
+                        if str(inference["statistic"]).startswith("post/pre") else
+                        "the size of their gap after the start."),
             "result": f"rank {inference['rank']} of {inference['placebos'] + 1}",
             "ok": None,
             "verdict": "This is the basis of the p-value and range above.",
