@@ -49,14 +49,15 @@ def cluster_order(wide: Wide) -> np.ndarray:
     return np.argsort(rank, kind="stable")
 
 
-def multiplier_weights(n: int, draws: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """(draws x n) Mammen or Rademacher weights (mean 0, variance 1)."""
-    u = rng.random((draws, n))
+def _two_points(n: int, draws: int, kind: str, rng: np.random.Generator
+                ) -> tuple[float, float, np.ndarray]:
+    """The two values of the weights and a (draws x n) mask of where the lower one is drawn
+    (from single-precision uniforms: half the random bits, the same two-point law)."""
+    u = rng.random((draws, n), dtype=np.float32)
     if kind == "rademacher":
-        return np.where(u < 0.5, -1.0, 1.0)
+        return -1.0, 1.0, u < np.float32(0.5)
     root5 = math.sqrt(5.0)
-    low, high = (1 - root5) / 2, (1 + root5) / 2
-    return np.where(u < (root5 + 1) / (2 * root5), low, high)
+    return (1 - root5) / 2, (1 + root5) / 2, u < np.float32((root5 + 1) / (2 * root5))
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,10 @@ def multiplier_bootstrap(wide: Wide, inf: np.ndarray, *, draws: int, seed: int,
     sums = cluster_sums(wide, inf)[cluster_order(wide)]
     rng = np.random.default_rng(seed)
     out = np.empty((draws, inf.shape[1]))
+    total = sums.sum(axis=0)
     for start in range(0, draws, CHUNK):
         stop = min(draws, start + CHUNK)
-        v = multiplier_weights(len(sums), stop - start, kind, rng)
-        out[start:stop] = v @ sums / wide.n
+        low, high, is_low = _two_points(len(sums), stop - start, kind, rng)
+        # v @ sums with v = high everywhere but low where drawn: one 0/1 product
+        out[start:stop] = (high * total + (low - high) * (is_low.astype(float) @ sums)) / wide.n
     return BootDraws(out, kind)

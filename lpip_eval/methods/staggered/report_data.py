@@ -80,6 +80,13 @@ def panel_means(panel: Panel) -> dict[str, Any]:
         "group_means": [{"period": labels[t], "treated": float(means[0][t]),
                          "comparison": float(means[1][t])} for t in range(panel.n_periods)],
         "unit_names": dict(sorted(panel.unit_names.items())),
-        "treatment_starts": {u: panel.label(int(s)) for u, s in
-                             zip(panel.units, panel.first_treated, strict=True) if s != NEVER},
+        "treatment_starts": _start_labels(panel),
     }
+
+
+def _start_labels(panel: Panel) -> dict[str, str]:
+    """Each pilot area's start as a period label (one label per distinct start, not per area:
+    30,000 areas have a handful of starts)."""
+    starts = panel.first_treated
+    labels = {int(s): panel.label(int(s)) for s in np.unique(starts[starts != NEVER])}
+    return {u: labels[int(s)] for u, s in zip(panel.units, starts, strict=True) if s != NEVER}
