@@ -82,18 +82,25 @@ def run_pilots(panel: Panel, method: str, options: Mapping[str, Any], draws: lis
     rounds (for ``progress``; serially, one round per pilot)."""
     from functools import partial
 
-    from lpip_eval.parallel import active_workers, map_items
-
     base_seed = int(options.get("seed", 20240101))
     job = partial(_pilot, panel, method, dict(options), post, effect)
     items = [(base_seed + i, start, treated) for i, (start, treated) in enumerate(draws)]
+    return map_in_rounds(job, items, progress)
+
+
+def map_in_rounds(job: Callable[[Any], Any], items: list[Any],
+                  progress: Callable[[int, int], None] | None) -> list[Any]:
+    """``job`` over ``items`` through ``parallel.map_items``, in up to 8 rounds so that
+    ``progress(done, total)`` can be called between them (serially: one round per item)."""
+    from lpip_eval.parallel import active_workers, map_items
+
     workers = active_workers()
     rounds = len(items) if workers <= 1 else min(8, max(1, len(items) // (4 * workers)))
     results: list[Any] = []
     for r in range(rounds):
         results += map_items(job, items[r * len(items) // rounds:(r + 1) * len(items) // rounds])
         if progress is not None:
-            progress(len(results), len(draws))
+            progress(len(results), len(items))
     return results
 
 

@@ -39,7 +39,13 @@ import numpy as np
 
 from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError
-from lpip_eval.methods.power.simulate import fake_starts, power_curve, rejects, simulated_mde
+from lpip_eval.methods.power.simulate import (
+    fake_starts,
+    map_in_rounds,
+    power_curve,
+    rejects,
+    simulated_mde,
+)
 
 
 @dataclass(frozen=True)
@@ -107,19 +113,10 @@ def run_rollouts(panel: Panel, method: str, options: Mapping[str, Any],
     :func:`.simulate.run_pilots` does."""
     from functools import partial
 
-    from lpip_eval.parallel import active_workers, map_items
-
     base_seed = int(options.get("seed", 20240101))
     job = partial(_rollout, panel, method, dict(options), post, effect)
     items = [(base_seed + i, rollout) for i, rollout in enumerate(rollouts)]
-    workers = active_workers()
-    rounds = len(items) if workers <= 1 else min(8, max(1, len(items) // (4 * workers)))
-    results: list[Any] = []
-    for r in range(rounds):
-        results += map_items(job, items[r * len(items) // rounds:(r + 1) * len(items) // rounds])
-        if progress is not None:
-            progress(len(results), len(rollouts))
-    return results
+    return map_in_rounds(job, items, progress)
 
 
 def _rollout(panel: Panel, method: str, options: dict[str, Any], post: int, effect: float,
