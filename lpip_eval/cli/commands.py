@@ -216,7 +216,7 @@ def command_line(ctx: typer.Context) -> str:
         value = ctx.params.get(param.name or "")
         if param.param_type_name == "argument":
             values = value if isinstance(value, list | tuple) else [value]
-            words.extend(str(v) for v in values)
+            words.extend(str(v) for v in values if v is not None)  # an optional one left out
             continue
         empty = isinstance(value, list | tuple) and not value
         if value is None or empty or value == param.default:

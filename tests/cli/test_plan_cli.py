@@ -150,3 +150,11 @@ def test_rollout_example_is_what_its_script_writes(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     module.main(tmp_path / "rollout.csv")
     assert (tmp_path / "rollout.csv").read_bytes() == (script.parent / "rollout.csv").read_bytes()
+
+
+def test_what_if_command_has_no_data_argument() -> None:
+    """Without DATA the recorded command leaves the argument out (it read 'plan None')."""
+    out = CliRunner().invoke(app, [*WHAT_IF, "--json", "-"])
+    assert out.exit_code == 0, out.output
+    command = json.loads(out.stdout)["command"]
+    assert command.startswith("lpip-eval plan --n-areas 100") and "None" not in command
