@@ -36,6 +36,19 @@ class LpipEvalError(Exception):
             return f"{self.message} (hint: {self.hint})"
         return self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled whatever a subclass's ``__init__`` takes (an error raised in a worker
+        process, ``parallel.map_items``, reaches the caller as it was)."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[LpipEvalError], args: tuple[object, ...],
+             state: dict[str, object]) -> LpipEvalError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(LpipEvalError):
     """Options that contradict each other or are missing: exit 2, like Click's usage errors."""

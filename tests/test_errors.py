@@ -31,3 +31,18 @@ def test_gates_use_the_same_rule() -> None:
         parse_gates(["POOR-PRE-FIT"])
     assert exc.value.hint is not None
     assert exc.value.hint.startswith("did you mean 'poor-pre-fit'? gates: ")
+
+
+def test_errors_survive_pickling_as_from_a_worker_process() -> None:
+    # a design's error raised in a process-pool or Dask worker reaches the CLI unchanged
+    import pickle
+
+    from lpip_eval.errors import DesignError
+    from lpip_eval.methods.specs import OptionError
+
+    for error in (OptionError("draws", "must be at least 19, got 3", hint="e.g. 999"),
+                  DesignError("too few periods", hint="use more")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error)
+        assert (str(back), back.exit_code, back.__dict__) == (str(error), error.exit_code,
+                                                              error.__dict__)
