@@ -215,3 +215,17 @@ def test_scheduler_without_dask_backend_is_a_usage_error() -> None:
     with pytest.raises(parallel.UsageError, match="only used with --backend dask"):
         parallel.Backend("local", 1, "tcp://127.0.0.1:8786")
     assert parallel.backend_from(None, None, None) == parallel.Backend()
+
+
+def test_did_randomization_on_a_local_pool_is_byte_identical(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the draws' batch is a closure: forked processes inherit it (it would not pickle)
+    _unbalanced(tmp_path)
+    args = ["did", "pilot.csv", *PANEL, "--design", "twfe", "--inference", "randomization",
+            "--draws", "199", "--seed", "11", "--json", "out.json", "-q"]
+    found = []
+    for execution in ([], ["--workers", "2"]):
+        code, _, err = run_cli([*args, *execution], tmp_path, monkeypatch)
+        assert code == 0, err
+        found.append((tmp_path / "out.json").read_bytes())
+    assert found[1] == found[0]
