@@ -146,12 +146,16 @@ def _dask_client(backend: Backend) -> Any:
     except ImportError:
         raise UsageError("--backend dask: Dask is not installed", hint=DASK_HINT) from None
     if backend.scheduler is None:
+        import logging
         import warnings
 
         with warnings.catch_warnings():  # "port 8787 is in use": no dashboard is started
             warnings.simplefilter("ignore", UserWarning)
+            # silence_logs: the workers' shutdown chatter (a heartbeat missing the closed
+            # scheduler) is not the user's business; errors still reach the caller.
             cluster = LocalCluster(n_workers=backend.workers, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
+                                   processes=True, dashboard_address=None,
+                                   silence_logs=logging.CRITICAL)
         return Client(cluster)
     try:
         return Client(backend.scheduler, timeout=CONNECT_TIMEOUT)
