@@ -221,16 +221,16 @@ def wild_cluster_bootstrap(
     v[:, canonical_unit_order(g, yt, n_clusters, row_key=x_key)] = v_canonical
     c_g = np.bincount(g, weights=x * yt, minlength=n_clusters)  # sum x*y per cluster
     d_g = np.bincount(g, weights=x * x, minlength=n_clusters)  # sum x^2 per cluster
-    a_gb = np.empty((n_clusters, len(v)))
-    b_gb = np.empty((n_clusters, len(v)))
-    for start in range(0, len(v), chunk):
-        vb = v[start:start + chunk].T[g]  # (n, b)
-        ry = annihilate(yt[:, None] * vb)
-        rx = annihilate(x[:, None] * vb)
-        for out, r in ((a_gb, ry), (b_gb, rx)):
-            block = np.zeros((n_clusters, r.shape[1]))
-            np.add.at(block, g, x[:, None] * r)
-            out[:, start:start + chunk] = block
+    # chunks of draws through the active backend (local processes or a Dask cluster); the
+    # weights are drawn above and the chunk size is fixed, so the bytes do not depend on it
+    from functools import partial
+
+    from lpip_eval.parallel import map_items
+
+    job = partial(_wild_chunk, x=x, yt=yt, g=g, n_clusters=n_clusters, annihilate=annihilate)
+    blocks = map_items(job, [v[start:start + chunk] for start in range(0, len(v), chunk)])
+    a_gb = np.hstack([a for a, _ in blocks])
+    b_gb = np.hstack([b for _, b in blocks])
     p_b = v @ c_g
     q_b = v @ d_g
 
@@ -254,6 +254,21 @@ def wild_cluster_bootstrap(
         details={"draws": len(v), "weights": weights, "enumerated": exact,
                  "clusters": n_clusters, "null_imposed": True},
     )
+
+
+def _wild_chunk(v: np.ndarray, *, x: np.ndarray, yt: np.ndarray, g: np.ndarray,
+                n_clusters: int, annihilate: Callable[[np.ndarray], np.ndarray]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cluster sums of x * M(y v) and x * M(x v) for one chunk of weight draws ``v``
+    (b, G): the pieces every bootstrap statistic of :func:`wild_cluster_bootstrap` is
+    linear in."""
+    vb = v.T[g]  # (n, b)
+    out = []
+    for r in (annihilate(yt[:, None] * vb), annihilate(x[:, None] * vb)):
+        block = np.zeros((n_clusters, r.shape[1]))
+        np.add.at(block, g, x[:, None] * r)
+        out.append(block)
+    return out[0], out[1]
 
 
 def _invert(pvalue: Callable[[float], float], centre: float, step: float, alpha: float) -> float:

@@ -83,14 +83,24 @@ class BootDraws:
 
 def multiplier_bootstrap(wide: Wide, inf: np.ndarray, *, draws: int, seed: int,
                          kind: str = "mammen") -> BootDraws:
-    """Draws of mean(v_c * psi_c) over clusters c, the errors of the m estimates."""
+    """Draws of mean(v_c * psi_c) over clusters c, the errors of the m estimates. Chunks of
+    :data:`CHUNK` draws, each from its own stream (``SeedSequence(seed).spawn``), go through
+    ``parallel.map_items``: the same draws whatever runs them."""
+    from functools import partial
+
+    from lpip_eval.parallel import map_items
+
     sums = cluster_sums(wide, inf)[cluster_order(wide)]
-    rng = np.random.default_rng(seed)
-    out = np.empty((draws, inf.shape[1]))
-    total = sums.sum(axis=0)
-    for start in range(0, draws, CHUNK):
-        stop = min(draws, start + CHUNK)
-        low, high, is_low = _two_points(len(sums), stop - start, kind, rng)
-        # v @ sums with v = high everywhere but low where drawn: one 0/1 product
-        out[start:stop] = (high * total + (low - high) * (is_low.astype(float) @ sums)) / wide.n
-    return BootDraws(out, kind)
+    sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
+    streams = np.random.SeedSequence(seed).spawn(len(sizes))  # one per chunk, not per worker
+    job = partial(_chunk_draws, sums=sums, kind=kind, n=wide.n)
+    return BootDraws(np.vstack(map_items(job, list(zip(sizes, streams, strict=True)))), kind)
+
+
+def _chunk_draws(item: tuple[int, np.random.SeedSequence], *, sums: np.ndarray, kind: str,
+                 n: int) -> np.ndarray:
+    """One chunk of bootstrap draws from its own random stream: ``v @ sums / n`` with ``v``
+    the two-point weights, as ``high * sum(sums) + (low - high) * (mask @ sums)``."""
+    size, stream = item
+    low, high, is_low = _two_points(len(sums), size, kind, np.random.default_rng(stream))
+    return (high * sums.sum(axis=0) + (low - high) * (is_low.astype(float) @ sums)) / n
