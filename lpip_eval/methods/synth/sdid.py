@@ -54,7 +54,7 @@ from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
 from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
-from lpip_eval.methods.synth.sdid_solver import Gram, solve_simplex
+from lpip_eval.methods.synth.sdid_solver import Gram, SharedGram, solve_simplex
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.parallel import active_workers, map_items
 from lpip_eval.results.evidence import POOR_FIT_RATIO
@@ -66,6 +66,7 @@ ESTIMATORS = {
     "did": "Difference-in-differences in the synthetic DiD framework (Arkhangelsky et al. 2021)",
 }
 CHUNK_FLOATS = 16_000_000  # memory cap of one vectorised placebo batch (128 MB)
+_SUB = 16  # replications whose outcome rows (areas x periods) are copied at once
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def placebo_estimates(y: np.ndarray, n0: int, t0: int, fit: SdidFit, permutation
     n1 = len(y) - n0
     reps = len(permutations)
     per_chunk = -(-reps // active_workers(workers))
-    per_rep = n0 * n0 + co.size  # floats held per replication (Gram matrix, outcomes)
+    per_rep = 8 * n0  # floats held per replication (weights, gradient, A'b, masks)
     per_chunk = max(1, min(per_chunk, CHUNK_FLOATS // per_rep))
     chunks = [permutations[i:i + per_chunk] for i in range(0, reps, per_chunk)]
     job = partial(_placebo_chunk, co=co, n1=n1, t0=t0, fit=fit)
@@ -364,30 +365,38 @@ def _fit(y: np.ndarray, keep: np.ndarray, fake: np.ndarray, t0: int, opts: SdidF
             pre = pre - pre.mean(axis=1, keepdims=True)
         full = pre @ pre.T
         full = (full + full.T) / 2
-        gram = Gram(gram=full[keep[:, :, None], keep[:, None, :]],
-                     ab=full[keep[:, :, None], fake[:, None, :]].mean(axis=2),
-                     bb=full[fake[:, :, None], fake[:, None, :]].mean(axis=(1, 2)), rows=t0)
+        shared = SharedGram(full=full, keep=keep, fake=fake, rows=t0)
         start = np.full((reps, n0), 1.0 / n0) if omega0 is None else omega0
-        omega = solve_simplex(gram, start, opts.zeta_omega, opts.min_decrease)
+        omega = solve_simplex(shared, start, opts.zeta_omega, opts.min_decrease)
         if opts.estimator == "sc":
             lam = np.zeros((reps, t0))
         else:
-            # lambda: rows are the comparison areas, columns the pre-periods and the post mean,
-            # centred over the areas of each replication
-            sub = y[keep]
-            aug = np.concatenate([sub[:, :, :t0], sub[:, :, t0:].mean(axis=2)[:, :, None]],
-                                 axis=2)
-            aug -= aug.mean(axis=1, keepdims=True)
-            prod = aug.transpose(0, 2, 1) @ aug
-            prod = (prod + prod.transpose(0, 2, 1)) / 2
+            prod = np.concatenate([_time_gram(y[keep[i:i + _SUB]], t0)
+                                   for i in range(0, reps, _SUB)])
             gram = Gram(gram=prod[:, :t0, :t0], ab=prod[:, :t0, t0], bb=prod[:, t0, t0],
-                         rows=n0)
+                        rows=n0)
             start = np.full((reps, t0), 1.0 / t0) if lam0 is None else lam0
             lam = solve_simplex(gram, start, opts.zeta_lambda, opts.min_decrease)
+    tau = np.concatenate([_tau(y, keep[i:i + _SUB], fake[i:i + _SUB], omega[i:i + _SUB],
+                               lam[i:i + _SUB], t0) for i in range(0, reps, _SUB)])
+    return _Batch(tau=tau, omega=omega, lam=lam)
+
+
+def _time_gram(sub: np.ndarray, t0: int) -> np.ndarray:
+    """Per replication, the cross-products of the comparison areas' pre-periods and post
+    mean (``sub``: replications x areas x periods), centred over the areas (lambda's Gram)."""
+    aug = np.concatenate([sub[:, :, :t0], sub[:, :, t0:].mean(axis=2)[:, :, None]], axis=2)
+    aug -= aug.mean(axis=1, keepdims=True)
+    prod = aug.transpose(0, 2, 1) @ aug
+    return (prod + prod.transpose(0, 2, 1)) / 2
+
+
+def _tau(y: np.ndarray, keep: np.ndarray, fake: np.ndarray, omega: np.ndarray,
+         lam: np.ndarray, t0: int) -> np.ndarray:
+    """The estimates of a block of replications from their weights."""
     weighted = np.einsum("rn,rnt->rt", omega, y[keep])
     gap = y[fake].mean(axis=1) - weighted
-    tau = gap[:, t0:].mean(axis=1) - np.einsum("rt,rt->r", lam, gap[:, :t0])
-    return _Batch(tau=tau, omega=omega, lam=lam)
+    return gap[:, t0:].mean(axis=1) - np.einsum("rt,rt->r", lam, gap[:, :t0])
 
 
 

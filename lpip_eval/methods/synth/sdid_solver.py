@@ -3,6 +3,9 @@
 A vectorised transcription of R synthdid's ``sc.weight.fw`` / ``fw.step`` and its two-round
 solve with ``sparsify_function`` (Arkhangelsky et al. 2021; synth-inference/synthdid,
 R/solver.R): many problems (e.g. every placebo) are solved at once on Gram quantities.
+
+Each problem's arithmetic is the same whatever else is in its batch (element-wise operations
+and row-wise reductions only), so results do not depend on how problems are chunked.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 
 MAX_ITER = 10_000
 MAX_ITER_PRE_SPARSIFY = 100
+_RESCALE = 1e-100  # lazy scale factors below this are folded back into their vectors
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,82 @@ class Gram:
     rows: int
 
 
-def solve_simplex(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float) -> np.ndarray:
+@dataclass(frozen=True)
+class SharedGram:
+    """A batch of problems on one Gram matrix ``full`` = Z'Z (M, M) of columns Z: in problem
+    r the columns ``keep[r]`` are A_r and b_r is the mean of the columns ``fake[r]`` (sdid's
+    placebos: a placebo's Gram matrix is a submatrix of the fit's). Nothing per problem is
+    larger than M, and a Frank-Wolfe step reads one row of ``full``."""
+
+    full: np.ndarray
+    keep: np.ndarray
+    fake: np.ndarray
+    rows: int
+
+
+@dataclass(frozen=True)
+class _Problems:
+    """Per-problem quantities in the solver's variable space (m variables; excluded ones
+    have ``allowed`` False and are never chosen)."""
+
+    c: np.ndarray  # (R, m) A'b
+    b2: np.ndarray  # (R,) b'b
+    rows: int
+    gram: Gram | None = None  # per-problem Gram matrices, or
+    full: np.ndarray | None = None  # one shared (m, m) Gram matrix
+    allowed: np.ndarray | None = None  # (R, m) for a shared Gram matrix
+
+    def diagonal(self, sel: np.ndarray, k: np.ndarray) -> np.ndarray:
+        if self.full is not None:
+            return self.full[k, k]
+        assert self.gram is not None
+        return self.gram.gram[sel, k, k]
+
+    def column(self, sel: np.ndarray, k: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Row k of each selected problem's A'A, written to ``out`` (no allocation per
+        Frank-Wolfe step)."""
+        if self.full is not None:
+            return np.take(self.full, k, axis=0, out=out)
+        assert self.gram is not None
+        out[...] = self.gram.gram[sel, k]
+        return out
+
+    def product(self, x: np.ndarray) -> np.ndarray:
+        """A'A x per problem, each summed over its non-zero weights in index order."""
+        if self.full is None:
+            assert self.gram is not None
+            return (self.gram.gram * x[:, None, :]).sum(axis=2)
+        out = np.empty_like(x)
+        for r in range(len(x)):  # rows of the symmetric matrix: contiguous gathers
+            nz = np.flatnonzero(x[r])
+            out[r] = (self.full[nz] * x[r, nz, None]).sum(axis=0)
+        return out
+
+
+def solve_simplex(gram: Gram | SharedGram, x0: np.ndarray, zeta: float,
+                  min_decrease: float) -> np.ndarray:
     """R's two-round weight solve: ``sc.weight.fw`` for 100 iterations, sparsify, then again
-    for up to 10,000 iterations."""
-    x = _frank_wolfe(gram, x0, zeta, min_decrease, MAX_ITER_PRE_SPARSIFY)
-    return _frank_wolfe(gram, _sparsify(x), zeta, min_decrease, MAX_ITER)
+    for up to 10,000 iterations. ``x0`` and the result are (R, n), in the order of
+    ``gram``'s variables (``keep[r]`` for a :class:`SharedGram`)."""
+    if isinstance(gram, Gram):
+        problems = _Problems(c=gram.ab, b2=gram.bb, rows=gram.rows, gram=gram)
+        start = np.array(x0, dtype=float, copy=True)
+    else:
+        reps, m = len(gram.keep), len(gram.full)
+        rowsel = np.arange(reps)[:, None]
+        allowed = np.zeros((reps, m), dtype=bool)
+        allowed[rowsel, gram.keep] = True
+        # b = mean of the fake columns: A'b = mean of their rows (``full`` is symmetric)
+        c = gram.full[gram.fake].mean(axis=1)
+        b2 = gram.full[gram.fake[:, :, None], gram.fake[:, None, :]].mean(axis=(1, 2))
+        problems = _Problems(c=c, b2=b2, rows=gram.rows, full=gram.full, allowed=allowed)
+        start = np.zeros((reps, m))
+        start[rowsel, gram.keep] = x0
+    x = _frank_wolfe(problems, start, zeta, min_decrease, MAX_ITER_PRE_SPARSIFY)
+    x = _frank_wolfe(problems, _sparsify(x), zeta, min_decrease, MAX_ITER)
+    if isinstance(gram, SharedGram):
+        x = x[np.arange(len(x))[:, None], gram.keep]
+    return x
 
 
 def _sparsify(x: np.ndarray) -> np.ndarray:
@@ -40,72 +115,91 @@ def _sparsify(x: np.ndarray) -> np.ndarray:
     return out / out.sum(axis=1, keepdims=True)
 
 
-def _frank_wolfe(gram: Gram, x0: np.ndarray, zeta: float, min_decrease: float,
+def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
                  max_iter: int) -> np.ndarray:
-    """Frank-Wolfe with exact line search on the simplex for every problem of ``gram``
+    """Frank-Wolfe with exact line search on the simplex for every problem of ``p``
     (R's ``sc.weight.fw`` / ``fw.step``; eta = rows * zeta^2).
 
     A problem stops after the first iteration t >= 2 that lowers
     ``zeta^2 ||x||^2 + ||A x - b||^2 / rows`` by at most ``min_decrease^2``, or after
-    ``max_iter`` iterations. Works on Gram quantities: ``g = A'A x`` moves towards a column
-    of A'A when x moves towards a vertex, so an iteration costs O(n), not O(rows * n).
+    ``max_iter`` iterations. Works on Gram quantities: a step moves x to (1-s)x + s e_k and
+    the half gradient h = A'A x - A'b + eta x to (1-s)h + s(A'A e_k - A'b + eta e_k), so an
+    iteration costs O(n), not O(rows * n). Both are kept lazily scaled (x = alpha z,
+    h = beta w), so a step touches the whole vector once (adding the new column) and the
+    choice of vertex is the argmin of w.
     """
     zeta2 = zeta * zeta
-    eta = gram.rows * zeta2
+    eta = p.rows * zeta2
     threshold = min_decrease * min_decrease
-    big, c, b2 = gram.gram, gram.ab, gram.bb
-    dg = np.diagonal(big, axis1=1, axis2=2)
     out = np.array(x0, dtype=float, copy=True)
-    live = np.arange(len(out))
-    x = out.copy()
-    g = (big * x[:, None, :]).sum(axis=2)  # per row, so independent of the batch (not einsum)
-    prev = np.full(len(out), np.inf)
-    idx = np.arange(len(out))
-    step = np.zeros(len(out))
+    reps = len(out)
+    live = np.arange(reps)
+    z = out.copy()
+    g = p.product(z)
+    c, b2 = p.c, p.b2
+    xx, xg, cx = _dot(z, z), _dot(z, g), _dot(c, z)
+    w = g - c + eta * z
+    del g
+    if p.allowed is not None:
+        w[~p.allowed] = np.inf  # never chosen; adding finite columns keeps it so
+    alpha, beta = np.ones(reps), np.ones(reps)
+    prev = np.full(reps, np.inf)
+    idx = np.arange(reps)
+    step = np.zeros(reps)
+    buffer = np.empty_like(w)
     t = 0
-    xx, xg, cx = _dot(x, x), _dot(x, g), _dot(c, x)
     while True:
         # the loss of the current x (after iteration t), then R's stopping rule
-        vals = zeta2 * xx + (xg - 2 * cx + b2) / gram.rows
+        vals = zeta2 * xx + (xg - 2 * cx + b2) / p.rows
         if t >= 2:
             stop = prev - vals <= threshold
             if stop.any():
-                out[live[stop]] = x[stop]
+                out[live[stop]] = alpha[stop, None] * z[stop]
                 kept = ~stop
-                live, x, g, c, dg, b2 = (live[kept], x[kept], g[kept], c[kept], dg[kept],
-                                         b2[kept])
+                live, z, w, c, b2 = live[kept], z[kept], w[kept], c[kept], b2[kept]
+                alpha, beta = alpha[kept], beta[kept]
                 xx, xg, cx, vals = xx[kept], xg[kept], cx[kept], vals[kept]
                 idx, step = idx[:len(live)], step[:len(live)]
         if t >= max_iter or not len(live):
             break
         t += 1
         prev = vals
-        h = g - c + eta * x  # half the gradient
-        k = np.argmin(h, axis=1)
-        xk, gk = x[idx, k], g[idx, k]
-        num = xg - cx + eta * xx - h[idx, k]  # -h . (e_k - x)
-        den = dg[idx, k] - 2 * gk + xg + eta * (xx - 2 * xk + 1)
+        k = np.argmin(w, axis=1)  # argmin of the half gradient h = beta w (beta > 0)
+        xk, hk, ck = alpha * z[idx, k], beta * w[idx, k], c[idx, k]
+        dk = p.diagonal(live, k)
+        gk = hk + ck - eta * xk  # (A'A x)_k
+        num = xg - cx + eta * xx - hk  # -h . (e_k - x)
+        den = dk - 2 * gk + xg + eta * (xx - 2 * xk + 1)
         step.fill(0.0)
         np.divide(num, den, out=step, where=den > 0)
         np.clip(step, 0.0, 1.0, out=step)
         at_vertex = xk == 1.0
         if at_vertex.any():  # R: if all(d.x == 0) return(x)
-            step[at_vertex & (np.count_nonzero(x, axis=1) == 1)] = 0.0
-        # x'x, x'g and c'x after the step, in O(1): x moves to (1-s)x + s e_k and g to
-        # (1-s)g + s A'A e_k, and e_k'A'A x = g_k (A'A symmetric)
+            step[at_vertex & (np.count_nonzero(z, axis=1) == 1)] = 0.0
+        # x'x, x'g and c'x after the step, in O(1) (e_k'A'A x = g_k, A'A symmetric)
         keep_share = 1.0 - step
         xx = keep_share * keep_share * xx + 2 * step * keep_share * xk + step * step
-        xg = (keep_share * keep_share * xg + 2 * step * keep_share * gk
-              + step * step * dg[idx, k])
-        cx = keep_share * cx + step * c[idx, k]
-        share = keep_share[:, None]
-        x *= share
-        x[idx, k] += step
-        column = big[live, k]  # row k of a symmetric matrix
-        column *= step[:, None]
-        g *= share
-        g += column
-    out[live] = x
+        xg = keep_share * keep_share * xg + 2 * step * keep_share * gk + step * step * dk
+        cx = keep_share * cx + step * ck
+        whole = keep_share == 0.0  # moved onto the vertex: restart the lazy vectors there
+        if whole.any():
+            z[whole] = 0.0
+            w[whole] = np.where(np.isinf(w[whole]), np.inf, 0.0)
+        alpha = np.where(whole, 1.0, keep_share * alpha)
+        beta = np.where(whole, 1.0, keep_share * beta)
+        z[idx, k] += step / alpha
+        column = p.column(live, k, buffer[:len(live)])
+        np.subtract(column, c, out=column)
+        np.multiply(column, (step / beta)[:, None], out=column)
+        np.add(w, column, out=w)
+        w[idx, k] += eta * step / beta
+        small = (alpha < _RESCALE) | (beta < _RESCALE)
+        if small.any():
+            z[small] *= alpha[small, None]
+            w[small] *= beta[small, None]
+            alpha[small] = 1.0
+            beta[small] = 1.0
+    out[live] = alpha[:, None] * z
     return out
 
 
