@@ -123,7 +123,7 @@ def _randomization(panel: Panel, fit: EventFit, reestimate: Reestimate, level: f
                                      panel.first_treated, panel.time_idx)
     plan = inf.assignments(panel.first_treated, draws, seed, order)
     outcomes = np.column_stack([panel.y, panel.treated_now])
-    stats = np.stack([reestimate(row, outcomes) for row in plan.rows])  # (draws, 2, k)
+    stats = np.stack([reestimate(row, outcomes) for row in plan.iter_rows()])  # (draws, 2, k)
     intervals = []
     for j in range(len(fit.theta)):
         on_y, on_d = stats[:, 0, j], stats[:, 1, j]
@@ -132,7 +132,7 @@ def _randomization(panel: Panel, fit: EventFit, reestimate: Reestimate, level: f
                                                float(np.std(on_y)) or 1.0)
         intervals.append(inf.Interval(se=None, ci_low=low, ci_high=high,
                                       p_value=inf.randomization_pvalue(observed, on_y, plan)))
-    details = {"draws": len(plan.rows), "exact": plan.exact, "statistic": "estimate",
+    details = {"draws": plan.draws, "exact": plan.exact, "statistic": "estimate",
                "seed": None if plan.exact else seed,
                "interval": "test inversion under a constant additive effect"}
     return intervals, details

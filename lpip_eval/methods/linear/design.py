@@ -143,7 +143,7 @@ def infer(
     elif choice.method == "randomization":
         assert plan is not None and ri_stats is not None
         interval, per_coef = _randomization_intervals(design, coef, ri_stats, plan, level)
-        details = {"draws": len(plan.rows), "exact": plan.exact, "statistic": "estimate",
+        details = {"draws": plan.draws, "exact": plan.exact, "statistic": "estimate",
                    "seed": None if plan.exact else seed,
                    "interval": "test inversion under a constant additive effect"}
     else:
@@ -279,7 +279,7 @@ def _randomization_stats(design: LinearDesign, plan: inf.Assignments, resid: Res
     p = targets_obs.shape[1]
     size = RI_CHUNK_DRAWS if sparse else max(
         1, min(RI_CHUNK_DRAWS, RI_CHUNK_VALUES // max(1, len(design.y) * p)))
-    chunks = [plan.rows[i:i + size] for i in range(0, len(plan.rows), size)]
+    chunks = (plan.block(i, i + size) for i in range(0, plan.draws, size))
     from lpip_eval.parallel import map_items
 
     return np.concatenate(map_items(batch, chunks))
@@ -305,13 +305,24 @@ def _kronecker_draws(time_factor: np.ndarray, yt: np.ndarray, plan: inf.Assignme
     from lpip_eval.data.panel import NEVER
 
     n_units, n_times = sizes
-    a = (plan.rows != NEVER).astype(float)
-    a -= a.mean(axis=1, keepdims=True)
     b = time_factor - time_factor.mean(axis=0, keepdims=True)
     cube = yt.reshape(n_units, n_times * yt.shape[1])
-    z = (a @ cube).reshape(len(a), n_times, yt.shape[1])
+    if plan.picks is not None:
+        # k picked areas of G: the centred assignment is +-(1{picked} - k/G), so
+        # A Y = +-(sum of the picked areas' rows - k/G * sum of all rows), |A|^2 = k - k^2/G
+        k = plan.picks.shape[1]
+        sign = 1.0 if plan.values[0] != NEVER else -1.0
+        az = cube[plan.picks].sum(axis=1) - (k / n_units) * cube.sum(axis=0)
+        az *= sign
+        norm = np.full(plan.draws, k - k * k / n_units)
+    else:
+        a = (plan.rows != NEVER).astype(float)
+        a -= a.mean(axis=1, keepdims=True)
+        az = a @ cube
+        norm = np.sum(a * a, axis=1)
+    z = az.reshape(plan.draws, n_times, yt.shape[1])
     coef = np.einsum("kt,dtq->dkq", np.linalg.pinv(b), z)
-    return coef / np.sum(a * a, axis=1)[:, None, None]
+    return coef / norm[:, None, None]
 
 
 def _randomization_intervals(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -298,11 +298,54 @@ def _invert(pvalue: Callable[[float], float], centre: float, step: float, alpha:
 
 @dataclass(frozen=True)
 class Assignments:
-    """Alternative treatment timings: each row is a per-area first-treated vector."""
+    """Alternative treatment timings: each draw is a per-area first-treated vector.
 
-    rows: np.ndarray
+    Stored either as those vectors (``dense``, draws x areas) or, for a sampled reassignment
+    of two values (one common start), as the areas that take the rarer value in each draw
+    (``picks``, draws x k, with ``values`` = (rarer value, the other)): 5 treated of 30,000
+    areas are 5 numbers per draw, not 30,000. :meth:`block` and :meth:`iter_rows` build the
+    vectors a few draws at a time; ``rows`` builds all of them.
+    """
+
     exact: bool
     observed_included: bool
+    dense: np.ndarray | None = None
+    picks: np.ndarray | None = None
+    values: tuple[int, int] = (0, 0)
+    n_units: int = 0
+
+    @property
+    def draws(self) -> int:
+        stored = self.dense if self.dense is not None else self.picks
+        assert stored is not None
+        return len(stored)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """The first-treated vectors of draws ``start:stop`` (draws x areas)."""
+        if self.dense is not None:
+            return self.dense[start:stop]
+        assert self.picks is not None
+        picks = self.picks[start:stop]
+        rows = np.full((len(picks), self.n_units), self.values[1], dtype=np.int64)
+        np.put_along_axis(rows, picks, self.values[0], axis=1)
+        return rows
+
+    @property
+    def rows(self) -> np.ndarray:
+        """All draws' first-treated vectors (draws x areas; large for many areas)."""
+        return self.block(0, self.draws)
+
+    def iter_rows(self, size: int = 64) -> Iterator[np.ndarray]:
+        """The draws' first-treated vectors one by one, built ``size`` draws at a time."""
+        for start in range(0, self.draws, size):
+            yield from self.block(start, start + size)
+
+    def subset(self, keep: np.ndarray) -> Assignments:
+        """The draws where ``keep`` (bool, one per draw) is true."""
+        if self.dense is not None:
+            return replace(self, dense=self.dense[keep])
+        assert self.picks is not None
+        return replace(self, picks=self.picks[keep])
 
 
 def count_assignments(first_treated: np.ndarray) -> int:
@@ -336,13 +379,23 @@ def assignments(first_treated: np.ndarray, draws: int, seed: int,
         combos = np.array(list(itertools.combinations(range(n_units), int(counts[minority]))))
         rows = np.full((len(combos), n_units), other, dtype=first_treated.dtype)
         np.put_along_axis(rows, combos, values[minority], axis=1)
-        return Assignments(rows=rows, exact=True, observed_included=True)
+        return Assignments(dense=rows, exact=True, observed_included=True)
     order = np.arange(n_units) if canonical_order is None else canonical_order
     rng = np.random.default_rng(seed)
+    if len(values) == 2:
+        # which areas take the rarer value: k distinct canonical positions per draw
+        rare = int(np.argmin(counts))
+        k = int(counts[rare])
+        picks = np.stack([rng.choice(n_units, k, replace=False, shuffle=False)
+                          for _ in range(draws)]) if k else np.zeros((draws, 0), np.int64)
+        return Assignments(exact=False, observed_included=False,
+                           picks=np.sort(order[picks], axis=1),
+                           values=(int(values[rare]), int(values[1 - rare])),
+                           n_units=n_units)
     perms = np.argsort(rng.random((draws, n_units)), axis=1)
     rows = np.empty((draws, n_units), dtype=first_treated.dtype)
     rows[:, order] = first_treated[order][perms]
-    return Assignments(rows=rows, exact=False, observed_included=False)
+    return Assignments(dense=rows, exact=False, observed_included=False)
 
 
 def _negative_first(dev: np.ndarray, companion: np.ndarray | None) -> bool:
@@ -407,8 +460,7 @@ def randomization_draws(
     """Statistics (draws, k) for each alternative assignment, through ``parallel.map``."""
     from lpip_eval.parallel import map_items
 
-    rows: Iterator[np.ndarray] = iter(plan.rows)
-    return np.vstack(map_items(statistic, rows))
+    return np.vstack(map_items(statistic, plan.iter_rows()))
 
 
 def randomization_pvalue(observed: float, draws: np.ndarray, plan: Assignments) -> float:

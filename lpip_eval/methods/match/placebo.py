@@ -98,10 +98,10 @@ class PlaceboPilots:
         if total <= max(self.spec.draws, inf.EXACT_LIMIT):
             combos = np.array(list(itertools.combinations(range(len(ordered)), n_t)),
                               dtype=np.int64).reshape(-1, n_t)
-            return inf.Assignments(rows=ordered[combos], exact=True, observed_included=False)
+            return inf.Assignments(dense=ordered[combos], exact=True, observed_included=False)
         rng = np.random.default_rng(self.spec.seed)
         picks = np.argsort(rng.random((self.spec.draws, len(ordered))), axis=1)[:, :n_t]
-        return inf.Assignments(rows=ordered[picks], exact=False, observed_included=False)
+        return inf.Assignments(dense=ordered[picks], exact=False, observed_included=False)
 
     def draw(self, pilots: np.ndarray) -> tuple[float, float]:
         spec = self.spec
@@ -126,7 +126,7 @@ class PlaceboPilots:
         plan = self.plan(int(treated.sum()))
         stats = np.array([self.draw(row) for row in plan.rows]).reshape(-1, 2)
         ok = np.isfinite(stats[:, 0])
-        plan = replace(plan, rows=plan.rows[ok])
+        plan = plan.subset(ok)
         on_y = stats[ok, 0]
         if len(on_y) == 0:
             n_pool = int(self.pool.sum())

@@ -154,7 +154,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
             stat_obs, p = inf.randomization_wald(observed[1 + len(dyn):],
                                                  on_y[:, 1 + len(dyn):], plan)
             pretest = _pretest_dict(stat_obs, None, p, len(pre), "randomization")
-        details.update({"draws": len(plan.rows), "exact": plan.exact, "seed": spec.seed,
+        details.update({"draws": plan.draws, "exact": plan.exact, "seed": spec.seed,
                         "assignments": "start periods reassigned across areas"})
         if inf.count_assignments(wide.cohort) < inf.MIN_RI_ASSIGNMENTS:
             warnings.append("fewer than 20 possible assignments: the randomization p-value "

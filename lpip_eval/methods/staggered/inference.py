@@ -57,6 +57,6 @@ def permutation_stats(wide: Wide, statistic: Callable[[Wide], np.ndarray], *, dr
     observed treatment indicator (for test inversion): (on_y, on_d, plan)."""
     plan = inf.assignments(wide.cohort, draws, seed, canonical_order=wide.order)
     d_wide = wide.with_y(treatment_matrix(wide))
-    on_y = np.vstack([statistic(wide.with_cohort(row)) for row in plan.rows])
-    on_d = np.vstack([statistic(d_wide.with_cohort(row)) for row in plan.rows])
+    on_y = np.vstack([statistic(wide.with_cohort(row)) for row in plan.iter_rows()])
+    on_d = np.vstack([statistic(d_wide.with_cohort(row)) for row in plan.iter_rows()])
     return on_y, on_d, plan
