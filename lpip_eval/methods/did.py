@@ -33,6 +33,7 @@ from lpip_eval.methods.linear.design import (
     LinearDesign,
     cr1,
     infer,
+    rows_of_areas,
     treated_cluster_count,
 )
 from lpip_eval.methods.registry import option_setting, with_evidence
@@ -155,10 +156,16 @@ def twfe_design(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[s
         d = (times >= first[panel.unit_idx]).astype(float)
         return d[:, None], panel.covariates
 
+    rows_of = rows_of_areas(panel.unit_idx, panel.n_units)
+
+    def build_at(first: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = rows_of(areas)
+        return rows, (times[rows] >= first[panel.unit_idx[rows]]).astype(float)[:, None]
+
     factor = None
     if panel.common_start is not None:
         factor = (panel.period_ordinals >= panel.common_start).astype(float)[:, None]
-    return panel_design(panel, build, np.array([1.0]), factor), {}
+    return panel_design(panel, build, np.array([1.0]), factor, build_at), {}
 
 
 def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[str, Any]]:
@@ -210,7 +217,7 @@ def _event_study(panel: Panel, warnings: list[str]) -> tuple[LinearDesign, dict[
 
 
 def panel_design(panel: Panel, build: Any, contrast: np.ndarray,
-                  time_factor: np.ndarray | None = None) -> LinearDesign:
+                  time_factor: np.ndarray | None = None, build_at: Any = None) -> LinearDesign:
     clusters = panel.cluster_codes
     absorber = Absorber(panel.unit_idx, panel.time_idx, panel.weights,
                         n_units=panel.n_units, n_times=panel.n_periods,
@@ -221,7 +228,7 @@ def panel_design(panel: Panel, build: Any, contrast: np.ndarray,
         n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
         unit_order=lambda: inf.canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
                                                     panel.first_treated, panel.time_idx),
-        time_factor=time_factor,
+        time_factor=time_factor, build_at=build_at,
     )
 
 
@@ -295,8 +302,14 @@ def pretrend_slope(panel: Panel, choice: inf.InferenceChoice, spec: DidSpec
     def build(first: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return ((first != NEVER)[sub.unit_idx] * trend)[:, None], sub.covariates
 
+    rows_of = rows_of_areas(sub.unit_idx, sub.n_units)
+
+    def build_at(first: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = rows_of(areas)
+        return rows, ((first != NEVER)[sub.unit_idx[rows]] * trend[rows])[:, None]
+
     factor = (np.arange(n_pre) - (n_pre - 1)).astype(float)[:, None]
-    fitted = infer(panel_design(sub, build, np.array([1.0]), factor), choice,
+    fitted = infer(panel_design(sub, build, np.array([1.0]), factor, build_at), choice,
                    level=spec.ci_level,
                    draws=spec.draws, seed=spec.seed, strict=False)
     p_value = fitted.interval.p_value

@@ -16,6 +16,7 @@ import pytest
 
 from lpip_eval.data.panel import NEVER
 from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.linear.design import LinearDesign
 
 
 def _first(n: int, k: int, start: int = 7, rare_never: bool = False) -> np.ndarray:
@@ -104,3 +105,47 @@ def test_balanced_ri_through_estimate_did_uses_the_picks() -> None:
     np.testing.assert_allclose(_randomization_stats(design, plan, resid),
                                _randomization_stats(design, dense, resid),
                                rtol=1e-9, atol=1e-12)
+
+
+def _gappy_design(seed: int) -> LinearDesign:
+    from lpip_eval.data.panel import PanelSpec, panel_from_frame
+    from lpip_eval.methods.did import twfe_design
+
+    rng = np.random.default_rng(seed)
+    units, times = 60, 10
+    u = np.repeat(np.arange(units), times)
+    t = np.tile(np.arange(times), units)
+    d = ((u < 3) & (t >= 6)).astype(int)
+    frame = pd.DataFrame({"area": [f"A{i:02d}" for i in u], "period": 2001 + t,
+                          "y": rng.normal(size=len(u)) + u + 2.0 * d, "D": d})
+    frame = frame[rng.random(len(frame)) >= 0.1].reset_index(drop=True)
+    panel = panel_from_frame(frame, PanelSpec(data="x.csv", outcome="y", treatment_col="D"))
+    return twfe_design(panel, [])[0]
+
+
+def test_build_at_equals_build_on_the_areas_rows() -> None:
+    design = _gappy_design(1)
+    assert design.build_at is not None
+    first = design.observed.copy()
+    areas = np.array([4, 17, 33])
+    first[:] = NEVER
+    first[areas] = int(np.min(design.observed))  # the observed start
+    rows, targets = design.build_at(first, areas)
+    full = design.build(first)[0]
+    assert np.array_equal(targets, full[rows])
+    assert not np.any(np.delete(full, rows, axis=0))  # nothing outside those rows
+
+
+def test_gappy_draws_on_picks_equal_dense() -> None:
+    """The sparse (gappy) path building each draw on its picked areas' rows gives the same
+    statistics as building the whole timing vector (60 areas, 3 treated: sampled)."""
+    from lpip_eval.methods.linear.design import _randomization_stats
+
+    design = _gappy_design(2)
+    assert design.absorber.method == "exact"
+    _fit, resid = design.fit()
+    plan = inf.assignments(design.observed, 99, 4, design.unit_order())
+    assert plan.picks is not None
+    dense = inf.Assignments(exact=False, observed_included=False, dense=plan.rows)
+    assert np.array_equal(_randomization_stats(design, plan, resid),
+                          _randomization_stats(design, dense, resid))

@@ -53,6 +53,10 @@ class LinearDesign:
     # If targets(first) = 1{area treated} x time_factor[period] (one common start), the
     # randomization draws have a closed form on balanced, unweighted panels (see below).
     time_factor: np.ndarray | None = None
+    # The targets at the rows of some areas only, for an assignment: (first-treated vector,
+    # areas) -> (those areas' rows, targets there). A sampled draw that treats k areas of
+    # many builds its columns on their rows alone: never-treated areas' targets are zero.
+    build_at: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
     def residualizer(self, nuisance: np.ndarray | None) -> Residualizer:
         return Residualizer(self.absorber, nuisance, self.weights)
@@ -256,8 +260,14 @@ def _randomization_stats(design: LinearDesign, plan: inf.Assignments, resid: Res
     yt = fixed_outcomes
 
     sparse = resid.absorber.method != "alternating"
+    from lpip_eval.data.panel import NEVER
 
-    def batch(assignments: np.ndarray) -> np.ndarray:
+    build_at = design.build_at
+    by_picks = (sparse and build_at is not None and plan.picks is not None
+                and plan.values[1] == NEVER)
+
+    def batch(chunk: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+        assignments, picks = chunk
         # Frisch-Waugh-Lovell: y's projection is fixed and a draw's treatment columns are
         # zero outside the reassigned areas' rows, so each draw's normal equations are sums
         # over those rows; a chunk's fixed effects are solved in one call.
@@ -268,7 +278,13 @@ def _randomization_stats(design: LinearDesign, plan: inf.Assignments, resid: Res
             return np.stack([least_squares(xt[:, i * p:(i + 1) * p], yt)
                              for i in range(len(built))])
         blocks = []
-        for a in assignments:
+        for i, a in enumerate(assignments):
+            if picks is not None:  # only the picked areas' rows can be non-zero
+                assert build_at is not None
+                rows, targets = build_at(a, picks[i])
+                nonzero = np.any(targets != 0, axis=1)
+                blocks.append((rows[nonzero], targets[nonzero]))
+                continue
             targets = design.build(a)[0]
             rows = np.flatnonzero(np.any(targets != 0, axis=1))
             blocks.append((rows, targets[rows]))
@@ -279,10 +295,24 @@ def _randomization_stats(design: LinearDesign, plan: inf.Assignments, resid: Res
     p = targets_obs.shape[1]
     size = RI_CHUNK_DRAWS if sparse else max(
         1, min(RI_CHUNK_DRAWS, RI_CHUNK_VALUES // max(1, len(design.y) * p)))
-    chunks = (plan.block(i, i + size) for i in range(0, plan.draws, size))
+    chunks = ((plan.block(i, i + size),
+               plan.picks[i:i + size] if by_picks and plan.picks is not None else None)
+              for i in range(0, plan.draws, size))
     from lpip_eval.parallel import map_items
 
     return np.concatenate(map_items(batch, chunks))
+
+
+def rows_of_areas(unit_idx: np.ndarray, n_units: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A function giving the rows (ascending) of the given areas: for ``build_at``."""
+    order = np.argsort(unit_idx, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(unit_idx, minlength=n_units))])
+
+    def rows(areas: np.ndarray) -> np.ndarray:
+        return np.sort(np.concatenate([order[starts[a]:starts[a + 1]] for a in areas]
+                                      or [np.zeros(0, dtype=np.int64)]))
+
+    return rows
 
 
 def _solve_normal(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
