@@ -27,7 +27,7 @@ from lpip_eval.numbers import fmt_p
 
 
 @dataclass(frozen=True)
-class Test:
+class NullTest:
     """One test of no effect: its name in words, p-value and smallest achievable p-value."""
 
     name: str
@@ -35,14 +35,14 @@ class Test:
     smallest_p: float = 0.0
 
 
-def verdict(test: Test, alpha: float) -> str:
+def verdict(test: NullTest, alpha: float) -> str:
     """'rejects', 'does not reject' or 'cannot reject' (its smallest p is above ``alpha``)."""
     if test.smallest_p > alpha:
         return "cannot reject"
     return "rejects" if test.p_value <= alpha else "does not reject"
 
 
-def agreement(tests: Sequence[Test], ci_level: float) -> dict[str, Any] | None:
+def agreement(tests: Sequence[NullTest], ci_level: float) -> dict[str, Any] | None:
     """``{agree, summary, tests: [...]}`` for two or more tests (None for fewer): ``agree`` is
     False when one test rejects no effect and another clearly does not (module docstring),
     None when fewer than two tests can reject at this level."""

@@ -50,7 +50,7 @@ from lpip_eval.methods.registry import option_name, option_setting, with_evidenc
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit
 from lpip_eval.methods.synth import placebo as si
-from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
+from lpip_eval.methods.synth.agreement import NullTest, agreement, agreement_check
 from lpip_eval.results.result import EffectResult
 
 DONORS_PER_PERIOD_WARNING = 3  # warn when donors exceed this many times the fit periods
@@ -463,9 +463,9 @@ def _agreement(spec: SynthSpec, data: WideData, treated: np.ndarray,
     n_placebos = int(placebo.inference.details.get("placebos", 0))
     if n_placebos == 0:  # conformal asked: no placebo refits were run
         return None
-    return agreement([Test("placebo-in-space ranks", float(placebo.p_value),
+    return agreement([NullTest("placebo-in-space ranks", float(placebo.p_value),
                            1 / (n_placebos + 1)),
-                      Test("conformal inference", conformal_p, 1 / len(y1))], spec.ci_level)
+                      NullTest("conformal inference", conformal_p, 1 / len(y1))], spec.ci_level)
 
 
 def _conformal(spec: SynthSpec, data: WideData, treated: np.ndarray, built: dict[int, BuiltProblem],

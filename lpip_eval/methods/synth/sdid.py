@@ -51,7 +51,7 @@ from lpip_eval.errors import DataError, DesignError
 from lpip_eval.methods.linear.inference import canonical_unit_order
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.specs import SdidSpec
-from lpip_eval.methods.synth.agreement import Test, agreement, agreement_check
+from lpip_eval.methods.synth.agreement import NullTest, agreement, agreement_check
 from lpip_eval.methods.synth.conformal import estimate_of
 from lpip_eval.methods.synth.sdid_checks import each_donor, exchangeability, rank_inference
 from lpip_eval.methods.synth.sdid_solver import Gram, SharedGram, solve_simplex
@@ -219,9 +219,9 @@ def _agreement(spec: SdidSpec, y: np.ndarray, n0: int, t0: int, se_estimate: Est
         rank_p, smallest = rank_inference(tau, placebo, spec.ci_level)[0], 1 / (len(placebo) + 1)
     conformal_p = (estimate.p_value if spec.inference == "conformal" else
                    p_of_no_effect(y[n0:].mean(axis=0), y[:n0], t0, intercept=True))
-    return agreement([Test("placebo standard error", se_estimate.p_value),
-                      Test("placebo-in-space ranks", rank_p, smallest),
-                      Test("conformal inference", conformal_p, 1 / y.shape[1])],
+    return agreement([NullTest("placebo standard error", se_estimate.p_value),
+                      NullTest("placebo-in-space ranks", rank_p, smallest),
+                      NullTest("conformal inference", conformal_p, 1 / y.shape[1])],
                      spec.ci_level)
 
 
