@@ -124,8 +124,8 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
     ``zeta^2 ||x||^2 + ||A x - b||^2 / rows`` by at most ``min_decrease^2``, or after
     ``max_iter`` iterations. Works on Gram quantities: a step moves x to (1-s)x + s e_k and
     the half gradient h = A'A x - A'b + eta x to (1-s)h + s(A'A e_k - A'b + eta e_k), so an
-    iteration costs O(n), not O(rows * n). Both are kept lazily scaled (x = alpha z,
-    h = beta w), so a step touches the whole vector once (adding the new column) and the
+    iteration costs O(n), not O(rows * n). Both are kept lazily scaled (x = scale z,
+    h = scale w), so a step touches the whole vector once (adding the new column) and the
     choice of vertex is the argmin of w.
     """
     zeta2 = zeta * zeta
@@ -142,10 +142,10 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
     del g
     if p.allowed is not None:
         w[~p.allowed] = np.inf  # never chosen; adding finite columns keeps it so
-    alpha, beta = np.ones(reps), np.ones(reps)
+    # x = scale * z and h = scale * w: both shrink by (1 - s) at a step, so one factor
+    scale = np.ones(reps)
     prev = np.full(reps, np.inf)
     idx = np.arange(reps)
-    step = np.zeros(reps)
     buffer = np.empty_like(w)
     t = 0
     while True:
@@ -154,52 +154,52 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
         if t >= 2:
             stop = prev - vals <= threshold
             if stop.any():
-                out[live[stop]] = alpha[stop, None] * z[stop]
+                out[live[stop]] = scale[stop, None] * z[stop]
                 kept = ~stop
                 live, z, w, c, b2 = live[kept], z[kept], w[kept], c[kept], b2[kept]
-                alpha, beta = alpha[kept], beta[kept]
-                xx, xg, cx, vals = xx[kept], xg[kept], cx[kept], vals[kept]
-                idx, step = idx[:len(live)], step[:len(live)]
+                scale, xx, xg, cx, vals = scale[kept], xx[kept], xg[kept], cx[kept], vals[kept]
+                idx = idx[:len(live)]
         if t >= max_iter or not len(live):
             break
         t += 1
         prev = vals
-        k = np.argmin(w, axis=1)  # argmin of the half gradient h = beta w (beta > 0)
-        xk, hk, ck = alpha * z[idx, k], beta * w[idx, k], c[idx, k]
+        k = np.argmin(w, axis=1)  # argmin of the half gradient h = scale w (scale > 0)
+        xk, hk, ck = scale * z[idx, k], scale * w[idx, k], c[idx, k]
         dk = p.diagonal(live, k)
         gk = hk + ck - eta * xk  # (A'A x)_k
-        num = xg - cx + eta * xx - hk  # -h . (e_k - x)
-        den = dk - 2 * gk + xg + eta * (xx - 2 * xk + 1)
-        step.fill(0.0)
-        np.divide(num, den, out=step, where=den > 0)
+        q = xg + eta * xx
+        num = q - cx - hk  # -h . (e_k - x)
+        den = dk - 2 * gk + q + eta * (1 - 2 * xk)  # |A(e_k - x)|^2 + eta |e_k - x|^2
+        step = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         np.clip(step, 0.0, 1.0, out=step)
-        at_vertex = xk == 1.0
-        if at_vertex.any():  # R: if all(d.x == 0) return(x)
-            step[at_vertex & (np.count_nonzero(z, axis=1) == 1)] = 0.0
+        if xk.max() == 1.0:  # R: if all(d.x == 0) return(x)
+            step[(xk == 1.0) & (np.count_nonzero(z, axis=1) == 1)] = 0.0
         # x'x, x'g and c'x after the step, in O(1) (e_k'A'A x = g_k, A'A symmetric)
         keep_share = 1.0 - step
-        xx = keep_share * keep_share * xx + 2 * step * keep_share * xk + step * step
-        xg = keep_share * keep_share * xg + 2 * step * keep_share * gk + step * step * dk
+        both = 2 * step * keep_share
+        share2, step2 = keep_share * keep_share, step * step
+        xx = share2 * xx + both * xk + step2
+        xg = share2 * xg + both * gk + step2 * dk
         cx = keep_share * cx + step * ck
-        whole = keep_share == 0.0  # moved onto the vertex: restart the lazy vectors there
-        if whole.any():
+        if step.max() == 1.0:  # moved onto a vertex: restart the lazy vectors there
+            whole = keep_share == 0.0
             z[whole] = 0.0
             w[whole] = np.where(np.isinf(w[whole]), np.inf, 0.0)
-        alpha = np.where(whole, 1.0, keep_share * alpha)
-        beta = np.where(whole, 1.0, keep_share * beta)
-        z[idx, k] += step / alpha
+            keep_share[whole] = 1.0 / scale[whole]
+        scale *= keep_share
+        move = step / scale
+        z[idx, k] += move
         column = p.column(live, k, buffer[:len(live)])
         np.subtract(column, c, out=column)
-        np.multiply(column, (step / beta)[:, None], out=column)
+        np.multiply(column, move[:, None], out=column)
         np.add(w, column, out=w)
-        w[idx, k] += eta * step / beta
-        small = (alpha < _RESCALE) | (beta < _RESCALE)
-        if small.any():
-            z[small] *= alpha[small, None]
-            w[small] *= beta[small, None]
-            alpha[small] = 1.0
-            beta[small] = 1.0
-    out[live] = alpha[:, None] * z
+        w[idx, k] += eta * move
+        if scale.min() < _RESCALE:
+            small = scale < _RESCALE
+            z[small] *= scale[small, None]
+            w[small] *= scale[small, None]
+            scale[small] = 1.0
+    out[live] = scale[:, None] * z
     return out
 
 
