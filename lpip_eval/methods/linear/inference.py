@@ -302,7 +302,7 @@ class Assignments:
 
     Stored either as those vectors (``dense``, draws x areas) or, for a sampled reassignment
     of two values (one common start), as the areas that take the rarer value in each draw
-    (``picks``, draws x k, with ``values`` = (rarer value, the other)): 5 treated of 30,000
+    (``picks``, draws x k, with ``values`` = [rarer value, the other]): 5 treated of 30,000
     areas are 5 numbers per draw, not 30,000. :meth:`block` and :meth:`iter_rows` build the
     vectors a few draws at a time; ``rows`` builds all of them.
     """
@@ -311,7 +311,7 @@ class Assignments:
     observed_included: bool
     dense: np.ndarray | None = None
     picks: np.ndarray | None = None
-    values: tuple[int, int] = (0, 0)
+    values: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.int64))
     n_units: int = 0
 
     @property
@@ -326,7 +326,7 @@ class Assignments:
             return self.dense[start:stop]
         assert self.picks is not None
         picks = self.picks[start:stop]
-        rows = np.full((len(picks), self.n_units), self.values[1], dtype=np.int64)
+        rows = np.full((len(picks), self.n_units), self.values[1], dtype=self.values.dtype)
         np.put_along_axis(rows, picks, self.values[0], axis=1)
         return rows
 
@@ -366,9 +366,12 @@ def assignments(first_treated: np.ndarray, draws: int, seed: int,
     """Reassign timings across areas: every one if few (<= max(draws, 5000)), else a sample.
 
     With one common start this chooses which areas are treated; with staggered starts it
-    permutes the start periods across areas. Sampled permutations are drawn over
-    ``canonical_order`` (a data-derived order of the areas), so renaming areas or shuffling
-    rows does not change which assignments are drawn.
+    permutes the start periods across areas. Sampled draws are over ``canonical_order`` (a
+    data-derived order of the areas), so renaming areas or shuffling rows does not change
+    which assignments are drawn. With two values (one common start) a sampled draw is the
+    set of areas taking the rarer value: k distinct canonical positions, uniformly
+    (``Generator.choice`` without replacement), kept as ``picks``; otherwise a uniform
+    permutation of all areas' timings.
     """
     n_units = len(first_treated)
     total = count_assignments(first_treated)
@@ -390,7 +393,7 @@ def assignments(first_treated: np.ndarray, draws: int, seed: int,
                           for _ in range(draws)]) if k else np.zeros((draws, 0), np.int64)
         return Assignments(exact=False, observed_included=False,
                            picks=np.sort(order[picks], axis=1),
-                           values=(int(values[rare]), int(values[1 - rare])),
+                           values=values[[rare, 1 - rare]],
                            n_units=n_units)
     perms = np.argsort(rng.random((draws, n_units)), axis=1)
     rows = np.empty((draws, n_units), dtype=first_treated.dtype)
