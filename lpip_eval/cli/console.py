@@ -214,7 +214,8 @@ def print_validation(info: dict[str, Any]) -> None:
     head.add_row("missing periods", ", ".join(info["missing_periods"]) or "none")
     incomplete = info["incomplete_units"]
     head.add_row("balanced", "yes" if info["balanced"] else
-                 f"no: {len(incomplete)} areas lack some periods (e.g. "
+                 f"no: {len(incomplete)} area{'s lack' if len(incomplete) != 1 else ' lacks'} "
+                 "some periods (e.g. "
                  + ", ".join(f"{u['unit']} has {u['periods']}" for u in incomplete[:3]) + ")")
     missing = info.get("covariate_missing", {})
     head.add_row("covariates", ", ".join(

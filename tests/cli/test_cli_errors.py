@@ -197,7 +197,7 @@ def test_validate_warns_about_left_out_rows(tmp_path: Path,
                                     "--start", "2021Q1", *OUTCOME], tmp_path, monkeypatch)
     assert code == 0, stderr
     assert stderr.startswith("Warning: 1 row with a missing employment_rate was left out")
-    assert "no: 1 areas lack some periods" in " ".join(stdout.split())
+    assert "no: 1 area lacks some periods" in " ".join(stdout.split())
 
 
 def test_did_json_on_good_data_writes_the_file(tmp_path: Path,
