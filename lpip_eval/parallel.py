@@ -191,13 +191,16 @@ def map_items(fn: Callable[[T], R], items: Iterable[T], *, workers: int = 1) -> 
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
+    items = list(items)
+    # a few items per chunk: 9 evaluations in chunks of 16 all went to one process
+    chunksize = max(1, min(16, len(items) // (4 * count)))
     if "fork" not in multiprocessing.get_all_start_methods():  # fn must pickle
         with ProcessPoolExecutor(max_workers=count) as pool:
-            return list(pool.map(partial(_serially, fn), items, chunksize=16))
+            return list(pool.map(partial(_serially, fn), items, chunksize=chunksize))
     # Forked processes inherit fn, so closures (a design's randomization batch) run too.
     with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"),
                              initializer=_install, initargs=(fn,)) as pool:
-        return list(pool.map(_installed, items, chunksize=16))
+        return list(pool.map(_installed, items, chunksize=chunksize))
 
 
 _INSTALLED: list[Callable[[Any], Any]] = []

@@ -35,8 +35,11 @@ class _SerialPool:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    chunksizes: ClassVar[list[int]] = []
+
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], chunksize: int = 1
             ) -> Iterable[Any]:
+        self.chunksizes.append(chunksize)
         return [fn(item) for item in items]
 
 
@@ -46,6 +49,17 @@ def _cpus(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: n)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _SerialPool)
     _SerialPool.started = []
+    _SerialPool.chunksizes = []
+
+
+def test_few_items_are_spread_over_the_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of 9 evaluations went to one process in one chunk of 16 (2 workers: 13.3 s, as
+    1 worker); chunks are now small enough for every process to get some."""
+    _cpus(monkeypatch, 2)
+    assert parallel.map_items(abs, list(range(-9, 0)), workers=2) == list(range(9, 0, -1))
+    assert _SerialPool.chunksizes == [1]
+    parallel.map_items(abs, list(range(1000)), workers=2)
+    assert _SerialPool.chunksizes[-1] == 16  # many items: chunks of 16 as before
 
 
 def test_pool_has_at_most_one_process_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
