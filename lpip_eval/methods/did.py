@@ -39,7 +39,6 @@ from lpip_eval.methods.linear.design import (
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
-from lpip_eval.numbers import fmt_p
 from lpip_eval.results.result import EffectResult, Estimate, PeriodEffect
 
 DESIGNS = {
@@ -96,11 +95,7 @@ def _estimate(panel: Panel, spec: DidSpec) -> EffectResult:
     if spec.design == "twfe" and panel.common_start is None:
         diagnostics["goodman_bacon"] = goodman_bacon(panel)
     pre_test = result.pre_test or pretrend_slope(panel, choice, spec)
-    if pre_test is not None:
-        diagnostics["pretrend_test"] = pre_test
-        if pre_test["rejected_at_5pct"]:
-            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"({fmt_p(pre_test['p_value'], prefix=True)})")  # type: ignore[arg-type]
+    inf.record_pretrend(diagnostics, warnings, pre_test)
     if spec.design == "event-study":
         vcov, _ = cr1(design, result.fit)
         rows, notes = honest.analyse(extras["event_times"], result.coef, vcov,

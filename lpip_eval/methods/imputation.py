@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from lpip_eval.data.panel import Panel
+from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods import event_inference as ev
+from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.linear.absorb import EXACT_MAX_LEVELS, TwoWayExact
 from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.specs import StaggeredSpec
-from lpip_eval.numbers import fmt_p
 
 TITLE = "Imputation difference-in-differences (Borusyak, Jaravel & Spiess 2024)"
 
@@ -128,14 +128,9 @@ def pretrend_test(panel: Panel, model: _Imputation) -> dict[str, Any] | None:
     clusters."""
     from scipy import special
 
-    from lpip_eval.data.panel import NEVER
-    from lpip_eval.methods.linear import inference as inf
-
     ever = (panel.first_treated != NEVER)[panel.unit_idx][model.untreated]
     rel0 = np.where(ever, model.rel[model.untreated], 0)  # never-treated rows have no leads
     leads = sorted({int(k) for k in np.unique(rel0[rel0 < 0])}, reverse=True)
-    if not leads:
-        return None
     w = model.w[model.untreated]
     while leads:  # drop the most distant lead while the leads are collinear with the effects
         x = np.column_stack([(rel0 == k).astype(float) for k in leads])
@@ -203,12 +198,7 @@ def estimate_imputation(panel: Panel, spec: StaggeredSpec, progress: Any = None)
     fit, model = fit_imputation(panel)
     warnings = list(panel.warnings)
     diagnostics: dict[str, Any] = {}
-    pre = pretrend_test(panel, model)
-    if pre is not None:
-        diagnostics["pretrend_test"] = pre
-        if pre["rejected_at_5pct"]:
-            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"({fmt_p(pre['p_value'], prefix=True)})")
+    inf.record_pretrend(diagnostics, warnings, pretrend_test(panel, model))
     if model.dropped:
         warnings.append(f"{model.dropped} treated observations could not be imputed (their "
                         "area has no period before its start, or their period no untreated "

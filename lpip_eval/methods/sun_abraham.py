@@ -23,11 +23,11 @@ import numpy as np
 from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods import event_inference as ev
+from lpip_eval.methods.linear import inference as inf
 from lpip_eval.methods.linear.absorb import least_squares
 from lpip_eval.methods.linear.design import cr1
 from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.specs import StaggeredSpec
-from lpip_eval.numbers import fmt_p
 
 TITLE = "Interaction-weighted event study (Sun & Abraham 2021)"
 
@@ -139,11 +139,6 @@ def estimate_sun_abraham(panel: Panel, spec: StaggeredSpec, progress: Any = None
     panel = _control_cohort(panel, warnings)
     fit, reestimate = fit_sun_abraham(panel)
     diagnostics: dict[str, Any] = {}
-    pre = pretrend_test(fit)
-    if pre is not None:
-        diagnostics["pretrend_test"] = pre
-        if pre["rejected_at_5pct"]:
-            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"({fmt_p(pre['p_value'], prefix=True)})")
+    inf.record_pretrend(diagnostics, warnings, pretrend_test(fit))
     result = ev.staggered_result(panel, spec, TITLE, fit, reestimate, warnings, diagnostics)
     return with_evidence(result)

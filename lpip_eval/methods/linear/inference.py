@@ -29,6 +29,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -508,3 +509,17 @@ def randomization_wald(
     stat_obs = float(np.sum((observed / scale) ** 2))
     stat_draws = np.sum((draws / scale) ** 2, axis=1)
     return stat_obs, randomization_pvalue(stat_obs, stat_draws, plan)
+
+
+def record_pretrend(diagnostics: dict[str, Any], warnings: list[str],
+                    test: dict[str, Any] | None) -> None:
+    """Store a design's pre-trend test in ``diagnostics`` and warn when it rejects at 5%
+    (the one wording every DiD design uses)."""
+    if test is None:
+        return
+    from lpip_eval.numbers import fmt_p
+
+    diagnostics["pretrend_test"] = test
+    if test["rejected_at_5pct"]:
+        warnings.append("the pre-trend test rejects parallel pre-trends at the 5% level "
+                        f"({fmt_p(test['p_value'], prefix=True)})")

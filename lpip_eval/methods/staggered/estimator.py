@@ -31,7 +31,6 @@ from lpip_eval.methods.staggered.bootstrap import (
 from lpip_eval.methods.staggered.cohorts import Wide, cohort_table, wide_panel
 from lpip_eval.methods.staggered.group_time import GroupTime, group_time
 from lpip_eval.methods.staggered.report_data import diagnostics_of, panel_means
-from lpip_eval.numbers import fmt_p
 from lpip_eval.results.result import EffectResult, Estimate, InferenceInfo, PeriodEffect
 
 DESIGN = "Callaway & Sant'Anna (2021) staggered difference-in-differences"
@@ -176,11 +175,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     diag.update(panel_means(panel))
     diag["cohorts"] = cohort_table(wide)
     diag["event_study_band"] = band
-    if pretest is not None:
-        diag["pretrend_test"] = pretest
-        if pretest["rejected_at_5pct"]:
-            warnings.append(f"the pre-trend test rejects parallel pre-trends at the 5% level "
-                            f"({fmt_p(pretest['p_value'], prefix=True)})")
+    inf.record_pretrend(diag, warnings, pretest)
     if choice_note:
         diag["design_choice"] = choice_note
     _sensitivity(wide, table, aggs["dynamic"].keys, dyn, spec, diag, warnings)
