@@ -164,3 +164,19 @@ def test_pretrend_test_is_ols_on_the_untreated_rows() -> None:
     assert pre["p_value"] == pytest.approx(special.fdtrc(len(names), n_counties - 1, f_stat),
                                            rel=1e-8)
     assert result.evidence["level"] == (2 if pre["rejected_at_5pct"] else 3)
+
+
+def test_a_rejected_pre_trend_is_stored_and_warned_once() -> None:
+    """linear.inference.record_pretrend, shared by every DiD design: the test goes to the
+    diagnostics, and a rejection adds one warning with its p-value in words."""
+    from lpip_eval.methods.linear import inference as inf
+
+    diagnostics: dict[str, object] = {}
+    warnings: list[str] = []
+    inf.record_pretrend(diagnostics, warnings, {"p_value": 0.0004, "rejected_at_5pct": True})
+    assert diagnostics["pretrend_test"] == {"p_value": 0.0004, "rejected_at_5pct": True}
+    assert warnings == ["the pre-trend test rejects parallel pre-trends at the 5% level "
+                        "(p < 0.001)"]
+    inf.record_pretrend(diagnostics, warnings, {"p_value": 0.4, "rejected_at_5pct": False})
+    inf.record_pretrend(diagnostics, warnings, None)
+    assert len(warnings) == 1 and diagnostics["pretrend_test"]["p_value"] == 0.4  # type: ignore[index]
