@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from lpip_eval.methods.registry import method_titles
-from lpip_eval.numbers import effect_decimals, fmt_number
+from lpip_eval.numbers import effect_decimals, fmt_number, fmt_p
 
 METHOD_NAMES = method_titles()  # "did" -> "difference-in-differences", from the registry
 
@@ -103,7 +103,23 @@ def percent(b: float | None, *, signed: bool = True) -> str:
 
 def headline(result: dict[str, Any]) -> str:
     """The plain-English sentence: direction, size with unit, and range; honest about zero.
-    A log outcome's numbers are followed by the percentage change they mean."""
+    A log outcome's numbers are followed by the percentage change they mean. When the
+    pre-trend test rejected parallel trends, the headline says so too: read alone (as an
+    e-mail's first lines are), it must not sound surer than the rating beneath it."""
+    return _effect_sentence(result) + _pretrend_caveat(result)
+
+
+def _pretrend_caveat(result: dict[str, Any]) -> str:
+    pre = (result.get("diagnostics") or {}).get("pretrend_test") or {}
+    if not pre.get("rejected_at_5pct"):
+        return ""
+    test = "pre-trend test " + fmt_p(pre.get("p_value"), prefix=True)
+    return (" Before it started, the pilot and comparison areas were already moving "
+            f"differently ({test}), so the comparison may not show what would have happened "
+            "without it.")
+
+
+def _effect_sentence(result: dict[str, Any]) -> str:
     est = result["estimate"]
     label, unit = outcome_words(result)
     att, low, high = est["att"], est["ci_low"], est["ci_high"]

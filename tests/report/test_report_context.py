@@ -221,3 +221,18 @@ def test_titles_keep_column_names_and_acronyms_as_given() -> None:
     result.update(outcome="l_homicide", outcome_label=None)
     titles = [c["title"] for c in build_context([result])["main"]["charts"]]
     assert titles[0].startswith("l_homicide: pilot areas")
+
+
+def test_headline_carries_a_rejected_pre_trend() -> None:
+    """Read alone (an e-mail's first lines), the headline must not sound surer than the rating:
+    the Medicaid expansion (ehec) gave 'raised ... by 0.067' over a Level 2 rating whose reason
+    was a pre-trend test at p < 0.001."""
+    result = did_twfe()
+    assert "already moving differently" not in headline(result)
+    result["diagnostics"]["pretrend_test"] = {"test": "t", "p_value": 0.0004,
+                                              "rejected_at_5pct": True}
+    text = headline(result)
+    assert text.startswith("The pilot is estimated to have raised the employment rate")
+    assert text.endswith("Before it started, the pilot and comparison areas were already "
+                         "moving differently (pre-trend test p < 0.001), so the comparison may "
+                         "not show what would have happened without it.")
