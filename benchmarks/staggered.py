@@ -2,11 +2,13 @@
 
 30,000 areas x 10 years (2011-2020), five cohorts starting 2014-2018 (one area in eight
 each) and 3,750 never-treated areas; y = area FE + year FE + effect growing with time since
-the start + N(0, 1). Both tools run the never-treated, doubly robust, no-covariate estimator
+the start + N(0, 1); areas are named like council codes ("A00001"), and both tools get the
+same data frame. Both tools run the never-treated, doubly robust, no-covariate estimator
 (R ``did``'s default) with analytic standard errors, then with 1,000 multiplier-bootstrap
-draws; the table shows seconds (best of ``--repeat`` calls after a warm-up), the ratio
-diff-diff / lpip-eval, and the largest difference in the simple ATT, its analytic SE and the
-event-time effects. Run by hand: ``python benchmarks/staggered.py [--areas N] [--repeat R]``.
+draws (Rademacher weights in both, as R ``did``); the table shows seconds (best of
+``--repeat`` calls after a warm-up), the ratio diff-diff / lpip-eval, and the largest
+difference in the simple ATT, its analytic SE and the event-time effects. Run by hand:
+``python benchmarks/staggered.py [--areas N] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = CallawaySantAnna(n_bootstrap=draws, seed=1)
-            return fit.fit(df, outcome="y", unit="area", time="year", first_treat="first_treat",
+            return fit.fit(frame, outcome="y", unit="area", time="year", first_treat="first_treat",
                            aggregate="event_study")  # deprecated in 3.13 but gives the effects
 
     print(f"{args.areas:,} areas x 10 years, 5 cohorts; best of {args.repeat}")

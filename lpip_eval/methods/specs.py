@@ -191,8 +191,8 @@ class DidSpec(Checked):
     draws: int = draws_option()
     seed: int = seed_option()
     bootstrap_weights: str | None = option(
-        None, "rademacher or webb (wild bootstrap; default by cluster count); mammen "
-        "(default) or rademacher (multiplier bootstrap).",
+        None, "rademacher or webb (wild bootstrap; default by cluster count); rademacher "
+        "(default, as R did) or mammen (multiplier bootstrap).",
         choices=("rademacher", "webb", "mammen"))
     control_group: str = option("never", "callaway-santanna: comparison areas never treated, "
                                 "or not yet treated (never-treated included).",

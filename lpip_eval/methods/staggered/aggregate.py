@@ -9,6 +9,13 @@ R ``did``'s ``compute.aggte``).
 
 Where the weights are estimated cohort shares, the influence function carries their
 estimation error (R ``did``'s ``wif``), so the standard errors match R's.
+
+Every influence function here is linear in a few *base* columns (n areas x p): the ATT(g,t)
+influence functions, per treated cohort g the weighted membership ``w_i 1[G_i = g]``, and a
+column of ones (cohort g's share enters as ``w_i 1[G_i = g] - P(G = g) * 1``). An
+aggregation is therefore stored as coefficients on the base (p per estimate), and standard
+errors and bootstrap draws are computed once for the base, not per estimate; every base
+column but the last is zero outside the areas of a few cohorts, which the bootstrap uses.
 """
 
 from __future__ import annotations
@@ -24,15 +31,23 @@ from lpip_eval.methods.staggered.group_time import GroupTime
 @dataclass(frozen=True)
 class Aggregation:
     """One aggregation: per element ``keys`` (event time, cohort or period position),
-    ``att`` and influence functions ``inf`` (n x elements; None without), and the
-    ``overall`` effect with its influence function."""
+    ``att`` and the influence functions' coefficients on the base ``coef`` (p x elements),
+    and the ``overall`` effect with its coefficients ``overall_coef`` (p)."""
 
     kind: str
     keys: np.ndarray
     att: np.ndarray
-    inf: np.ndarray | None
+    coef: np.ndarray
     overall: float
-    overall_inf: np.ndarray | None
+    overall_coef: np.ndarray
+
+
+def influence_base(wide: Wide, gt: GroupTime) -> np.ndarray:
+    """The base columns (n x p): ATT(g,t) influence functions, weighted cohort
+    memberships, ones."""
+    assert gt.inf is not None
+    member = wide.weights[:, None] * (wide.cohort[:, None] == wide.groups[None, :])
+    return np.hstack([gt.inf, member, np.ones((wide.n, 1))])
 
 
 def aggregate_all(wide: Wide, gt: GroupTime) -> dict[str, Aggregation]:
@@ -41,27 +56,24 @@ def aggregate_all(wide: Wide, gt: GroupTime) -> dict[str, Aggregation]:
             "dynamic": dynamic(wide, gt), "calendar": calendar(wide, gt)}
 
 
-def _shares(wide: Wide, groups: np.ndarray) -> np.ndarray:
-    """P(G = g) for each entry of ``groups``: the weighted share of areas in the cohort."""
-    by_group = {int(g): float(np.mean(wide.weights * (wide.cohort == g)))
-                for g in np.unique(groups)}
-    return np.array([by_group[int(g)] for g in groups])
+def _share_of(wide: Wide) -> np.ndarray:
+    """P(G = g) for every cohort code: the weighted share of areas in the cohort."""
+    return np.bincount(wide.cohort, weights=wide.weights, minlength=wide.n_periods + 1) / wide.n
 
 
-def _wif(wide: Wide, groups: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    """Influence of estimating the weights shares/sum(shares) (n x len(groups))."""
+def _size(wide: Wide, gt: GroupTime) -> int:
+    return len(gt.att) + len(wide.groups) + 1
+
+
+def _wif(wide: Wide, gt: GroupTime, groups: np.ndarray, shares: np.ndarray,
+         att: np.ndarray) -> np.ndarray:
+    """Coefficients of ``wif @ att``, the influence of estimating the weights
+    shares / sum(shares), on the membership columns of the cohorts ``groups``."""
     total = shares.sum()
-    member = wide.weights[:, None] * (wide.cohort[:, None] == groups[None, :]) - shares
-    return member / total - member.sum(axis=1)[:, None] * (shares / total**2)[None, :]
-
-
-def _combine(att: np.ndarray, inf: np.ndarray | None, keep: np.ndarray, weights: np.ndarray,
-             wif: np.ndarray | None) -> np.ndarray | None:
-    if inf is None:
-        return None
-    out = inf[:, keep] @ weights
-    if wif is not None:
-        out = out + wif @ att[keep]
+    out = np.zeros(_size(wide, gt))
+    coef = att / total - (shares @ att) / total**2  # on w 1[G = g] - P(G = g), per cell
+    np.add.at(out, len(gt.att) + np.searchsorted(wide.groups, groups), coef)
+    out[-1] = -(coef @ shares)
     return out
 
 
@@ -69,27 +81,29 @@ def _valid(gt: GroupTime) -> np.ndarray:
     return np.isfinite(gt.att)
 
 
-def _weighted(wide: Wide, gt: GroupTime, keep: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """Cohort-size-weighted mean of the cells ``keep`` and its influence function."""
+def _weighted(wide: Wide, gt: GroupTime, keep: np.ndarray) -> tuple[float, np.ndarray]:
+    """Cohort-size-weighted mean of the cells ``keep`` and its coefficients."""
+    coef = np.zeros(_size(wide, gt))
     if not keep.any():
-        return np.nan, None if gt.inf is None else np.zeros(wide.n)
-    pg = _shares(wide, gt.group[keep])
+        return np.nan, coef
+    groups = gt.group[keep]
+    pg = _share_of(wide)[groups]
     w = pg / pg.sum()
-    wif = None if gt.inf is None else _wif(wide, gt.group[keep], pg)
-    return float(gt.att[keep] @ w), _combine(gt.att, gt.inf, keep, w, wif)
+    coef[np.flatnonzero(keep)] = w
+    return float(gt.att[keep] @ w), coef + _wif(wide, gt, groups, pg, gt.att[keep])
 
 
-def _pack(kind: str, keys: list[int], parts: list[tuple[float, np.ndarray | None]],
-          overall: tuple[float, np.ndarray | None]) -> Aggregation:
+def _pack(kind: str, keys: list[int], parts: list[tuple[float, np.ndarray]],
+          overall: tuple[float, np.ndarray]) -> Aggregation:
     att = np.array([p[0] for p in parts])
-    inf = None if not parts or parts[0][1] is None else \
-        np.column_stack([p[1] for p in parts])  # type: ignore[misc]
-    return Aggregation(kind, np.array(keys, dtype=np.int64), att, inf, overall[0], overall[1])
+    coef = np.column_stack([p[1] for p in parts]) if parts else np.zeros((len(overall[1]), 0))
+    return Aggregation(kind, np.array(keys, dtype=np.int64), att, coef, overall[0], overall[1])
 
 
 def simple(wide: Wide, gt: GroupTime) -> Aggregation:
-    value, psi = _weighted(wide, gt, gt.post & _valid(gt))
-    return Aggregation("simple", np.zeros(0, dtype=np.int64), np.zeros(0), None, value, psi)
+    value, coef = _weighted(wide, gt, gt.post & _valid(gt))
+    return Aggregation("simple", np.zeros(0, dtype=np.int64), np.zeros(0),
+                       np.zeros((len(coef), 0)), value, coef)
 
 
 def group(wide: Wide, gt: GroupTime) -> Aggregation:
@@ -98,40 +112,36 @@ def group(wide: Wide, gt: GroupTime) -> Aggregation:
     for g in groups:
         keep = (gt.group == g) & gt.post & _valid(gt)
         k = int(keep.sum())
-        mean = float(gt.att[keep].mean()) if k else np.nan
-        parts.append((mean, _combine(gt.att, gt.inf, keep, np.full(k, 1 / max(k, 1)), None)))
+        coef = np.zeros(_size(wide, gt))
+        coef[np.flatnonzero(keep)] = 1 / max(k, 1)
+        parts.append((float(gt.att[keep].mean()) if k else np.nan, coef))
     att = np.array([p[0] for p in parts])
     ok = np.isfinite(att)
-    garr = np.array(groups, dtype=np.int64)
-    pg = _shares(wide, garr[ok])
+    garr = np.array(groups, dtype=np.int64)[ok]
+    pg = _share_of(wide)[garr]
     overall = float(att[ok] @ pg / pg.sum())
-    psi = None
-    if gt.inf is not None:
-        inf = np.column_stack([p[1] for p in parts])  # type: ignore[misc]
-        psi = inf[:, ok] @ (pg / pg.sum()) + _wif(wide, garr[ok], pg) @ att[ok]
-    return _pack("group", groups, parts, (overall, psi))
+    coef = np.column_stack([p[1] for p in parts])[:, ok] @ (pg / pg.sum())
+    return _pack("group", groups, parts, (overall, coef + _wif(wide, gt, garr, pg, att[ok])))
 
 
 def dynamic(wide: Wide, gt: GroupTime) -> Aggregation:
     event = gt.time - gt.group
     keys = [int(e) for e in np.unique(event)]
     parts = [_weighted(wide, gt, (event == e) & _valid(gt)) for e in keys]
-    return _pack("dynamic", keys, parts, _mean_of(parts, [e >= 0 for e in keys]))
+    return _pack("dynamic", keys, parts, _mean_of(wide, gt, parts, [e >= 0 for e in keys]))
 
 
 def calendar(wide: Wide, gt: GroupTime) -> Aggregation:
     first = int(gt.group.min())
     keys = [int(t) for t in np.unique(gt.time) if t >= first]
     parts = [_weighted(wide, gt, (gt.time == t) & gt.post & _valid(gt)) for t in keys]
-    return _pack("calendar", keys, parts, _mean_of(parts, [True] * len(keys)))
+    return _pack("calendar", keys, parts, _mean_of(wide, gt, parts, [True] * len(keys)))
 
 
-def _mean_of(parts: list[tuple[float, np.ndarray | None]], use: list[bool]
-             ) -> tuple[float, np.ndarray | None]:
+def _mean_of(wide: Wide, gt: GroupTime, parts: list[tuple[float, np.ndarray]],
+             use: list[bool]) -> tuple[float, np.ndarray]:
     chosen = [p for p, u in zip(parts, use, strict=True) if u and np.isfinite(p[0])]
     if not chosen:
-        return np.nan, None
-    value = float(np.mean([p[0] for p in chosen]))
-    if chosen[0][1] is None:
-        return value, None
-    return value, np.mean(np.column_stack([p[1] for p in chosen]), axis=1)  # type: ignore[misc]
+        return np.nan, np.zeros(_size(wide, gt))
+    return (float(np.mean([p[0] for p in chosen])),
+            np.mean(np.column_stack([p[1] for p in chosen]), axis=1))

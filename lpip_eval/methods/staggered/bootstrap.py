@@ -1,17 +1,19 @@
 """Standard errors from influence functions: analytic (clustered) and the multiplier
 bootstrap of R ``did``'s ``mboot`` (Callaway & Sant'Anna 2021, §4).
 
-With influence functions psi (n areas x m estimates), clustered by ``clusters``:
+The estimates' influence functions are ``base @ coef`` (see
+:mod:`lpip_eval.methods.staggered.aggregate`): n areas x p base columns, p x m coefficients.
+Clustered by ``clusters``, with S the base summed within clusters:
 
-* analytic: se_j = sqrt(sum over clusters of (sum of psi_ij)^2) / n (R ``did`` with
-  ``bstrap = FALSE``; with area clusters this is R's sqrt(mean(psi^2) / n));
-* multiplier bootstrap: each draw multiplies every cluster's summed psi by an independent
-  Mammen (default, as R's ``BMisc``) or Rademacher weight; se_j = the draws' interquartile
-  range / (z_0.75 - z_0.25), and the uniform band's critical value is the 1 - alpha quantile
-  of max_j |draw_j| / se_j over the estimates of a curve. Draws are made over the clusters
-  in a data-derived order, so renaming areas or shuffling rows changes nothing. R sums
-  cluster means; summing the psi (the same for area clusters) keeps the variance right when
-  clusters differ in size.
+* analytic: se_j = sqrt(coef_j' S'S coef_j) / n (R ``did`` with ``bstrap = FALSE``; with
+  area clusters this is R's sqrt(mean(psi^2) / n));
+* multiplier bootstrap: each draw multiplies every cluster's row of S by an independent
+  Rademacher weight (default: R ``did``'s ``mboot`` through ``BMisc::multiplier_bootstrap``)
+  or Mammen weight; se_j = the draws' interquartile range / (z_0.75 - z_0.25), and the
+  uniform band's critical value is the 1 - alpha quantile of max_j |draw_j| / se_j over the
+  estimates of a curve. Draws are made over the clusters in a data-derived order, so
+  renaming areas or shuffling rows changes nothing. Summing psi within clusters (R ``did``
+  2.x) keeps the variance right when clusters differ in size.
 """
 
 from __future__ import annotations
@@ -28,17 +30,22 @@ CHUNK = 200  # draws per block: bounds memory at CHUNK x clusters
 
 
 def cluster_sums(wide: Wide, inf: np.ndarray) -> np.ndarray:
-    """psi summed within clusters (clusters x m)."""
+    """psi summed within clusters (clusters x m, row c = cluster code c)."""
     g = int(wide.clusters.max()) + 1
-    out = np.zeros((g, inf.shape[1]))
-    np.add.at(out, wide.clusters, inf)
-    return out
+    if g == wide.n:  # every area its own cluster: a reordering
+        out = np.empty((g, inf.shape[1]))
+        out[wide.clusters] = inf
+        return out
+    order = np.argsort(wide.clusters, kind="stable")
+    starts = np.searchsorted(wide.clusters[order], np.arange(g))
+    return np.add.reduceat(inf[order], starts, axis=0)
 
 
-def analytic_se(wide: Wide, inf: np.ndarray) -> np.ndarray:
-    """Clustered influence-function standard errors of each column of ``inf``."""
-    sums = cluster_sums(wide, inf)
-    return np.sqrt(np.sum(sums**2, axis=0)) / wide.n
+def analytic_se(wide: Wide, base: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Clustered influence-function standard errors of the estimates ``base @ coef``."""
+    sums = base if int(wide.clusters.max()) + 1 == wide.n else cluster_sums(wide, base)
+    gram = sums.T @ sums
+    return np.sqrt(np.maximum(np.sum(coef * (gram @ coef), axis=0), 0.0)) / wide.n
 
 
 def cluster_order(wide: Wide) -> np.ndarray:
@@ -51,12 +58,13 @@ def cluster_order(wide: Wide) -> np.ndarray:
 
 def _two_points(n: int, draws: int, kind: str, rng: np.random.Generator
                 ) -> tuple[float, float, np.ndarray]:
-    """The two values of the weights and a (draws x n) mask of where the lower one is drawn
-    (from single-precision uniforms: half the random bits, the same two-point law)."""
-    u = rng.random((draws, n), dtype=np.float32)
+    """The two values of the weights and a (draws x n) 0/1 matrix of where the lower one
+    is drawn: Rademacher from single random bits, Mammen from single-precision uniforms."""
     if kind == "rademacher":
-        return -1.0, 1.0, u < np.float32(0.5)
+        packed = rng.integers(0, 256, size=(draws, (n + 7) // 8), dtype=np.uint8)
+        return -1.0, 1.0, np.unpackbits(packed, axis=1, count=n)
     root5 = math.sqrt(5.0)
+    u = rng.random((draws, n), dtype=np.float32)
     return (1 - root5) / 2, (1 + root5) / 2, u < np.float32((root5 + 1) / (2 * root5))
 
 
@@ -81,26 +89,48 @@ class BootDraws:
         return float(np.quantile(t, level))
 
 
-def multiplier_bootstrap(wide: Wide, inf: np.ndarray, *, draws: int, seed: int,
-                         kind: str = "mammen") -> BootDraws:
-    """Draws of mean(v_c * psi_c) over clusters c, the errors of the m estimates. Chunks of
-    :data:`CHUNK` draws, each from its own stream (``SeedSequence(seed).spawn``), go through
-    ``parallel.map_items``: the same draws whatever runs them."""
+def multiplier_bootstrap(wide: Wide, base: np.ndarray, coef: np.ndarray, *, draws: int,
+                         seed: int, kind: str = "rademacher") -> BootDraws:
+    """Draws of mean(v_c * psi_c) over clusters c, the errors of the m estimates
+    ``base @ coef``. Chunks of :data:`CHUNK` draws, each from its own stream
+    (``SeedSequence(seed).spawn``), go through ``parallel.map_items``: the same draws
+    whatever runs them."""
     from functools import partial
 
     from lpip_eval.parallel import map_items
 
-    sums = cluster_sums(wide, inf)[cluster_order(wide)]
+    sums = cluster_sums(wide, base)[cluster_order(wide)]
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     streams = np.random.SeedSequence(seed).spawn(len(sizes))  # one per chunk, not per worker
-    job = partial(_chunk_draws, sums=sums, kind=kind, n=wide.n)
-    return BootDraws(np.vstack(map_items(job, list(zip(sizes, streams, strict=True)))), kind)
+    job = partial(_chunk_draws, blocks=_blocks(sums), total=sums.sum(axis=0), kind=kind,
+                  n=wide.n)
+    on_base = np.vstack(map_items(job, list(zip(sizes, streams, strict=True))))
+    return BootDraws(on_base @ coef, kind)
 
 
-def _chunk_draws(item: tuple[int, np.random.SeedSequence], *, sums: np.ndarray, kind: str,
-                 n: int) -> np.ndarray:
+Block = tuple[int, int, np.ndarray, np.ndarray]  # first row, end row, columns, their values
+
+
+def _blocks(sums: np.ndarray, rows: int = 2048) -> list[Block]:
+    """``sums`` cut into runs of rows, each with only its columns that are not all zero.
+
+    The clusters are in cohort order, and an ATT(g,t) influence function is zero outside
+    cohort g and its comparison areas, so most runs need a few of the columns."""
+    out = []
+    for lo in range(0, len(sums), rows):
+        part = sums[lo:lo + rows]
+        cols = np.flatnonzero(np.any(part != 0, axis=0))
+        out.append((lo, lo + len(part), cols, np.ascontiguousarray(part[:, cols])))
+    return out
+
+
+def _chunk_draws(item: tuple[int, np.random.SeedSequence], *, blocks: list[Block],
+                 total: np.ndarray, kind: str, n: int) -> np.ndarray:
     """One chunk of bootstrap draws from its own random stream: ``v @ sums / n`` with ``v``
     the two-point weights, as ``high * sum(sums) + (low - high) * (mask @ sums)``."""
     size, stream = item
-    low, high, is_low = _two_points(len(sums), size, kind, np.random.default_rng(stream))
-    return (high * sums.sum(axis=0) + (low - high) * (is_low.astype(float) @ sums)) / n
+    low, high, is_low = _two_points(blocks[-1][1], size, kind, np.random.default_rng(stream))
+    on_low = np.zeros((size, len(total)))
+    for lo, hi, cols, values in blocks:
+        on_low[:, cols] += is_low[:, lo:hi].astype(float) @ values
+    return (high * total + (low - high) * on_low) / n

@@ -10,6 +10,7 @@ starting after the last period) get position ``n_periods``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -20,16 +21,15 @@ from lpip_eval.errors import DesignError, first_items
 @dataclass(frozen=True)
 class Wide:
     """Area-by-period arrays: ``y`` (n x T), ``x`` (n x T x k or None), per area ``cohort``
-    (start position; T = never), ``weights`` (mean 1), ``clusters`` (codes 0..G-1) and
-    ``order`` (areas in a data-derived order, for sampled draws), ``units`` (indices into
-    the panel's areas)."""
+    (start position; T = never), ``weights`` (mean 1), ``clusters`` (codes 0..G-1),
+    ``units`` (indices into the panel's areas) and, computed when first asked for,
+    ``order`` (areas in a data-derived order, for sampled draws)."""
 
     y: np.ndarray
     x: np.ndarray | None
     cohort: np.ndarray
     weights: np.ndarray
     clusters: np.ndarray
-    order: np.ndarray
     units: np.ndarray
     labels: tuple[str, ...]
 
@@ -41,24 +41,30 @@ class Wide:
     def n_periods(self) -> int:
         return int(self.y.shape[1])
 
-    @property
+    @cached_property
+    def order(self) -> np.ndarray:
+        """The areas in an order derived from their data alone (see
+        ``linear.inference.canonical_unit_order``): by cohort, then outcome path."""
+        from lpip_eval.methods.linear.inference import canonical_wide_order
+
+        return canonical_wide_order(self.y, self.cohort)
+
+    @cached_property
     def groups(self) -> np.ndarray:
         """Start positions of the treated cohorts, ascending."""
         return np.unique(self.cohort[self.cohort < self.n_periods])
 
     def with_cohort(self, cohort: np.ndarray) -> Wide:
-        return Wide(self.y, self.x, cohort, self.weights, self.clusters, self.order,
-                    self.units, self.labels)
+        return Wide(self.y, self.x, cohort, self.weights, self.clusters, self.units,
+                    self.labels)
 
     def with_y(self, y: np.ndarray) -> Wide:
-        return Wide(y, self.x, self.cohort, self.weights, self.clusters, self.order,
-                    self.units, self.labels)
+        return Wide(y, self.x, self.cohort, self.weights, self.clusters, self.units,
+                    self.labels)
 
 
 def wide_panel(panel: Panel, warnings: list[str]) -> Wide:
     """The balanced wide panel of ``panel`` (warnings name what was left out)."""
-    from lpip_eval.methods.linear.inference import canonical_unit_order
-
     n_units, n_t = panel.n_units, panel.n_periods
     rows = np.bincount(panel.unit_idx, minlength=n_units)
     complete = rows == n_t
@@ -101,10 +107,8 @@ def wide_panel(panel: Panel, warnings: list[str]) -> Wide:
     codes = np.empty(len(units), dtype=np.int64)
     codes[r_unit] = panel.cluster_codes[row_keep]  # an area's cluster (its last row's)
     _, clusters = np.unique(codes, return_inverse=True)
-    order = canonical_unit_order(r_unit, panel.y[row_keep], len(units),
-                                 group=cohort, time_idx=r_time)
-    return Wide(y=y, x=x, cohort=cohort, weights=weights, clusters=clusters, order=order,
-                units=units, labels=panel.period_labels)
+    return Wide(y=y, x=x, cohort=cohort, weights=weights, clusters=clusters, units=units,
+                labels=panel.period_labels)
 
 
 def cohort_table(wide: Wide) -> list[dict[str, object]]:

@@ -22,7 +22,13 @@ from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.methods.staggered import inference as sinf
-from lpip_eval.methods.staggered.aggregate import Aggregation, aggregate_all, dynamic, simple
+from lpip_eval.methods.staggered.aggregate import (
+    Aggregation,
+    aggregate_all,
+    dynamic,
+    influence_base,
+    simple,
+)
 from lpip_eval.methods.staggered.bootstrap import (
     analytic_se,
     cluster_sums,
@@ -51,17 +57,19 @@ def estimate_cs(panel: Panel, spec: DidSpec, progress: Any = None,
 
 @dataclass(frozen=True)
 class Table:
-    """Every estimate as one column: names, values, influence functions (n x m)."""
+    """Every estimate as one column: names, values, and influence functions ``base @ coef``
+    (n x p base columns, p x m coefficients; see ``aggregate``)."""
 
     names: list[tuple[str, int | None]]
     att: np.ndarray
-    inf: np.ndarray
+    base: np.ndarray
+    coef: np.ndarray
 
     def index(self, kind: str, key: int | None = None) -> int:
         return self.names.index((kind, key))
 
 
-def _table(aggs: dict[str, Aggregation], gt: GroupTime) -> Table:
+def _table(aggs: dict[str, Aggregation], gt: GroupTime, base: np.ndarray) -> Table:
     names: list[tuple[str, int | None]] = []
     values: list[float] = []
     cols: list[np.ndarray] = []
@@ -70,15 +78,15 @@ def _table(aggs: dict[str, Aggregation], gt: GroupTime) -> Table:
         for j, key in enumerate(agg.keys):
             names.append((kind, int(key)))
             values.append(float(agg.att[j]))
-            cols.append(agg.inf[:, j])  # type: ignore[index]
+            cols.append(agg.coef[:, j])
         names.append((kind, None))
         values.append(agg.overall)
-        cols.append(agg.overall_inf)  # type: ignore[arg-type]
-    for j in range(len(gt.att)):
+        cols.append(agg.overall_coef)
+    for j in range(len(gt.att)):  # the ATT(g,t) are the first base columns
         names.append(("gt", j))
         values.append(float(gt.att[j]))
-        cols.append(gt.inf[:, j])  # type: ignore[index]
-    return Table(names, np.array(values), np.column_stack(cols))
+        cols.append(np.eye(base.shape[1])[j])
+    return Table(names, np.array(values), base, np.column_stack(cols))
 
 
 def _statistic(control: str, base_period: str, estimation: str, pre: np.ndarray
@@ -115,10 +123,10 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
         warnings.append(f"{int(np.isnan(gt.att).sum())} ATT(g,t) cells have no comparison "
                         "areas (every area is treated by then) and are left out")
     aggs = aggregate_all(wide, gt)
-    table = _table(aggs, gt)
+    table = _table(aggs, gt, influence_base(wide, gt))
     choice = sinf.choose(spec.inference, wide)
     level, z = spec.ci_level, _z(spec.ci_level)
-    se = analytic_se(wide, table.inf)
+    se = analytic_se(wide, table.base, table.coef)
     scale = _scale(wide)
     details: dict[str, Any] = {"clusters": int(wide.clusters.max()) + 1,
                                "treated_clusters": sinf.treated_clusters(wide)}
@@ -128,9 +136,9 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     rand: dict[int, tuple[float | None, float | None, float]] = {}
     pretest: dict[str, Any] | None = None
     if choice.method == "multiplier-bootstrap":
-        kind = spec.bootstrap_weights or "mammen"
-        boot = multiplier_bootstrap(wide, table.inf, draws=spec.draws, seed=spec.seed,
-                                    kind=kind)
+        kind = spec.bootstrap_weights or "rademacher"
+        boot = multiplier_bootstrap(wide, table.base, table.coef, draws=spec.draws,
+                                    seed=spec.seed, kind=kind)
         se = boot.se()
         crit = boot.critical_value(np.array(dyn), level)
         band = {"kind": "uniform (simultaneous over event times)", "critical_value": crit}
@@ -159,8 +167,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
             warnings.append("fewer than 20 possible assignments: the randomization p-value "
                             "cannot fall below 0.05")
     if pretest is None and len(pre):
-        pretest = _wald(gt.att[pre], table.inf[:, [table.index("gt", int(j)) for j in pre]],
-                        wide)
+        pretest = _wald(gt.att[pre], table.base[:, pre], wide)
     if choice.method == "cluster" and details["treated_clusters"] < sinf.FEW_TREATED:
         warnings.append(f"only {details['treated_clusters']} treated areas: influence-function "
                         "standard errors are likely too small; consider --inference "
@@ -181,8 +188,8 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     _sensitivity(wide, table, aggs["dynamic"].keys, dyn, spec, diag, warnings)
     starts = [wide.labels[int(g)] for g in wide.groups]
     is_treated = wide.cohort < wide.n_periods
-    treated = tuple(panel.units[int(i)] for i in wide.units[is_treated])
-    comparison = tuple(panel.units[int(i)] for i in wide.units[~is_treated])
+    treated = tuple(map(panel.units.__getitem__, wide.units[is_treated].tolist()))
+    comparison = tuple(map(panel.units.__getitem__, wide.units[~is_treated].tolist()))
     effects = tuple(
         PeriodEffect(period=f"t{int(e):+d}", event_time=int(e),
                      att=float(table.att[col]), se=intervals[col][0],
@@ -207,7 +214,7 @@ def _sensitivity(wide: Wide, table: Table, keys: Any, dyn: list[int], spec: DidS
             warnings.append("sensitivity analysis skipped: Callaway-Sant'Anna needs "
                             "--base-period universal for it (as R HonestDiD)")
         return
-    sums = cluster_sums(wide, table.inf[:, dyn])
+    sums = cluster_sums(wide, table.base) @ table.coef[:, dyn]
     vcov = sums.T @ sums / wide.n**2
     rows, notes = honest.analyse([int(e) for e in keys], table.att[dyn], vcov, request,
                                  int(np.sum(wide.cohort < wide.n_periods)))

@@ -53,42 +53,85 @@ def cells(wide: Wide, base_period: str) -> list[tuple[int, int, int]]:
 def group_time(wide: Wide, *, control: str, base_period: str, estimation: str,
                influence: bool = True) -> GroupTime:
     """Every ATT(g,t) of ``wide`` (see the module docstring)."""
-    n, n_t = wide.n, wide.n_periods
-    spec = cells(wide, base_period)
-    att = np.full(len(spec), np.nan)
-    inf = np.zeros((n, len(spec))) if influence else None
-    n_tr = np.zeros(len(spec), dtype=np.int64)
-    n_co = np.zeros(len(spec), dtype=np.int64)
-    plain = wide.x is None and np.all(wide.weights == 1.0)
-    for j, (g, t, base) in enumerate(spec):
-        if t == base:  # universal base period: the reference cell
-            att[j] = 0.0
-            continue
-        treat = wide.cohort == g
-        never = wide.cohort == n_t
-        comp = never if control == "never" else (wide.cohort > max(t, base)) & ~treat
-        n_tr[j], n_co[j] = int(treat.sum()), int(comp.sum())
-        if not n_tr[j] or not n_co[j]:
-            continue
-        dy = wide.y[:, t] - wide.y[:, base]
-        if plain:  # no covariates, no weights: a difference in means (all three estimators)
-            mt, mc = dy[treat].mean(), dy[comp].mean()
-            att[j] = mt - mc
-            if inf is not None:
-                col = np.zeros(n)
-                col[treat] = n * (dy[treat] - mt) / n_tr[j]
-                col[comp] = -n * (dy[comp] - mc) / n_co[j]
-                inf[:, j] = col
-            continue
-        sub = treat | comp
-        d = treat[sub].astype(float)
-        first = min(t, base)
-        x = np.ones((int(sub.sum()), 1)) if wide.x is None else \
-            np.column_stack([np.ones(int(sub.sum())), wide.x[sub, first, :]])
-        value, psi = two_by_two(dy[sub], d, x, wide.weights[sub], estimation)
-        att[j] = value
-        if inf is not None:
-            inf[sub, j] = psi * n / int(sub.sum())
-    arr = np.array(spec, dtype=np.int64).reshape(-1, 3)
-    return GroupTime(group=arr[:, 0], time=arr[:, 1], base=arr[:, 2], att=att, inf=inf,
+    spec = np.array(cells(wide, base_period), dtype=np.int64).reshape(-1, 3)
+    group, time, base = spec[:, 0], spec[:, 1], spec[:, 2]
+    codes = np.arange(wide.n_periods + 1)  # cohort codes: start positions; n_periods = never
+    sizes = np.bincount(wide.cohort, minlength=len(codes))
+    if control == "never":  # comparison[j, c]: cohort c is in cell j's comparison group
+        comparison = np.broadcast_to(codes == wide.n_periods, (len(spec), len(codes)))
+    else:
+        comparison = ((codes[None, :] > np.maximum(time, base)[:, None])
+                      & (codes[None, :] != group[:, None]))
+    reference = time == base  # universal base period: ATT(g, g-1) = 0 by construction
+    n_tr = np.where(reference, 0, sizes[group])
+    n_co = np.where(reference, 0, comparison.astype(np.int64) @ sizes)
+    live = np.flatnonzero(~reference & (n_tr > 0) & (n_co > 0))
+    att = np.where(reference, 0.0, np.nan)
+    inf = np.zeros((wide.n, len(spec)), order="F") if influence else None
+    if wide.x is None and np.all(wide.weights == 1.0):
+        # no covariates, no weights: a difference in means (all three estimators)
+        att[live] = _differences_in_means(wide, spec, live, comparison, n_tr, n_co, inf)
+    else:
+        for j in live.tolist():
+            att[j] = _two_by_two_cell(wide, spec[j], comparison[j][wide.cohort], estimation,
+                                      inf, j)
+    return GroupTime(group=group, time=time, base=base, att=att, inf=inf,
                      n_treated=n_tr, n_control=n_co)
+
+
+def _differences_in_means(wide: Wide, spec: np.ndarray, live: np.ndarray,
+                          comparison: np.ndarray, n_tr: np.ndarray, n_co: np.ndarray,
+                          inf: np.ndarray | None) -> np.ndarray:
+    """ATT of the cells ``live`` from cohort sums; their influence functions into ``inf``.
+
+    Each area's mean over periods is taken out first: its outcome changes are the same, and
+    the cohort sums then carry no level to cancel."""
+    y = wide.y - wide.y.mean(axis=1, keepdims=True)
+    k = comparison.shape[1]
+    sums = np.column_stack([np.bincount(wide.cohort, weights=y[:, t], minlength=k)
+                            for t in range(wide.n_periods)])  # cohort x period
+    comp_sums = comparison[live].astype(float) @ sums
+    g, t, b = spec[live, 0], spec[live, 1], spec[live, 2]
+    rows = np.arange(len(live))
+    mean_t = (sums[g, t] - sums[g, b]) / n_tr[live]
+    mean_c = (comp_sums[rows, t] - comp_sums[rows, b]) / n_co[live]
+    if inf is not None:
+        _fill_influence(wide, y, spec, live, comparison, n_tr, n_co, mean_t, mean_c, inf)
+    return np.asarray(mean_t - mean_c)
+
+
+def _fill_influence(wide: Wide, y: np.ndarray, spec: np.ndarray, live: np.ndarray,
+                    comparison: np.ndarray, n_tr: np.ndarray, n_co: np.ndarray,
+                    mean_t: np.ndarray, mean_c: np.ndarray, inf: np.ndarray) -> None:
+    """n (dy - mean) / n_group for the treated (+) and comparison (-) areas of each cell,
+    computed on the areas sorted by cohort (each cohort one contiguous block)."""
+    order = np.argsort(wide.cohort, kind="stable")
+    sorted_y = np.asfortranarray(y[order])
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(wide.cohort,
+                                                        minlength=comparison.shape[1]))])
+    out = np.zeros_like(inf)
+    n = wide.n
+    for j, m_t, m_c in zip(live.tolist(), mean_t.tolist(), mean_c.tolist(), strict=True):
+        g, t, b = (int(v) for v in spec[j])
+        blocks: list[tuple[int, float, float]] = [(g, n / n_tr[j], m_t)]
+        blocks += [(int(c), -n / n_co[j], m_c) for c in np.flatnonzero(comparison[j])]
+        for code, scale, mean in blocks:
+            lo, hi = int(bounds[code]), int(bounds[code + 1])
+            out[lo:hi, j] = scale * (sorted_y[lo:hi, t] - sorted_y[lo:hi, b] - mean)
+    inf[order] = out
+
+
+def _two_by_two_cell(wide: Wide, cell: np.ndarray, comp: np.ndarray, estimation: str,
+                     inf: np.ndarray | None, j: int) -> float:
+    """One ATT(g,t) by ``two_by_two`` (covariates at the earlier period, area weights)."""
+    g, t, base = (int(v) for v in cell)
+    treat = wide.cohort == g
+    sub = treat | comp
+    n_sub = int(sub.sum())
+    dy = wide.y[sub, t] - wide.y[sub, base]
+    x = np.ones((n_sub, 1)) if wide.x is None else \
+        np.column_stack([np.ones(n_sub), wide.x[sub, min(t, base), :]])
+    value, psi = two_by_two(dy, treat[sub].astype(float), x, wide.weights[sub], estimation)
+    if inf is not None:
+        inf[sub, j] = psi * wide.n / n_sub
+    return value

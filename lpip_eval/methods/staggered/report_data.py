@@ -89,4 +89,5 @@ def _start_labels(panel: Panel) -> dict[str, str]:
     30,000 areas have a handful of starts)."""
     starts = panel.first_treated
     labels = {int(s): panel.label(int(s)) for s in np.unique(starts[starts != NEVER])}
-    return {u: labels[int(s)] for u, s in zip(panel.units, starts, strict=True) if s != NEVER}
+    codes = starts.tolist()
+    return {panel.units[i]: labels[codes[i]] for i in np.flatnonzero(starts != NEVER).tolist()}
