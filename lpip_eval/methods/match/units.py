@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from lpip_eval.data.units import UnitData, load_units
 from lpip_eval.errors import DesignError, UsageError
@@ -108,6 +107,8 @@ def run_unit_match(spec: UnitMatchSpec, *, command: str, outcome_label: str | No
 
 def estimate_unit_match(spec: UnitMatchSpec, units: UnitData) -> EffectResult:
     """The ATT of the treated units with its Abadie-Imbens interval, as an EffectResult."""
+    from scipy import stats
+
     _check_design(spec, units)
     res = nnmatch(units.y, units.treated, units.x, k=spec.k, metric=spec.distance,
                   estimand="att", bias_adjust=spec.bias_adjust, vce_nn=spec.vce_nn,

@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from lpip_eval.errors import DataError, UsageError
 
@@ -82,6 +81,8 @@ def bracket(gamma: np.ndarray, m: int, r: int) -> float:
 
 def critical_sum(n_areas: int, alpha: float, power: float) -> float:
     """t_{1-alpha/2, J} + t_{power, J}: BPW's critical values with J degrees of freedom."""
+    from scipy import stats
+
     return float(stats.t.ppf(1 - alpha / 2, n_areas) + stats.t.ppf(power, n_areas))
 
 
@@ -97,6 +98,8 @@ def mde(gamma: np.ndarray, *, n_areas: int, n_treated: int, m: int, r: int, alph
 def power_at(effect: float, gamma: np.ndarray, *, n_areas: int, n_treated: int, m: int,
              r: int, alpha: float) -> float:
     """Power against ``effect`` implied by the same formula: t_{power} = |effect|/SE - t_{crit}."""
+    from scipy import stats
+
     check_sizes(n_areas, n_treated, m, r)
     p = n_treated / n_areas
     se = float(np.sqrt(max(bracket(gamma, m, r) / (p * (1 - p) * n_areas), 0.0)))

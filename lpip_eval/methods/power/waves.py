@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DesignError, UsageError
@@ -249,6 +248,8 @@ def _expected(options: PlanOptions, gamma: np.ndarray, waves: Sequence[Wave], n_
               sim: dict[str, Any] | None) -> dict[str, float | None]:
     """Power against the hoped-for effect: the formula's (t with J d.f.) and the
     simulation's (its power curve, interpolated)."""
+    from scipy import stats
+
     if options.expected_effect is None:
         return {}
     effect = abs(options.expected_effect)

@@ -30,7 +30,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 GRID_POINTS = 1000
 LF_DRAWS = 1000
@@ -176,6 +175,8 @@ def _accept(poly: _Polyhedron, thetas: np.ndarray, alpha: float, kappa: float) -
 
 def _truncnorm_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The p quantile of N(0, 1) truncated to [lo, hi]."""
+    from scipy import stats
+
     out = stats.truncnorm.ppf(p, lo, hi)
     return np.where(np.isfinite(out), out, np.where(np.isfinite(hi), hi, lo))
 

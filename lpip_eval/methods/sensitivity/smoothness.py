@@ -18,9 +18,18 @@ half-length is then minimised over h.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
+
+
+def _optimize() -> Any:
+    """scipy.optimize, imported when a sensitivity analysis runs (it takes a fifth of a
+    second to import, and most runs ask for none)."""
+    from scipy import optimize
+
+    return optimize
 
 
 def second_difference_basis(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +56,7 @@ def folded_normal_quantile(bias: float, alpha: float) -> float:
         return float(special.ndtr(c - b) - special.ndtr(-c - b)) - (1 - alpha)
 
     high = b + 10.0
-    return float(optimize.brentq(cover, 0.0, high, xtol=1e-12))
+    return float(_optimize().brentq(cover, 0.0, high, xtol=1e-12))
 
 
 class Flci:
@@ -116,7 +125,7 @@ class Flci:
                                                   x[k:] + (c0 + cz @ x[:k]),
                                                   [bound - np.sum(x[k:])]])}]
         u0 = np.abs(c0 + cz @ start)
-        res = optimize.minimize(var, np.concatenate([start, u0]), jac=grad, method="SLSQP",
+        res = _optimize().minimize(var, np.concatenate([start, u0]), jac=grad, method="SLSQP",
                                 constraints=cons, options={"maxiter": 500, "ftol": 1e-15})
         self._frontier[bound] = np.asarray(res.x[:k])
         return self._frontier[bound]
@@ -131,7 +140,7 @@ class Flci:
         cost = np.concatenate([np.zeros(k), np.ones(m)])
         a_ub = np.block([[cz, -np.eye(m)], [-cz, -np.eye(m)]])
         b_ub = np.concatenate([-c0, c0])
-        res = optimize.linprog(cost, A_ub=a_ub, b_ub=b_ub,
+        res = _optimize().linprog(cost, A_ub=a_ub, b_ub=b_ub,
                                bounds=[(None, None)] * k + [(0, None)] * m, method="highs")
         return float(res.fun), np.asarray(res.x[:k])
 
@@ -155,7 +164,7 @@ class Flci:
         high = float(np.abs(self._bias_coef(self._w(z_free))).sum())
         if high <= low * (1 + 1e-12):
             return z_free
-        res = optimize.minimize_scalar(
+        res = _optimize().minimize_scalar(
             lambda h: self._half(self._min_sd(float(h), z_low), m_bound), bounds=(low, high),
             method="bounded", options={"xatol": 1e-9 * high})
         candidates = [self._min_sd(float(res.x), z_low), z_free, z_low]
@@ -186,4 +195,4 @@ class Flci:
             top *= 2
             if top > 1e12:
                 return math.inf
-        return float(optimize.brentq(edge, 0.0, top, xtol=1e-7 * top))
+        return float(_optimize().brentq(edge, 0.0, top, xtol=1e-7 * top))
