@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lpip_eval.methods.synth.sdid_solver import Gram, SharedGram, solve_simplex
+from lpip_eval.methods.synth.sdid_solver import Gram, SharedGram, _Problems, solve_simplex
 
 
 def _problems(seed: int, m: int = 40, t0: int = 10, reps: int = 7, n1: int = 2
@@ -66,3 +66,25 @@ def test_a_full_step_onto_a_vertex() -> None:
     shared = SharedGram(full=full, keep=np.array([[0, 1]]), fake=np.array([[2]]), rows=3)
     x = solve_simplex(shared, np.array([[1.0, 0.0]]), 0.0, 0.0)
     assert np.array_equal(x, np.array([[0.0, 1.0]]))
+
+
+def test_shared_product_is_the_per_problem_sum_in_index_order() -> None:
+    """A'A x is gathered one non-zero weight of every problem at a time; each problem's sum
+    must still be its own rows of the Gram matrix added in index order (bit for bit), however
+    many non-zero weights the other problems have."""
+    rng = np.random.default_rng(5)
+    full = _problems(5, m=60, reps=9)[0]
+    x = rng.random((9, 60)) * (rng.random((9, 60)) < rng.random((9, 1)))
+    x[0] = 0.0
+    x[1, 7] = 1.0  # one weight only
+    problems = _Problems(c=np.zeros((9, 60)), b2=np.zeros(9), rows=10, full=full)
+    expected = np.stack([(full[np.flatnonzero(r)] * r[np.flatnonzero(r), None]).sum(axis=0)
+                         for r in x])
+    assert np.array_equal(problems.product(x), expected)
+
+
+def test_solve_restores_numpy_buffer_size() -> None:
+    full, keep, fake, start = _problems(6, reps=2)
+    before = np.getbufsize()
+    solve_simplex(SharedGram(full=full, keep=keep, fake=fake, rows=10), start, 0.05, 1e-6)
+    assert np.getbufsize() == before

@@ -55,10 +55,11 @@ class _Problems:
     gram: Gram | None = None  # per-problem Gram matrices, or
     full: np.ndarray | None = None  # one shared (m, m) Gram matrix
     allowed: np.ndarray | None = None  # (R, m) for a shared Gram matrix
+    full_diag: np.ndarray | None = None  # the diagonal of ``full``, contiguous
 
     def diagonal(self, sel: np.ndarray, k: np.ndarray) -> np.ndarray:
-        if self.full is not None:
-            return self.full[k, k]
+        if self.full_diag is not None:
+            return self.full_diag.take(k)
         assert self.gram is not None
         return self.gram.gram[sel, k, k]
 
@@ -66,7 +67,9 @@ class _Problems:
         """Row k of each selected problem's A'A, written to ``out`` (no allocation per
         Frank-Wolfe step)."""
         if self.full is not None:
-            return np.take(self.full, k, axis=0, out=out)
+            # mode "clip" (k is always in range): with "raise", take buffers ``out`` (a
+            # second copy of every row, 60% of the gather's time)
+            return np.take(self.full, k, axis=0, out=out, mode="clip")
         assert self.gram is not None
         out[...] = self.gram.gram[sel, k]
         return out
@@ -76,10 +79,26 @@ class _Problems:
         if self.full is None:
             assert self.gram is not None
             return (self.gram.gram * x[:, None, :]).sum(axis=2)
-        out = np.empty_like(x)
-        for r in range(len(x)):  # rows of the symmetric matrix: contiguous gathers
-            nz = np.flatnonzero(x[r])
-            out[r] = (self.full[nz] * x[r, nz, None]).sum(axis=0)
+        # the i-th non-zero weight of every problem at once (problems by falling count, so
+        # those with more than i are a prefix): one gather of rows of the symmetric matrix
+        # per i, added in index order as a per-problem sum over axis 0 would
+        nnz = np.count_nonzero(x, axis=1)
+        order = np.argsort(-nnz, kind="stable")
+        x, nnz = x[order], nnz[order]
+        width = int(nnz[0]) if len(nnz) else 0
+        cols = np.argsort(x == 0, axis=1, kind="stable")[:, :width]
+        vals = np.take_along_axis(x, cols, axis=1)
+        counts = np.searchsorted(-nnz, -np.arange(width), side="left")  # nnz > i
+        total, term = np.zeros_like(x), np.empty_like(x)
+        for i, n in enumerate(counts):
+            part = np.take(self.full, cols[:n, i], axis=0, out=term[:n], mode="clip")
+            np.multiply(part, vals[:n, i, None], out=part)
+            if i:
+                np.add(total[:n], part, out=total[:n])
+            else:
+                total[:n] = part
+        out = np.empty_like(total)
+        out[order] = total
         return out
 
 
@@ -99,11 +118,19 @@ def solve_simplex(gram: Gram | SharedGram, x0: np.ndarray, zeta: float,
         # b = mean of the fake columns: A'b = mean of their rows (``full`` is symmetric)
         c = gram.full[gram.fake].mean(axis=1)
         b2 = gram.full[gram.fake[:, :, None], gram.fake[:, None, :]].mean(axis=(1, 2))
-        problems = _Problems(c=c, b2=b2, rows=gram.rows, full=gram.full, allowed=allowed)
+        problems = _Problems(c=c, b2=b2, rows=gram.rows, full=gram.full, allowed=allowed,
+                             full_diag=np.diagonal(gram.full).copy())
         start = np.zeros((reps, m))
         start[rowsel, gram.keep] = x0
-    x = _frank_wolfe(problems, start, zeta, min_decrease, MAX_ITER_PRE_SPARSIFY)
-    x = _frank_wolfe(problems, _sparsify(x), zeta, min_decrease, MAX_ITER)
+    # NumPy buffers a row-wise broadcast (w += move[:, None] * column) when its buffer holds
+    # two or more rows, which made that product 3x slower than a plain one; a buffer of at
+    # most one row avoids it (the arithmetic, hence every result, is unchanged)
+    old = np.setbufsize(max(16, 16 * (start.shape[1] // 16)))
+    try:
+        x = _frank_wolfe(problems, start, zeta, min_decrease, MAX_ITER_PRE_SPARSIFY)
+        x = _frank_wolfe(problems, _sparsify(x), zeta, min_decrease, MAX_ITER)
+    finally:
+        np.setbufsize(old)
     if isinstance(gram, SharedGram):
         x = x[np.arange(len(x))[:, None], gram.keep]
     return x
@@ -136,7 +163,7 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
     live = np.arange(reps)
     z = out.copy()
     g = p.product(z)
-    c, b2 = p.c, p.b2
+    c, b2 = np.ascontiguousarray(p.c), p.b2
     xx, xg, cx = _dot(z, z), _dot(z, g), _dot(c, z)
     w = g - c + eta * z
     del g
@@ -145,7 +172,9 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
     # x = scale * z and h = scale * w: both shrink by (1 - s) at a step, so one factor
     scale = np.ones(reps)
     prev = np.full(reps, np.inf)
-    idx = np.arange(reps)
+    # (problem, k) entries of z, w and c are read and written through flat indices
+    base = np.arange(reps) * w.shape[1]
+    zf, wf, cf = z.reshape(-1), w.reshape(-1), c.reshape(-1)
     buffer = np.empty_like(w)
     t = 0
     while True:
@@ -158,20 +187,22 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
                 kept = ~stop
                 live, z, w, c, b2 = live[kept], z[kept], w[kept], c[kept], b2[kept]
                 scale, xx, xg, cx, vals = scale[kept], xx[kept], xg[kept], cx[kept], vals[kept]
-                idx = idx[:len(live)]
+                base = base[:len(live)]
+                zf, wf, cf = z.reshape(-1), w.reshape(-1), c.reshape(-1)
         if t >= max_iter or not len(live):
             break
         t += 1
         prev = vals
         k = np.argmin(w, axis=1)  # argmin of the half gradient h = scale w (scale > 0)
-        xk, hk, ck = scale * z[idx, k], scale * w[idx, k], c[idx, k]
+        flat = base + k
+        xk, hk, ck = scale * zf.take(flat), scale * wf.take(flat), cf.take(flat)
         dk = p.diagonal(live, k)
         gk = hk + ck - eta * xk  # (A'A x)_k
         q = xg + eta * xx
         num = q - cx - hk  # -h . (e_k - x)
         den = dk - 2 * gk + q + eta * (1 - 2 * xk)  # |A(e_k - x)|^2 + eta |e_k - x|^2
         step = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-        np.clip(step, 0.0, 1.0, out=step)
+        np.minimum(np.maximum(step, 0.0, out=step), 1.0, out=step)  # np.clip, less overhead
         if xk.max() == 1.0:  # R: if all(d.x == 0) return(x)
             step[(xk == 1.0) & (np.count_nonzero(z, axis=1) == 1)] = 0.0
         # x'x, x'g and c'x after the step, in O(1) (e_k'A'A x = g_k, A'A symmetric)
@@ -188,12 +219,12 @@ def _frank_wolfe(p: _Problems, x0: np.ndarray, zeta: float, min_decrease: float,
             keep_share[whole] = 1.0 / scale[whole]
         scale *= keep_share
         move = step / scale
-        z[idx, k] += move
+        zf[flat] += move
         column = p.column(live, k, buffer[:len(live)])
         np.subtract(column, c, out=column)
         np.multiply(column, move[:, None], out=column)
         np.add(w, column, out=w)
-        w[idx, k] += eta * move
+        wf[flat] += eta * move
         if scale.min() < _RESCALE:
             small = scale < _RESCALE
             z[small] *= scale[small, None]
