@@ -13,6 +13,12 @@ difference in the simple ATT, its analytic SE and the event-time effects. Run by
 
 from __future__ import annotations
 
+import os
+
+# One BLAS thread, as the lpip-eval command sets (cli/commands.py): the products here are
+# small, and two threads on a busy 2-core machine made both tools slower, lpip-eval most.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import time
 import warnings

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -75,9 +76,14 @@ class BootDraws:
     draws: np.ndarray
     kind: str
 
-    def se(self) -> np.ndarray:
+    @cached_property
+    def _se(self) -> np.ndarray:
         q75, q25 = np.quantile(self.draws, [0.75, 0.25], axis=0)
-        return (q75 - q25) / IQR_NORMAL
+        return np.asarray((q75 - q25) / IQR_NORMAL)
+
+    def se(self) -> np.ndarray:
+        """Interquartile-range standard errors of the estimates (computed once)."""
+        return self._se
 
     def critical_value(self, columns: np.ndarray, level: float) -> float:
         """Uniform-band critical value over ``columns`` (indices into the estimates)."""
