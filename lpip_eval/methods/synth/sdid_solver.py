@@ -124,8 +124,9 @@ def solve_simplex(gram: Gram | SharedGram, x0: np.ndarray, zeta: float,
         start[rowsel, gram.keep] = x0
     # NumPy buffers a row-wise broadcast (w += move[:, None] * column) when its buffer holds
     # two or more rows, which made that product 3x slower than a plain one; a buffer of at
-    # most one row avoids it (the arithmetic, hence every result, is unchanged)
-    old = np.setbufsize(max(16, 16 * (start.shape[1] // 16)))
+    # most one row avoids it (the arithmetic, hence every result, is unchanged); never larger
+    # than it was (NumPy caps the size)
+    old = np.setbufsize(max(16, min(np.getbufsize(), 16 * (start.shape[1] // 16))))
     try:
         x = _frank_wolfe(problems, start, zeta, min_decrease, MAX_ITER_PRE_SPARSIFY)
         x = _frank_wolfe(problems, _sparsify(x), zeta, min_decrease, MAX_ITER)
