@@ -8,7 +8,7 @@ change. Two DiD-specific panels are checked here:
 * gaps and analytic weights, which take the alternating-projections path of the within
   transform: adding a constant changes no estimate beyond rounding;
 * a whole-number outcome over few periods, whose many tied areas stress the data-derived
-  order of the areas (``inference.canonical_unit_order``) that sampled draws are tied to.
+  order of the areas (``linear.unit_order.canonical_unit_order``) that sampled draws are tied to.
 
 Tolerance: 1e-7 relative to the size of the quantity (or of the interval width, for
 quantities near zero). Bisection in the interval inversion stops at 1e-9.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lpip_eval.methods.linear.inference import (
+from lpip_eval.methods.linear.unit_order import (
     canonical_unit_order,
     canonical_wide_order,
     lexsort_by_leading_keys,

@@ -24,6 +24,7 @@ from lpip_eval.data.panel import NEVER, Panel
 from lpip_eval.errors import DesignError
 from lpip_eval.methods import did as did_mod
 from lpip_eval.methods.linear import inference as inf
+from lpip_eval.methods.linear.unit_order import canonical_unit_order
 from lpip_eval.methods.match.distance import (
     MatchedSet,
     MatchMetric,
@@ -92,7 +93,7 @@ class PlaceboPilots:
     def plan(self, n_t: int) -> inf.Assignments:
         """Placebo pilot sets (rows of area indices): all if few, else a seeded sample."""
         pool_units = np.flatnonzero(self.pool)
-        order = inf.canonical_unit_order(self.panel.unit_idx, self.panel.y, self.panel.n_units)
+        order = canonical_unit_order(self.panel.unit_idx, self.panel.y, self.panel.n_units)
         ordered = order[np.isin(order, pool_units)]
         total = math.comb(len(ordered), n_t)
         if total <= max(self.spec.draws, inf.EXACT_LIMIT):

@@ -44,8 +44,8 @@ class Wide:
     @cached_property
     def order(self) -> np.ndarray:
         """The areas in an order derived from their data alone (see
-        ``linear.inference.canonical_unit_order``): by cohort, then outcome path."""
-        from lpip_eval.methods.linear.inference import canonical_wide_order
+        ``linear.unit_order.canonical_unit_order``): by cohort, then outcome path."""
+        from lpip_eval.methods.linear.unit_order import canonical_wide_order
 
         return canonical_wide_order(self.y, self.cohort)
 

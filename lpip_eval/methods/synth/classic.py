@@ -45,7 +45,7 @@ import numpy as np
 from lpip_eval.data.panel import Panel
 from lpip_eval.data.periods import FREQUENCIES, parse_period_value
 from lpip_eval.errors import DataError, DesignError, first_items
-from lpip_eval.methods.linear.inference import canonical_unit_order
+from lpip_eval.methods.linear.unit_order import canonical_unit_order
 from lpip_eval.methods.registry import option_name, option_setting, with_evidence
 from lpip_eval.methods.specs import Predictor, SynthSpec
 from lpip_eval.methods.synth import fit as sw_fit

@@ -48,7 +48,7 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.errors import DataError, DesignError
-from lpip_eval.methods.linear.inference import canonical_unit_order
+from lpip_eval.methods.linear.unit_order import canonical_unit_order
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.specs import SdidSpec
 from lpip_eval.methods.synth.agreement import NullTest, agreement, agreement_check
@@ -280,7 +280,7 @@ def placebo_estimates(y: np.ndarray, n0: int, t0: int, fit: SdidFit, permutation
 
 def _data_order(co: np.ndarray) -> np.ndarray:
     """The rows of ``co`` (areas x periods) in an order derived from their data alone
-    (``inference.canonical_unit_order``), so renaming areas or shuffling rows draws the same
+    (``linear.unit_order``), so renaming areas or shuffling rows draws the same
     placebo areas. :func:`placebo_estimates` itself takes permutations of the rows as given:
     fed R's draws over R's (alphabetical) row order, it reproduces R's standard errors."""
     n, t = co.shape
