@@ -412,14 +412,16 @@ def _panel_from_frame(
 def boundary_findings(panel: Panel) -> list[str]:
     """One sentence per merged district whose former codes are in the panel, naming them
     with the periods each code has data for (``data.boundaries.findings``)."""
-    first = np.full(panel.n_units, panel.n_periods)
-    last = np.full(panel.n_units, -1)
-    np.minimum.at(first, panel.unit_idx, panel.time_idx)
-    np.maximum.at(last, panel.unit_idx, panel.time_idx)
+    known = boundary_names().keys() & set(panel.units)  # only these can have findings
+    if not known:
+        return []
     labels = panel.period_labels
-    known = boundary_names()  # only codes in the boundary-change table can have findings
-    return findings({u: (labels[first[i]], labels[last[i]]) for i, u in enumerate(panel.units)
-                     if u in known})
+    spans = {}
+    for i, u in enumerate(panel.units):
+        if u in known:
+            periods = panel.time_idx[panel.unit_idx == i]
+            spans[u] = (labels[int(periods.min())], labels[int(periods.max())])
+    return findings(spans)
 
 
 def _with_boundary_findings(panel: Panel) -> Panel:

@@ -68,14 +68,12 @@ def diagnostics_of(panel: Panel, wide: Wide, gt: GroupTime, aggs: dict[str, Aggr
 
 def panel_means(panel: Panel) -> dict[str, Any]:
     """Treated and comparison means by period, each area's start and the area names."""
-    treated_row = panel.is_treated_unit[panel.unit_idx]
+    key = 2 * panel.time_idx + panel.is_treated_unit[panel.unit_idx]  # (period, treated)
+    sums = np.bincount(key, weights=panel.y, minlength=2 * panel.n_periods).reshape(-1, 2)
+    counts = np.bincount(key, minlength=2 * panel.n_periods).reshape(-1, 2)
+    by_group = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     labels = panel.period_labels
-    means = []
-    for mask in (treated_row, ~treated_row):
-        sums = np.bincount(panel.time_idx[mask], weights=panel.y[mask],
-                           minlength=panel.n_periods)
-        counts = np.bincount(panel.time_idx[mask], minlength=panel.n_periods)
-        means.append(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+    means = [by_group[:, 1], by_group[:, 0]]
     return {
         "group_means": [{"period": labels[t], "treated": float(means[0][t]),
                          "comparison": float(means[1][t])} for t in range(panel.n_periods)],
