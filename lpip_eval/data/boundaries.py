@@ -61,6 +61,12 @@ def final_code(code: str) -> str:
 
 
 @cache
+def codes() -> frozenset[str]:
+    """Every code in the table."""
+    return frozenset(names())
+
+
+@cache
 def names() -> dict[str, str]:
     """Every code in the table -> its name."""
     out = {c.old_code: c.old_name for c in changes()}

@@ -29,8 +29,8 @@ import numpy as np
 
 from lpip_eval.data import columns as col
 from lpip_eval.data import nomis
+from lpip_eval.data.boundaries import codes as boundary_codes
 from lpip_eval.data.boundaries import findings
-from lpip_eval.data.boundaries import names as boundary_names
 from lpip_eval.data.combine import boundary_mapping, combine_areas, lookup_mapping
 from lpip_eval.data.periods import Frequency, period_label
 from lpip_eval.data.read import InputFile, read_table, sha256_of
@@ -412,9 +412,9 @@ def _panel_from_frame(
 def boundary_findings(panel: Panel) -> list[str]:
     """One sentence per merged district whose former codes are in the panel, naming them
     with the periods each code has data for (``data.boundaries.findings``)."""
-    known = boundary_names().keys() & set(panel.units)  # only these can have findings
-    if not known:
+    if boundary_codes().isdisjoint(panel.units):  # only those codes can have findings
         return []
+    known = boundary_codes().intersection(panel.units)
     labels = panel.period_labels
     spans = {}
     for i, u in enumerate(panel.units):

@@ -1,8 +1,9 @@
 """The fast paths of the Callaway & Sant'Anna pipeline against the direct computations they
-replace: cohort-sum ATT(g,t) against the per-cell 2x2 estimator, coefficient-based standard
-errors against the materialised influence functions, the block-sparse bootstrap against the
-dense product, cluster sums against ``np.add.at``, and the tie-resolving sort against
-``np.lexsort``. Tolerances are floating-point only (1e-10 relative or tighter)."""
+replace: cohort-sum ATT(g,t) and the per-cohort influence functions against the per-cell 2x2
+estimator, coefficient-based standard errors against the materialised influence functions,
+the per-cohort and block-sparse bootstraps against the dense product, cluster sums against
+``np.add.at``, and the tie-resolving sort against ``np.lexsort``. Tolerances are
+floating-point only (1e-9 relative or tighter)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,23 @@ from lpip_eval.methods.linear.unit_order import (
     lexsort_by_leading_keys,
 )
 from lpip_eval.methods.staggered import bootstrap as boot
-from lpip_eval.methods.staggered.aggregate import aggregate_all, influence_base
+from lpip_eval.methods.staggered.aggregate import aggregate_all
+from lpip_eval.methods.staggered.base import (
+    CohortBase,
+    DenseBase,
+    cluster_sums,
+    influence_base,
+    sparse_runs,
+)
 from lpip_eval.methods.staggered.cohorts import Wide
 from lpip_eval.methods.staggered.group_time import _two_by_two_cell, group_time
 
 
 def _wide(n: int = 60, n_t: int = 7, seed: int = 0, clusters: np.ndarray | None = None,
-          weights: np.ndarray | None = None) -> Wide:
+          weights: np.ndarray | None = None, level: float = 100.0) -> Wide:
     rng = np.random.default_rng(seed)
     cohort = rng.choice([2, 3, 5, n_t], size=n)
-    y = 100.0 + rng.normal(size=(n, 1)) * 10 + rng.normal(size=(n, n_t))
+    y = level + rng.normal(size=(n, 1)) * level / 10 + rng.normal(size=(n, n_t))
     y += np.where(np.arange(n_t)[None, :] >= cohort[:, None], 0.7, 0.0)
     return Wide(y=y, x=None, cohort=cohort,
                 weights=np.ones(n) if weights is None else weights,
@@ -37,7 +45,9 @@ def _wide(n: int = 60, n_t: int = 7, seed: int = 0, clusters: np.ndarray | None 
 def test_cohort_sums_equal_the_two_by_two_estimator(control: str, base_period: str) -> None:
     wide = _wide()
     fast = group_time(wide, control=control, base_period=base_period, estimation="dr")
-    assert fast.inf is not None
+    base = influence_base(wide, fast)
+    assert fast.inf is None and isinstance(base, CohortBase)
+    fast_inf = base.dense(wide)
     n_t = wide.n_periods
     codes = np.arange(n_t + 1)
     for j in np.flatnonzero(np.isfinite(fast.att) & (fast.time != fast.base)):
@@ -47,22 +57,26 @@ def test_cohort_sums_equal_the_two_by_two_estimator(control: str, base_period: s
         att = _two_by_two_cell(wide, np.array([g, t, b]), comp[wide.cohort], "reg", inf,
                                int(j))
         assert fast.att[j] == pytest.approx(att, rel=1e-10, abs=1e-12)
-        np.testing.assert_allclose(fast.inf[:, j], inf[:, j], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(fast_inf[:, j], inf[:, j], rtol=1e-9, atol=1e-9)
 
 
 def test_coefficient_standard_errors_equal_the_materialised_ones() -> None:
     clusters = np.repeat(np.arange(20), 3)
-    for wide in (_wide(), _wide(clusters=clusters)):
-        gt = group_time(wide, control="never", base_period="varying", estimation="dr")
+    for wide in (_wide(), _wide(clusters=clusters), _wide(level=1e6)):
+        gt = group_time(wide, control="not-yet", base_period="varying", estimation="dr")
         aggs = aggregate_all(wide, gt)
         base = influence_base(wide, gt)
         coef = np.column_stack([aggs["simple"].overall_coef, aggs["dynamic"].coef,
                                 aggs["group"].overall_coef, aggs["calendar"].coef])
-        psi = base @ coef
+        psi = base.dense(wide) @ coef
         sums = np.zeros((int(wide.clusters.max()) + 1, psi.shape[1]))
         np.add.at(sums, wide.clusters, psi)
         direct = np.sqrt(np.sum(sums**2, axis=0)) / wide.n
-        np.testing.assert_allclose(boot.analytic_se(wide, base, coef), direct, rtol=1e-10)
+        np.testing.assert_allclose(boot.analytic_se(base.gram(wide), coef, wide.n), direct,
+                                   rtol=1e-9)
+        dense = DenseBase(base.dense(wide))
+        np.testing.assert_allclose(base.cluster_sums(wide), dense.cluster_sums(wide),
+                                   rtol=1e-9, atol=1e-9 * np.abs(sums).max())
 
 
 def test_membership_coefficients_carry_the_estimated_weights() -> None:
@@ -70,16 +84,16 @@ def test_membership_coefficients_carry_the_estimated_weights() -> None:
     ``wif`` (weights pg / sum(pg) estimated from cohort shares), equals ``base @ coef``."""
     wide = _wide(seed=3)
     gt = group_time(wide, control="never", base_period="varying", estimation="dr")
-    assert gt.inf is not None
+    base = influence_base(wide, gt).dense(wide)
+    gt_inf = base[:, :len(gt.att)]
     keep = gt.post & np.isfinite(gt.att)
     groups = gt.group[keep]
     pg = np.array([np.mean(wide.cohort == g) for g in groups])
     member = (wide.cohort[:, None] == groups[None, :]) - pg
     wif = member / pg.sum() - member.sum(axis=1)[:, None] * (pg / pg.sum()**2)[None, :]
-    by_hand = gt.inf[:, keep] @ (pg / pg.sum()) + wif @ gt.att[keep]
+    by_hand = gt_inf[:, keep] @ (pg / pg.sum()) + wif @ gt.att[keep]
     simple = aggregate_all(wide, gt)["simple"]
-    np.testing.assert_allclose(influence_base(wide, gt) @ simple.overall_coef, by_hand,
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(base @ simple.overall_coef, by_hand, rtol=1e-10, atol=1e-12)
 
 
 def test_cluster_sums_equal_add_at() -> None:
@@ -90,7 +104,7 @@ def test_cluster_sums_equal_add_at() -> None:
         wide = _wide(clusters=codes)
         expected = np.zeros((int(codes.max()) + 1, 4))
         np.add.at(expected, codes, inf)
-        np.testing.assert_allclose(boot.cluster_sums(wide, inf), expected, rtol=1e-12)
+        np.testing.assert_allclose(cluster_sums(wide, inf), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["rademacher", "mammen"])
@@ -100,8 +114,8 @@ def test_block_sparse_draws_equal_the_dense_product(kind: str) -> None:
     sums[:20, 3:] = 0.0  # columns that vanish on a run of rows, as an ATT(g,t) does
     sums[35:, :2] = 0.0
     stream = np.random.SeedSequence(5)
-    sparse = boot._chunk_draws((30, stream), blocks=boot._blocks(sums, rows=16),
-                               total=sums.sum(axis=0), kind=kind, n=50)
+    sparse = boot._chunk_draws((30, stream), blocks=sparse_runs(sums, rows=16),
+                               total=sums.sum(axis=0), kind=kind, n=50, clusters=50)
     low, high, is_low = boot._two_points(50, 30, kind, np.random.default_rng(stream))
     dense = np.where(is_low.astype(bool), low, high) @ sums / 50
     np.testing.assert_allclose(sparse, dense, rtol=1e-12, atol=1e-14)
@@ -138,3 +152,19 @@ def test_wide_order_equals_row_order() -> None:
     rows = canonical_unit_order(np.repeat(np.arange(200), 6), y.ravel(), 200, group=group,
                                 time_idx=np.tile(np.arange(6), 200))
     np.testing.assert_array_equal(canonical_wide_order(y, group), rows)
+
+
+@pytest.mark.parametrize("by_area", [True, False])
+def test_cohort_base_draws_equal_the_dense_base(by_area: bool) -> None:
+    """The per-cohort bootstrap ([Z_c, 1] @ A_c, run by cohort in the draw order) gives the
+    draws of the dense n x p base for the same seed."""
+    wide = _wide(n=90, seed=6, clusters=None if by_area else np.repeat(np.arange(30), 3))
+    gt = group_time(wide, control="not-yet", base_period="varying", estimation="dr")
+    base = influence_base(wide, gt)
+    assert isinstance(base, CohortBase)
+    coef = aggregate_all(wide, gt)["dynamic"].coef
+    fast = boot.multiplier_bootstrap(wide, base, coef, draws=250, seed=9)
+    dense = boot.multiplier_bootstrap(wide, DenseBase(base.dense(wide)), coef, draws=250,
+                                      seed=9)
+    np.testing.assert_allclose(fast.draws, dense.draws, rtol=1e-9,
+                               atol=1e-9 * np.abs(dense.draws).max())

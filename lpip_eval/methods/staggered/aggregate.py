@@ -42,23 +42,10 @@ class Aggregation:
     overall_coef: np.ndarray
 
 
-def influence_base(wide: Wide, gt: GroupTime) -> np.ndarray:
-    """The base columns (n x p): ATT(g,t) influence functions, weighted cohort
-    memberships, ones."""
-    assert gt.inf is not None
-    member = wide.weights[:, None] * (wide.cohort[:, None] == wide.groups[None, :])
-    return np.hstack([gt.inf, member, np.ones((wide.n, 1))])
-
-
 def aggregate_all(wide: Wide, gt: GroupTime) -> dict[str, Aggregation]:
     """The four aggregations of ``gt`` (see the module docstring)."""
     return {"simple": simple(wide, gt), "group": group(wide, gt),
             "dynamic": dynamic(wide, gt), "calendar": calendar(wide, gt)}
-
-
-def _share_of(wide: Wide) -> np.ndarray:
-    """P(G = g) for every cohort code: the weighted share of areas in the cohort."""
-    return np.bincount(wide.cohort, weights=wide.weights, minlength=wide.n_periods + 1) / wide.n
 
 
 def _size(wide: Wide, gt: GroupTime) -> int:
@@ -87,7 +74,7 @@ def _weighted(wide: Wide, gt: GroupTime, keep: np.ndarray) -> tuple[float, np.nd
     if not keep.any():
         return np.nan, coef
     groups = gt.group[keep]
-    pg = _share_of(wide)[groups]
+    pg = wide.shares[groups]
     w = pg / pg.sum()
     coef[np.flatnonzero(keep)] = w
     return float(gt.att[keep] @ w), coef + _wif(wide, gt, groups, pg, gt.att[keep])
@@ -118,7 +105,7 @@ def group(wide: Wide, gt: GroupTime) -> Aggregation:
     att = np.array([p[0] for p in parts])
     ok = np.isfinite(att)
     garr = np.array(groups, dtype=np.int64)[ok]
-    pg = _share_of(wide)[garr]
+    pg = wide.shares[garr]
     overall = float(att[ok] @ pg / pg.sum())
     coef = np.column_stack([p[1] for p in parts])[:, ok] @ (pg / pg.sum())
     return _pack("group", groups, parts, (overall, coef + _wif(wide, gt, garr, pg, att[ok])))

@@ -2,7 +2,7 @@
 bootstrap of R ``did``'s ``mboot`` (Callaway & Sant'Anna 2021, §4).
 
 The estimates' influence functions are ``base @ coef`` (see
-:mod:`lpip_eval.methods.staggered.aggregate`): n areas x p base columns, p x m coefficients.
+:mod:`lpip_eval.methods.staggered.base`): n areas x p base columns, p x m coefficients.
 Clustered by ``clusters``, with S the base summed within clusters:
 
 * analytic: se_j = sqrt(coef_j' S'S coef_j) / n (R ``did`` with ``bstrap = FALSE``; with
@@ -24,37 +24,17 @@ from functools import cached_property
 
 import numpy as np
 
+from lpip_eval.methods.staggered.base import Base, Block
 from lpip_eval.methods.staggered.cohorts import Wide
 
 IQR_NORMAL = 1.3489795003921634  # z_0.75 - z_0.25
 CHUNK = 200  # draws per block: bounds memory at CHUNK x clusters
 
 
-def cluster_sums(wide: Wide, inf: np.ndarray) -> np.ndarray:
-    """psi summed within clusters (clusters x m, row c = cluster code c)."""
-    g = int(wide.clusters.max()) + 1
-    if g == wide.n:  # every area its own cluster: a reordering
-        out = np.empty((g, inf.shape[1]))
-        out[wide.clusters] = inf
-        return out
-    order = np.argsort(wide.clusters, kind="stable")
-    starts = np.searchsorted(wide.clusters[order], np.arange(g))
-    return np.add.reduceat(inf[order], starts, axis=0)
-
-
-def analytic_se(wide: Wide, base: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Clustered influence-function standard errors of the estimates ``base @ coef``."""
-    sums = base if int(wide.clusters.max()) + 1 == wide.n else cluster_sums(wide, base)
-    gram = sums.T @ sums
-    return np.sqrt(np.maximum(np.sum(coef * (gram @ coef), axis=0), 0.0)) / wide.n
-
-
-def cluster_order(wide: Wide) -> np.ndarray:
-    """Clusters in the order of their first area in ``wide.order``."""
-    g = int(wide.clusters.max()) + 1
-    rank = np.full(g, len(wide.order))
-    np.minimum.at(rank, wide.clusters[wide.order], np.arange(len(wide.order)))
-    return np.argsort(rank, kind="stable")
+def analytic_se(gram: np.ndarray, coef: np.ndarray, n: int) -> np.ndarray:
+    """Clustered influence-function standard errors of the estimates ``base @ coef``, from
+    the base's clustered Gram matrix S'S."""
+    return np.sqrt(np.maximum(np.sum(coef * (gram @ coef), axis=0), 0.0)) / n
 
 
 def _two_points(n: int, draws: int, kind: str, rng: np.random.Generator
@@ -95,48 +75,37 @@ class BootDraws:
         return float(np.quantile(t, level))
 
 
-def multiplier_bootstrap(wide: Wide, base: np.ndarray, coef: np.ndarray, *, draws: int,
+def multiplier_bootstrap(wide: Wide, base: Base, coef: np.ndarray, *, draws: int,
                          seed: int, kind: str = "rademacher") -> BootDraws:
     """Draws of mean(v_c * psi_c) over clusters c, the errors of the m estimates
     ``base @ coef``. Chunks of :data:`CHUNK` draws, each from its own stream
     (``SeedSequence(seed).spawn``), go through ``parallel.map_items``: the same draws
-    whatever runs them."""
+    whatever runs them. The clusters are drawn in a data-derived order
+    (``base.cluster_order``)."""
     from functools import partial
 
     from lpip_eval.parallel import map_items
 
-    sums = cluster_sums(wide, base)[cluster_order(wide)]
+    blocks = base.boot_blocks(wide)
+    total = np.zeros(base.p)
+    for _, _, left, right in blocks:
+        total += left.sum(axis=0) @ right
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     streams = np.random.SeedSequence(seed).spawn(len(sizes))  # one per chunk, not per worker
-    job = partial(_chunk_draws, blocks=_blocks(sums), total=sums.sum(axis=0), kind=kind,
-                  n=wide.n)
+    job = partial(_chunk_draws, blocks=blocks, total=total, kind=kind, n=wide.n,
+                  clusters=max(hi for _, hi, _, _ in blocks))
     on_base = np.vstack(map_items(job, list(zip(sizes, streams, strict=True))))
     return BootDraws(on_base @ coef, kind)
 
 
-Block = tuple[int, int, np.ndarray, np.ndarray]  # first row, end row, columns, their values
-
-
-def _blocks(sums: np.ndarray, rows: int = 2048) -> list[Block]:
-    """``sums`` cut into runs of rows, each with only its columns that are not all zero.
-
-    The clusters are in cohort order, and an ATT(g,t) influence function is zero outside
-    cohort g and its comparison areas, so most runs need a few of the columns."""
-    out = []
-    for lo in range(0, len(sums), rows):
-        part = sums[lo:lo + rows]
-        cols = np.flatnonzero(np.any(part != 0, axis=0))
-        out.append((lo, lo + len(part), cols, np.ascontiguousarray(part[:, cols])))
-    return out
-
-
 def _chunk_draws(item: tuple[int, np.random.SeedSequence], *, blocks: list[Block],
-                 total: np.ndarray, kind: str, n: int) -> np.ndarray:
+                 total: np.ndarray, kind: str, n: int, clusters: int) -> np.ndarray:
     """One chunk of bootstrap draws from its own random stream: ``v @ sums / n`` with ``v``
-    the two-point weights, as ``high * sum(sums) + (low - high) * (mask @ sums)``."""
+    the two-point weights, as ``high * sum(sums) + (low - high) * (mask @ sums)``, run by
+    run of clusters (``mask[:, run] @ left @ right``)."""
     size, stream = item
-    low, high, is_low = _two_points(blocks[-1][1], size, kind, np.random.default_rng(stream))
+    low, high, is_low = _two_points(clusters, size, kind, np.random.default_rng(stream))
     on_low = np.zeros((size, len(total)))
-    for lo, hi, cols, values in blocks:
-        on_low[:, cols] += is_low[:, lo:hi].astype(float) @ values
+    for lo, hi, left, right in blocks:
+        on_low += (is_low[:, lo:hi].astype(float) @ left) @ right
     return (high * total + (low - high) * on_low) / n

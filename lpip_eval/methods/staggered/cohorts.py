@@ -50,6 +50,12 @@ class Wide:
         return canonical_wide_order(self.y, self.cohort)
 
     @cached_property
+    def shares(self) -> np.ndarray:
+        """P(G = g) for every cohort code: the weighted share of areas in the cohort."""
+        return np.bincount(self.cohort, weights=self.weights,
+                           minlength=self.n_periods + 1) / self.n
+
+    @cached_property
     def groups(self) -> np.ndarray:
         """Start positions of the treated cohorts, ascending."""
         return np.unique(self.cohort[self.cohort < self.n_periods])
@@ -104,9 +110,12 @@ def wide_panel(panel: Panel, warnings: list[str]) -> Wide:
                               hint="the staggered designs take one weight per area")
         weights = w[:, 0] / w[:, 0].mean()
     cohort = np.where(panel.first_treated[units] == NEVER, n_t, start[units])
-    codes = np.empty(len(units), dtype=np.int64)
-    codes[r_unit] = panel.cluster_codes[row_keep]  # an area's cluster (its last row's)
-    _, clusters = np.unique(codes, return_inverse=True)
+    if panel.cluster_idx is None:  # each area its own cluster
+        clusters = np.arange(len(units))
+    else:
+        codes = np.empty(len(units), dtype=np.int64)
+        codes[r_unit] = panel.cluster_idx[row_keep]  # an area's cluster (its last row's)
+        _, clusters = np.unique(codes, return_inverse=True)
     return Wide(y=y, x=x, cohort=cohort, weights=weights, clusters=clusters, units=units,
                 labels=panel.period_labels)
 

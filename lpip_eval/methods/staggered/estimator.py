@@ -22,18 +22,9 @@ from lpip_eval.methods.registry import with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
 from lpip_eval.methods.staggered import inference as sinf
-from lpip_eval.methods.staggered.aggregate import (
-    Aggregation,
-    aggregate_all,
-    dynamic,
-    influence_base,
-    simple,
-)
-from lpip_eval.methods.staggered.bootstrap import (
-    analytic_se,
-    cluster_sums,
-    multiplier_bootstrap,
-)
+from lpip_eval.methods.staggered.aggregate import Aggregation, aggregate_all, dynamic, simple
+from lpip_eval.methods.staggered.base import Base, influence_base
+from lpip_eval.methods.staggered.bootstrap import analytic_se, multiplier_bootstrap
 from lpip_eval.methods.staggered.cohorts import Wide, cohort_table, wide_panel
 from lpip_eval.methods.staggered.group_time import GroupTime, group_time
 from lpip_eval.methods.staggered.report_data import diagnostics_of, panel_means
@@ -58,18 +49,18 @@ def estimate_cs(panel: Panel, spec: DidSpec, progress: Any = None,
 @dataclass(frozen=True)
 class Table:
     """Every estimate as one column: names, values, and influence functions ``base @ coef``
-    (n x p base columns, p x m coefficients; see ``aggregate``)."""
+    (n x p base columns, p x m coefficients; see ``staggered.base``)."""
 
     names: list[tuple[str, int | None]]
     att: np.ndarray
-    base: np.ndarray
+    base: Base
     coef: np.ndarray
 
     def index(self, kind: str, key: int | None = None) -> int:
         return self.names.index((kind, key))
 
 
-def _table(aggs: dict[str, Aggregation], gt: GroupTime, base: np.ndarray) -> Table:
+def _table(aggs: dict[str, Aggregation], gt: GroupTime, base: Base) -> Table:
     names: list[tuple[str, int | None]] = []
     values: list[float] = []
     cols: list[np.ndarray] = []
@@ -85,7 +76,7 @@ def _table(aggs: dict[str, Aggregation], gt: GroupTime, base: np.ndarray) -> Tab
     for j in range(len(gt.att)):  # the ATT(g,t) are the first base columns
         names.append(("gt", j))
         values.append(float(gt.att[j]))
-        cols.append(np.eye(base.shape[1])[j])
+        cols.append(np.eye(base.p)[j])
     return Table(names, np.array(values), base, np.column_stack(cols))
 
 
@@ -126,7 +117,8 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     table = _table(aggs, gt, influence_base(wide, gt))
     choice = sinf.choose(spec.inference, wide)
     level, z = spec.ci_level, _z(spec.ci_level)
-    se = analytic_se(wide, table.base, table.coef)
+    gram = table.base.gram(wide)  # clustered S'S of the base: every analytic (co)variance
+    se = analytic_se(gram, table.coef, wide.n)
     scale = _scale(wide)
     details: dict[str, Any] = {"clusters": int(wide.clusters.max()) + 1,
                                "treated_clusters": sinf.treated_clusters(wide)}
@@ -167,7 +159,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
             warnings.append("fewer than 20 possible assignments: the randomization p-value "
                             "cannot fall below 0.05")
     if pretest is None and len(pre):
-        pretest = _wald(gt.att[pre], table.base[:, pre], wide)
+        pretest = _wald(gt.att[pre], gram[np.ix_(pre, pre)] / wide.n**2)
     if choice.method == "cluster" and details["treated_clusters"] < sinf.FEW_TREATED:
         warnings.append(f"only {details['treated_clusters']} treated areas: influence-function "
                         "standard errors are likely too small; consider --inference "
@@ -185,7 +177,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     inf.record_pretrend(diag, warnings, pretest)
     if choice_note:
         diag["design_choice"] = choice_note
-    _sensitivity(wide, table, aggs["dynamic"].keys, dyn, spec, diag, warnings)
+    _sensitivity(wide, table, gram, aggs["dynamic"].keys, dyn, spec, diag, warnings)
     starts = [wide.labels[int(g)] for g in wide.groups]
     is_treated = wide.cohort < wide.n_periods
     treated = tuple(map(panel.units.__getitem__, wide.units[is_treated].tolist()))
@@ -202,8 +194,8 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
         diagnostics=diag, warnings=tuple(dict.fromkeys(warnings))))
 
 
-def _sensitivity(wide: Wide, table: Table, keys: Any, dyn: list[int], spec: DidSpec,
-                 diag: dict[str, Any], warnings: list[str]) -> None:
+def _sensitivity(wide: Wide, table: Table, gram: np.ndarray, keys: Any, dyn: list[int],
+                 spec: DidSpec, diag: dict[str, Any], warnings: list[str]) -> None:
     """HonestDiD on the dynamic aggregation with its clustered influence-function
     covariance; as R HonestDiD's ``honest_did`` for ``aggte``, only with a universal base
     period (varying-base pre-period estimates are not event-study coefficients)."""
@@ -214,8 +206,8 @@ def _sensitivity(wide: Wide, table: Table, keys: Any, dyn: list[int], spec: DidS
             warnings.append("sensitivity analysis skipped: Callaway-Sant'Anna needs "
                             "--base-period universal for it (as R HonestDiD)")
         return
-    sums = cluster_sums(wide, table.base) @ table.coef[:, dyn]
-    vcov = sums.T @ sums / wide.n**2
+    coef = table.coef[:, dyn]
+    vcov = coef.T @ gram @ coef / wide.n**2
     rows, notes = honest.analyse([int(e) for e in keys], table.att[dyn], vcov, request,
                                  int(np.sum(wide.cohort < wide.n_periods)))
     if rows:
@@ -274,15 +266,11 @@ def _pretest_dict(stat: float, df: int | None, p: float, cells: int, how: str
             "df": df, "p_value": p, "leads": cells, "rejected_at_5pct": bool(p < 0.05)}
 
 
-def _wald(att: np.ndarray, psi: np.ndarray, wide: Wide) -> dict[str, Any] | None:
+def _wald(att: np.ndarray, vcov: np.ndarray) -> dict[str, Any] | None:
     """Wald test that every pre-treatment ATT(g,t) is zero, with the influence-function
-    covariance (R ``did``'s ``att_gt`` pre-test)."""
+    covariance ``vcov`` (R ``did``'s ``att_gt`` pre-test)."""
     from scipy import special
 
-    from lpip_eval.methods.staggered.bootstrap import cluster_sums
-
-    sums = cluster_sums(wide, psi)
-    vcov = sums.T @ sums / wide.n**2
     scale = float(np.max(np.abs(np.diag(vcov)))) if len(vcov) else 0.0
     if scale <= 0:
         return None

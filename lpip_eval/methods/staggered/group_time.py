@@ -23,8 +23,10 @@ from lpip_eval.methods.staggered.drdid import two_by_two
 @dataclass(frozen=True)
 class GroupTime:
     """ATT(g,t) cells: cohort start position ``group``, period ``time`` and ``base``
-    positions, ``att`` (NaN where a cell has no comparison areas), influence functions
-    ``inf`` (n x cells; None when not asked for)."""
+    positions, ``att`` (NaN where a cell has no comparison areas), ``comparison`` (cells x
+    cohort codes: the comparison cohorts of each cell), influence functions ``inf`` (n x
+    cells) of the estimators with covariates or weights when asked for (without either,
+    ``base.influence_base`` builds them per cohort from the outcomes; None)."""
 
     group: np.ndarray
     time: np.ndarray
@@ -33,6 +35,7 @@ class GroupTime:
     inf: np.ndarray | None
     n_treated: np.ndarray
     n_control: np.ndarray
+    comparison: np.ndarray
 
     @property
     def post(self) -> np.ndarray:
@@ -67,22 +70,23 @@ def group_time(wide: Wide, *, control: str, base_period: str, estimation: str,
     n_co = np.where(reference, 0, comparison.astype(np.int64) @ sizes)
     live = np.flatnonzero(~reference & (n_tr > 0) & (n_co > 0))
     att = np.where(reference, 0.0, np.nan)
-    inf = np.zeros((wide.n, len(spec)), order="F") if influence else None
+    inf = None
     if wide.x is None and np.all(wide.weights == 1.0):
         # no covariates, no weights: a difference in means (all three estimators)
-        att[live] = _differences_in_means(wide, spec, live, comparison, n_tr, n_co, inf)
+        att[live] = _differences_in_means(wide, spec, live, comparison, n_tr, n_co)
     else:
+        inf = np.zeros((wide.n, len(spec)), order="F") if influence else None
         for j in live.tolist():
             att[j] = _two_by_two_cell(wide, spec[j], comparison[j][wide.cohort], estimation,
                                       inf, j)
     return GroupTime(group=group, time=time, base=base, att=att, inf=inf,
-                     n_treated=n_tr, n_control=n_co)
+                     n_treated=n_tr, n_control=n_co, comparison=comparison)
 
 
 def _differences_in_means(wide: Wide, spec: np.ndarray, live: np.ndarray,
-                          comparison: np.ndarray, n_tr: np.ndarray, n_co: np.ndarray,
-                          inf: np.ndarray | None) -> np.ndarray:
-    """ATT of the cells ``live`` from cohort sums; their influence functions into ``inf``.
+                          comparison: np.ndarray, n_tr: np.ndarray, n_co: np.ndarray
+                          ) -> np.ndarray:
+    """ATT of the cells ``live`` from cohort sums of the outcome.
 
     Each area's mean over periods is taken out first: its outcome changes are the same, and
     the cohort sums then carry no level to cancel."""
@@ -95,30 +99,7 @@ def _differences_in_means(wide: Wide, spec: np.ndarray, live: np.ndarray,
     rows = np.arange(len(live))
     mean_t = (sums[g, t] - sums[g, b]) / n_tr[live]
     mean_c = (comp_sums[rows, t] - comp_sums[rows, b]) / n_co[live]
-    if inf is not None:
-        _fill_influence(wide, y, spec, live, comparison, n_tr, n_co, mean_t, mean_c, inf)
     return np.asarray(mean_t - mean_c)
-
-
-def _fill_influence(wide: Wide, y: np.ndarray, spec: np.ndarray, live: np.ndarray,
-                    comparison: np.ndarray, n_tr: np.ndarray, n_co: np.ndarray,
-                    mean_t: np.ndarray, mean_c: np.ndarray, inf: np.ndarray) -> None:
-    """n (dy - mean) / n_group for the treated (+) and comparison (-) areas of each cell,
-    computed on the areas sorted by cohort (each cohort one contiguous block)."""
-    order = np.argsort(wide.cohort, kind="stable")
-    sorted_y = np.asfortranarray(y[order])
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(wide.cohort,
-                                                        minlength=comparison.shape[1]))])
-    out = np.zeros_like(inf)
-    n = wide.n
-    for j, m_t, m_c in zip(live.tolist(), mean_t.tolist(), mean_c.tolist(), strict=True):
-        g, t, b = (int(v) for v in spec[j])
-        blocks: list[tuple[int, float, float]] = [(g, n / n_tr[j], m_t)]
-        blocks += [(int(c), -n / n_co[j], m_c) for c in np.flatnonzero(comparison[j])]
-        for code, scale, mean in blocks:
-            lo, hi = int(bounds[code]), int(bounds[code + 1])
-            out[lo:hi, j] = scale * (sorted_y[lo:hi, t] - sorted_y[lo:hi, b] - mean)
-    inf[order] = out
 
 
 def _two_by_two_cell(wide: Wide, cell: np.ndarray, comp: np.ndarray, estimation: str,

@@ -3,6 +3,7 @@ aggregations with their intervals, and the panel facts reports show (group means
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,11 @@ def _start_labels(panel: Panel) -> dict[str, str]:
     """Each pilot area's start as a period label (one label per distinct start, not per area:
     30,000 areas have a handful of starts)."""
     starts = panel.first_treated
-    labels = {int(s): panel.label(int(s)) for s in np.unique(starts[starts != NEVER])}
-    codes = starts.tolist()
-    return {panel.units[i]: labels[codes[i]] for i in np.flatnonzero(starts != NEVER).tolist()}
+    treated = np.flatnonzero(starts != NEVER)
+    if not len(treated):
+        return {}
+    distinct, which = np.unique(starts[treated], return_inverse=True)
+    labels = np.array([panel.label(int(s)) for s in distinct], dtype=object)
+    units = operator.itemgetter(*treated.tolist())(panel.units)
+    return dict(zip(units if len(treated) > 1 else (units,), labels[which].tolist(),
+                    strict=True))
