@@ -185,8 +185,15 @@ def number_formatter() -> Formatter:
     return _Numbers()
 
 
+LEGEND_ROW_CHARS = 60  # longer entries together than this do not fit one row of a chart
+
+
 def legend_above(ax: Axes, ncols: int, **handles: Any) -> None:
-    """The legend in one row above the plot, where it never hides data."""
+    """The legend above the plot, where it never hides data: in one row, or one entry per
+    row when the entries' text would run past the figure's edge (and squeeze the plot)."""
+    labels = handles.get("labels") or ax.get_legend_handles_labels()[1]
+    if sum(len(str(text)) for text in labels) > LEGEND_ROW_CHARS:
+        ncols = 1
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=ncols, frameon=False,
               borderaxespad=0.3, handlelength=2.8, columnspacing=1.6, **handles)
 

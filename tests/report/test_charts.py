@@ -723,3 +723,20 @@ def test_long_axis_labels_stay_inside_the_figure(kind: str) -> None:
     box = text.get_window_extent(canvas.get_renderer())
     assert box.y0 >= 0 and box.y1 <= fig.bbox.height and box.x0 >= 0, (box, text.get_text())
     assert "organ donor" in text.get_text()
+
+
+def test_long_legend_stays_inside_and_leaves_the_plot_its_width() -> None:
+    """The uniform-band event study's legend ("Estimate and 95% band for all periods at
+    once", "Reference period (set to 0)") in one row ran off the figure's right edge and
+    squeezed the plot into its left half; it now stacks, inside the canvas."""
+    spec = {"id": "effects", "kind": "effects", "title": "Effect",
+            "range_label": "Estimate and 95% band for all periods at once",
+            "series": {"x": [-3, -2, -1, 0, 1], "att": [0.1, -0.1, 0.0, 0.5, 0.4],
+                       "low": [-0.1, -0.3, 0.0, 0.2, 0.1], "high": [0.3, 0.1, 0.0, 0.8, 0.7]}}
+    canvas = charts.draw_chart(spec)
+    fig = canvas.figure
+    renderer = canvas.get_renderer()
+    legend = fig.axes[0].get_legend()
+    box = legend.get_window_extent(renderer)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height, box
+    assert fig.axes[0].get_window_extent(renderer).width >= 0.6 * fig.bbox.width
