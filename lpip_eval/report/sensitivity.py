@@ -105,18 +105,29 @@ def sensitivity_charts(result: dict[str, Any], label: str, unit: str) -> list[di
             "alt": (f"Ranges for {_target(entry)}: the usual range, then the range allowing "
                     f"{symbol} from {fmt_number(rows[0]['m'], digits) if rows else ''} to "
                     f"{fmt_number(rows[-1]['m'], digits) if rows else ''}. "
-                    f"{sentence(entry, unit)}"),
+                    f"{sentence(entry, unit)}"
+                    + (f" {SEARCH_LIMIT_NOTE}" if any(r.get("reaches_search_limit")
+                                                      for r in rows) else "")),
             "columns": [symbol, "Range"],
             "rows": [["usual range", f"{fmt_number(original.get('ci_low'), 3)} to "
                                      f"{fmt_number(original.get('ci_high'), 3)}"]]
-            + [[fmt_number(r["m"], digits), f"{fmt_number(r['ci_low'], 3)} to "
-                                            f"{fmt_number(r['ci_high'], 3)}"] for r in rows],
+            + [[fmt_number(r["m"], digits), _range_text(r)] for r in rows],
             "series": {"labels": ["usual"] + [fmt_number(r["m"], digits) for r in rows],
                        "low": [original.get("ci_low")] + [r["ci_low"] for r in rows],
                        "high": [original.get("ci_high")] + [r["ci_high"] for r in rows],
+                       "open": [False] + [bool(r.get("reaches_search_limit")) for r in rows],
                        "breakdown": entry.get("breakdown")},
         })
     return charts
+
+
+SEARCH_LIMIT_NOTE = ("Ranges marked \"or wider\" reach the edge of the search (20 standard "
+                     "errors either side), so they are at least that wide.")
+
+
+def _range_text(row: dict[str, Any]) -> str:
+    text = f"{fmt_number(row['ci_low'], 3)} to {fmt_number(row['ci_high'], 3)}"
+    return f"{text} or wider" if row.get("reaches_search_limit") else text
 
 
 def draw_sensitivity(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
@@ -131,9 +142,16 @@ def draw_sensitivity(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     for i in range(n):
         if math.isnan(low[i]) or math.isnan(high[i]):
             continue
-        ax.plot([i, i], [low[i], high[i]], color=ORIGINAL_COLOUR if i == 0 else PILOT_COLOUR,
-                linewidth=2.4, solid_capstyle="butt", marker="_", markersize=10,
-                markeredgewidth=2.0, zorder=2)
+        opened = bool((series.get("open") or [False] * n)[i])
+        colour = ORIGINAL_COLOUR if i == 0 else PILOT_COLOUR
+        ax.plot([i, i], [low[i], high[i]], color=colour, linewidth=2.4, solid_capstyle="butt",
+                linestyle=":" if opened else "-", marker="none" if opened else "_",
+                markersize=10, markeredgewidth=2.0, zorder=2)
+        if opened:  # cut at the search limit: arrows say the range goes on
+            ax.plot([i, i], [low[i], high[i]], linestyle="none", marker="v", markersize=7,
+                    color=colour, zorder=3, markevery=[0])
+            ax.plot([i, i], [low[i], high[i]], linestyle="none", marker="^", markersize=7,
+                    color=colour, zorder=3, markevery=[1])
     ax.set_xticks(range(n), labels)
     ax.set_xlim(-0.6, max(n, 1) - 0.4)
     ax.yaxis.set_major_formatter(number_formatter())
@@ -142,8 +160,12 @@ def draw_sensitivity(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
     if n:
         handles = [Line2D([], [], color=ORIGINAL_COLOUR, linewidth=2.4),
                    Line2D([], [], color=PILOT_COLOUR, linewidth=2.4)]
-        legend_above(ax, ncols=2, handles=handles,
-                     labels=["Usual range", "Range allowing differing trends"])
+        labels = ["Usual range", "Range allowing differing trends"]
+        if any(series.get("open") or []):
+            handles.append(Line2D([], [], color=PILOT_COLOUR, linewidth=2.4, linestyle=":",
+                                  marker="^", markersize=7))
+            labels.append("At least this wide (the search stops at 20 standard errors)")
+        legend_above(ax, ncols=len(labels), handles=handles, labels=labels)
 
 
 SENSITIVITY_KINDS: dict[str, DrawFunction] = {"sensitivity": draw_sensitivity}

@@ -97,3 +97,25 @@ def test_a_uniform_band_is_named_as_such() -> None:
     assert chart["range_label"] == "Estimate and 95% band for all periods at once"
     assert chart["columns"][-1] == "95% band, all periods at once"
     assert "band that holds for all periods at once" in chart["alt"]
+
+
+def test_relative_magnitude_ranges_cut_by_the_search_say_so() -> None:
+    """Castle doctrine, Callaway & Sant'Anna with a universal base: from Mbar = 0.5 the C-LF
+    set reaches the end of R HonestDiD's grid (+-20 standard errors of the target) and is
+    cut there. The row is flagged and the report says "or wider" instead of printing the
+    grid's ends as if they were the range."""
+    result = castle_result("callaway-santanna", base_period="universal",
+                           sensitivity=("relative-magnitudes",))
+    entry = next(e for e in result.diagnostics["sensitivity"]
+                 if e["method"] == "relative-magnitudes")
+    low_end, high_end = entry["search_range"]
+    flags = {row["m"]: row["reaches_search_limit"] for row in entry["rows"]}
+    assert flags[0.0] is False and flags[2.0] is True
+    cut = next(r for r in entry["rows"] if r["m"] == 2.0)
+    assert cut["ci_low"] == pytest.approx(low_end) or cut["ci_high"] == pytest.approx(high_end)
+    chart = next(c for c in build_context([result.to_dict()])["main"]["charts"]
+                 if c["id"] == "sensitivity-relative-magnitudes")
+    cells = {row[0]: row[1] for row in chart["rows"]}
+    assert cells["2.00"].endswith("or wider") and not cells["0.00"].endswith("or wider")
+    assert "at least that wide" in chart["alt"]
+    assert chart["series"]["open"][0] is False and chart["series"]["open"][-1] is True

@@ -130,9 +130,16 @@ def _smoothness(beta: np.ndarray, vcov: np.ndarray, n_pre: int, l_vec: np.ndarra
 def _relative(beta: np.ndarray, vcov: np.ndarray, n_pre: int, l_vec: np.ndarray,
               alpha: float, grid: tuple[float, ...]) -> dict[str, Any]:
     rm = RelativeMagnitudes(beta, vcov, n_pre, l_vec, alpha=alpha)
-    rows = [_row(m, rm.interval(m)) for m in (grid or DEFAULT_MBAR)]
+    rows = []
+    for m in grid or DEFAULT_MBAR:
+        low, high = rm.interval(m)
+        row = _row(m, (low, high))
+        # a set reaching the grid's end (R's +-20 SE) is cut there: at least this wide
+        row["reaches_search_limit"] = bool(low <= rm.grid[0] or high >= rm.grid[-1])
+        rows.append(row)
     value = rm.breakdown(hi=MBAR_CAP)
-    entry: dict[str, Any] = {"parameter": "Mbar", "rows": rows, "breakdown": value}
+    entry: dict[str, Any] = {"parameter": "Mbar", "rows": rows, "breakdown": value,
+                             "search_range": [float(rm.grid[0]), float(rm.grid[-1])]}
     if value is not None and value >= MBAR_CAP:
         entry["breakdown_note"] = f"the set excludes zero up to Mbar = {MBAR_CAP:g}"
     return entry
