@@ -122,7 +122,8 @@ def sensitivity_charts(result: dict[str, Any], label: str, unit: str) -> list[di
 
 
 SEARCH_LIMIT_NOTE = ("Ranges marked \"or wider\" reach the edge of the search (20 standard "
-                     "errors either side), so they are at least that wide.")
+                     "errors beyond zero and beyond the estimate), so they are at least that "
+                     "wide.")
 
 
 def _range_text(row: dict[str, Any]) -> str:
@@ -164,7 +165,7 @@ def draw_sensitivity(fig: Figure, ax: Axes, spec: dict[str, Any]) -> None:
         if any(series.get("open") or []):
             handles.append(Line2D([], [], color=PILOT_COLOUR, linewidth=2.4, linestyle=":",
                                   marker="^", markersize=7))
-            labels.append("At least this wide (the search stops at 20 standard errors)")
+            labels.append("At least this wide (the edge of the search)")
         legend_above(ax, ncols=len(labels), handles=handles, labels=labels)
 
 

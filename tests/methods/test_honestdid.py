@@ -96,6 +96,27 @@ def test_medicaid_relative_magnitudes_breakdown(medicaid_rm: RelativeMagnitudes)
     assert value is not None and 1.9 <= value <= 2.0  # README: about 1.96
 
 
+def test_relative_magnitudes_find_a_set_beyond_r_default_grid(
+        medicaid_fit: tuple[np.ndarray, np.ndarray]) -> None:
+    """R's grid is [-20, 20] standard errors around zero: with the Medicaid covariance
+    shrunk 30-fold in sd (t ~ 150, as a 30,000-area panel gives) it misses the set, every
+    interval came back empty and the report said the conclusion rests entirely on parallel
+    trends. The grid now reaches 20 SEs beyond the estimate: the Mbar = 0 set is around the
+    estimate and the conclusion survives some Mbar."""
+    beta, vcov = medicaid_fit
+    rm = RelativeMagnitudes(beta, vcov / 900, 5, np.array([1.0, 0.0]))
+    sd = float(np.sqrt(vcov[5, 5] / 900))
+    low, high = rm.interval(0.0)
+    assert low < beta[5] < high and high - low < 6 * sd
+    assert rm.grid[0] == pytest.approx(-20 * sd) and rm.grid[-1] >= beta[5] + 20 * sd - 1e-12
+    value = rm.breakdown()
+    assert value is not None and value > 0.5
+    r_grid = np.linspace(-20 * np.sqrt(vcov[5, 5]), 20 * np.sqrt(vcov[5, 5]), 1000)
+    ours = RelativeMagnitudes(beta, vcov, 5, np.array([1.0, 0.0])).grid  # t ~ 5
+    assert ours[-1] == pytest.approx(beta[5] + 20 * np.sqrt(vcov[5, 5]), rel=1e-3)
+    np.testing.assert_allclose(ours[:1000], r_grid, rtol=0, atol=1e-15)  # R's points kept
+
+
 def test_rm_constraints_match_r_layout() -> None:
     # R's .create_A_RM(numPrePeriods = 2, numPostPeriods = 1, Mbar = 2, s = 0), by hand:
     # columns d_-2, d_-1, d_1 (d_0 = 0 dropped); rows +-(first difference) - bound, where the

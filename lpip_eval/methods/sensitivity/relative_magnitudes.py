@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 GRID_POINTS = 1000
+GRID_POINTS_MAX = 20_000
 LF_DRAWS = 1000
 
 
@@ -181,6 +182,25 @@ def _truncnorm_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.where(np.isfinite(hi), hi, lo))
 
 
+def search_grid(theta_hat: float, sd_theta: float, points: int = GRID_POINTS) -> np.ndarray:
+    """The theta values tested: R HonestDiD's default grid, [-20, 20] standard errors of
+    the target around zero, extended with the same spacing to 20 standard errors beyond
+    the estimate. R's points are all kept, so a set inside R's grid gets R's interval; a set
+    reaching past it is no longer cut there, and with t > 20 (where R's grid misses the set
+    and every interval comes back empty) the set is found. At most
+    :data:`GRID_POINTS_MAX` points (wider spacing beyond that)."""
+    lo = min(-20 * sd_theta, theta_hat - 20 * sd_theta)
+    hi = max(20 * sd_theta, theta_hat + 20 * sd_theta)
+    if lo == -20 * sd_theta and hi == 20 * sd_theta:
+        return np.linspace(lo, hi, points)
+    step = 40 * sd_theta / (points - 1)
+    below = math.ceil((-20 * sd_theta - lo) / step) if step > 0 else 0
+    above = math.ceil((hi - 20 * sd_theta) / step) if step > 0 else 0
+    if points + below + above > GRID_POINTS_MAX:
+        return np.linspace(lo, hi, GRID_POINTS_MAX)
+    return -20 * sd_theta + step * np.arange(-below, points + above)
+
+
 class RelativeMagnitudes:
     """C-LF confidence sets for ``l' tau_post`` under Delta^RM(Mbar) (R HonestDiD's
     ``createSensitivityResults_relativeMagnitudes`` with ``method = "C-LF"``)."""
@@ -194,7 +214,8 @@ class RelativeMagnitudes:
         self.kappa = alpha / 10
         post = self.sigma[n_pre:, n_pre:]
         sd_theta = math.sqrt(float(self.l_vec @ post @ self.l_vec))
-        self.grid = np.linspace(-20 * sd_theta, 20 * sd_theta, grid_points)  # R's default
+        theta_hat = float(self.l_vec @ self.betahat[n_pre:])
+        self.grid = search_grid(theta_hat, sd_theta, grid_points)
         rng = np.random.default_rng(seed)
         self._draws = rng.standard_normal((lf_draws, 2 * self.n_post))
 
