@@ -113,8 +113,17 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
         out.print(f"Treated: {n_treated} unit{'s' if n_treated != 1 else ''} ({names}); "
                   f"matched with {len(result.comparison_units)} untreated units.")
     else:
-        out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) from "
-                  f"{result.treatment_start}; compared with {len(result.comparison_units)} "
+        from lpip_eval.report.cohorts import cohort_rows
+        from lpip_eval.results.evidence import is_staggered
+
+        start = f"from {result.treatment_start}"
+        if is_staggered(result.diagnostics):
+            waves = cohort_rows({"diagnostics": result.diagnostics})
+            if len(waves) > 1:
+                start = (f"starting between {waves[0]['start']} and {waves[-1]['start']} in "
+                         f"{len(waves)} waves")
+        out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) "
+                  f"{start}; compared with {len(result.comparison_units)} "
                   f"area{'s' if len(result.comparison_units) != 1 else ''}.")
     out.print(f"Inference: {est.inference.method}: {est.inference.reason.rstrip('.')}.")
     pre = result.diagnostics.get("pretrend_test")
@@ -122,6 +131,11 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
         verdict = "rejected" if pre["rejected_at_5pct"] else "not rejected"
         out.print(f"Pre-trends: {pre['test']}: {fmt_p(pre['p_value'], prefix=True)} "
                   f"({verdict} at 5%).")
+    for entry in result.diagnostics.get("sensitivity") or []:
+        from lpip_eval.report.sensitivity import sentence
+
+        out.print(f"Sensitivity ({entry['method'].replace('-', ' ')}): "
+                  f"{sentence(entry, result.outcome_unit or '')}")
     fit = result.diagnostics.get("pre_fit")
     if fit:
         out.print(f"Pre-period fit: RMSPE {_fmt(fit.get('rmspe'))} (MSPE {_fmt(fit.get('mspe'))}, "

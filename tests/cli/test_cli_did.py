@@ -231,3 +231,21 @@ def test_staggered_run_imports_no_unused_scipy_parts(tmp_path: Path) -> None:
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report == {"code": 0, "loaded": []}
     assert (tmp_path / "out.json").exists()
+
+
+def test_staggered_run_says_its_waves_and_sensitivity(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """mpdta: counties start in 2004, 2006 and 2007. The console said "from 2004" (issue 11:
+    the right start text) and printed nothing of the HonestDiD analysis it ran."""
+    from cli_runner import run_cli
+
+    mpdta = REPO / "tests" / "reference" / "mpdta.csv"
+    code, out, err = run_cli(
+        ["did", str(mpdta), "--area-col", "countyreal", "--period-col", "year", "--outcome",
+         "lemp", "--first-treated-col", "first.treat", "--base-period", "universal",
+         "--sensitivity", "relative-magnitudes"], tmp_path, monkeypatch)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "starting between 2004 and 2007 in 3 waves; compared with 309 areas" in flat
+    assert "from 2004" not in flat
+    assert "Sensitivity (relative magnitudes): The conclusion about the average effect" in flat
