@@ -72,7 +72,7 @@ def test_coefficient_standard_errors_equal_the_materialised_ones() -> None:
         sums = np.zeros((int(wide.clusters.max()) + 1, psi.shape[1]))
         np.add.at(sums, wide.clusters, psi)
         direct = np.sqrt(np.sum(sums**2, axis=0)) / wide.n
-        np.testing.assert_allclose(boot.analytic_se(base.gram(wide), coef, wide.n), direct,
+        np.testing.assert_allclose(boot.analytic_se(base.root(wide), coef, wide.n), direct,
                                    rtol=1e-9)
         dense = DenseBase(base.dense(wide))
         np.testing.assert_allclose(base.cluster_sums(wide), dense.cluster_sums(wide),
@@ -139,6 +139,8 @@ def test_lexsort_by_leading_keys_is_lexsort() -> None:
     for _ in range(500):
         n, k = int(rng.integers(0, 30)), int(rng.integers(1, 6))
         keys = [rng.integers(0, int(rng.integers(1, 4)), n).astype(float) for _ in range(k)]
+        for key in keys:  # NaNs too: lexsort puts them last, together
+            key[rng.random(n) < 0.2] = np.nan
         leading = int(rng.integers(1, 4))
         np.testing.assert_array_equal(lexsort_by_leading_keys(keys, leading),
                                       np.lexsort(keys))
@@ -168,3 +170,55 @@ def test_cohort_base_draws_equal_the_dense_base(by_area: bool) -> None:
                                       seed=9)
     np.testing.assert_allclose(fast.draws, dense.draws, rtol=1e-9,
                                atol=1e-9 * np.abs(dense.draws).max())
+
+
+def test_a_zero_variance_comes_out_zero_not_its_square_root() -> None:
+    """With one cluster every influence function sums to zero within it, so every clustered
+    SE is 0. A Gram quadratic form gave ~1e-8 (the square root of rounding), above the
+    zero-SE guard, and an interval of +-2e-8 with p = 0; the square-root form gives 0 to
+    rounding."""
+    for weights in (None, np.linspace(0.5, 1.5, 60)):
+        wide = _wide(clusters=np.zeros(60, dtype=np.int64), weights=weights)
+        gt = group_time(wide, control="never", base_period="varying", estimation="dr")
+        aggs = aggregate_all(wide, gt)
+        base = influence_base(wide, gt)
+        coef = np.column_stack([aggs["simple"].overall_coef, aggs["dynamic"].coef])
+        scale = np.abs(base.dense(wide) @ coef).max()
+        assert np.all(boot.analytic_se(base.root(wide), coef, wide.n) <= 1e-13 * scale)
+
+
+def test_table_builds_no_identity_matrix_per_cell() -> None:
+    """144 ATT(g,t) cells: one p x p identity row view per cell kept 144 identities (28 MB
+    here, 4.4 GB at 841 cells) alive while the table was built."""
+    import tracemalloc
+
+    from lpip_eval.methods.staggered.estimator import _table
+
+    rng = np.random.default_rng(8)
+    n, n_t = 130, 13
+    wide = Wide(y=rng.normal(size=(n, n_t)), x=None, cohort=np.arange(n) % n_t,
+                weights=np.ones(n), clusters=np.arange(n), units=np.arange(n),
+                labels=tuple(str(t) for t in range(n_t)))
+    wide = wide.with_cohort(np.where(wide.cohort == 0, n_t, wide.cohort))
+    gt = group_time(wide, control="never", base_period="varying", estimation="dr")
+    aggs, base = aggregate_all(wide, gt), influence_base(wide, gt)
+    assert len(gt.att) == 144
+    tracemalloc.start()
+    table = _table(aggs, gt, base)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert table.coef.shape == (base.p, len(table.names))
+    assert peak < 5_000_000, peak
+
+
+def test_uniform_band_leaves_out_estimates_without_variance() -> None:
+    """An event time whose bootstrap SE is rounding noise (~1e-17) made max |draw| / se
+    ~1e15 and the band +-4e15 (R did drops such columns); with a floor it is left out."""
+    rng = np.random.default_rng(3)
+    draws = rng.normal(size=(999, 3))
+    draws[:, 1] *= 1e-17  # an estimate with no variance: its draws are rounding noise...
+    draws[:100, 1] = 1e-3  # ...with spikes far above its tiny interquartile range
+    band = boot.BootDraws(draws, "rademacher")
+    assert band.critical_value(np.arange(3), 0.95) > 1e10  # the old behaviour
+    crit = band.critical_value(np.arange(3), 0.95, floor=1e-10)
+    assert 1.9 < crit < 3.0

@@ -33,7 +33,10 @@ def lexsort_by_leading_keys(keys: list[np.ndarray], leading: int = 2) -> np.ndar
     tie = np.ones(len(order) - 1, dtype=bool) if len(order) else np.zeros(0, dtype=bool)
     for key in keys[-leading:]:
         ranked = key[order]
-        tie &= ranked[1:] == ranked[:-1]
+        same = ranked[1:] == ranked[:-1]
+        if ranked.dtype.kind == "f":  # lexsort puts NaNs together, last: they tie
+            same |= np.isnan(ranked[1:]) & np.isnan(ranked[:-1])
+        tie &= same
     if not tie.any():
         return order
     starts = np.concatenate([[True], ~tie])

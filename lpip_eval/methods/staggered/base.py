@@ -69,10 +69,12 @@ class DenseBase:
     def dense(self, wide: Wide) -> np.ndarray:
         return self.values
 
-    def gram(self, wide: Wide) -> np.ndarray:
-        """S'S, S the base summed within clusters."""
-        sums = self.values if by_area(wide) else cluster_sums(wide, self.values)
-        return np.asarray(sums.T @ sums)
+    def root(self, wide: Wide) -> np.ndarray:
+        """F with F'F = S'S, S the base summed within clusters: S itself when clusters are
+        groups of areas, else the R of S's QR (p x p instead of n x p)."""
+        if not by_area(wide):
+            return cluster_sums(wide, self.values)
+        return np.asarray(np.linalg.qr(self.values, mode="r"))
 
     def cluster_sums(self, wide: Wide) -> np.ndarray:
         return cluster_sums(wide, self.values)
@@ -115,15 +117,14 @@ class CohortBase:
             out[rows] = self.z[rows] @ a
         return out
 
-    def gram(self, wide: Wide) -> np.ndarray:
+    def root(self, wide: Wide) -> np.ndarray:
+        """F with F'F = S'S: the cluster sums, or with each area its own cluster the
+        cohorts' R_c A_c stacked (Z_c = Q_c R_c), so a variance is a sum of squares."""
         if not by_area(wide):
-            sums = self.cluster_sums(wide)
-            return np.asarray(sums.T @ sums)
-        out = np.zeros((self.p, self.p))
-        for code, a in zip(self.codes, self.maps, strict=True):
-            z = self.z[wide.cohort == code]
-            out += a.T @ (z.T @ z) @ a
-        return out
+            return self.cluster_sums(wide)
+        parts = [np.linalg.qr(self.z[wide.cohort == code], mode="r") @ a
+                 for code, a in zip(self.codes, self.maps, strict=True)]
+        return np.vstack(parts)
 
     def cluster_sums(self, wide: Wide) -> np.ndarray:
         out = np.zeros((int(wide.clusters.max()) + 1, self.p))
@@ -172,21 +173,24 @@ def _cohort_base(wide: Wide, gt: GroupTime) -> CohortBase:
     z = np.column_stack([y - means[wide.cohort], np.ones(n)])
     cells = len(gt.att)
     p = cells + len(wide.groups) + 1
-    maps = np.zeros((k, n_t + 1, p))
+    codes = np.flatnonzero(sizes)  # only cohorts with areas get a map
+    slot = np.full(k, -1)
+    slot[codes] = np.arange(len(codes))
+    maps = np.zeros((len(codes), n_t + 1, p))
     maps[:, n_t, p - 1] = 1.0
-    maps[wide.groups, n_t, cells + np.arange(len(wide.groups))] = 1.0
+    maps[slot[wide.groups], n_t, cells + np.arange(len(wide.groups))] = 1.0
     live = np.flatnonzero(np.isfinite(gt.att) & (gt.time != gt.base))
     for j in live.tolist():
         g, t, b = int(gt.group[j]), int(gt.time[j]), int(gt.base[j])
         scale = n / gt.n_treated[j]
-        maps[g, t, j] += scale
-        maps[g, b, j] -= scale
+        maps[slot[g], t, j] += scale
+        maps[slot[g], b, j] -= scale
         comp = np.flatnonzero(gt.comparison[j] & (sizes > 0))
         change = means[comp, t] - means[comp, b]  # each comparison cohort's mean change
         pooled = sizes[comp] @ change / gt.n_control[j]
         scale = -n / gt.n_control[j]
-        maps[comp, t, j] += scale
-        maps[comp, b, j] -= scale
-        maps[comp, n_t, j] += scale * (change - pooled)
-    codes = tuple(int(c) for c in np.flatnonzero(sizes))
-    return CohortBase(z=z, codes=codes, maps=tuple(maps[c] for c in codes))
+        maps[slot[comp], t, j] += scale
+        maps[slot[comp], b, j] -= scale
+        maps[slot[comp], n_t, j] += scale * (change - pooled)
+    return CohortBase(z=z, codes=tuple(int(c) for c in codes),
+                      maps=tuple(maps[i] for i in range(len(codes))))

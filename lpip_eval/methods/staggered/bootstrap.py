@@ -31,10 +31,12 @@ IQR_NORMAL = 1.3489795003921634  # z_0.75 - z_0.25
 CHUNK = 200  # draws per block: bounds memory at CHUNK x clusters
 
 
-def analytic_se(gram: np.ndarray, coef: np.ndarray, n: int) -> np.ndarray:
+def analytic_se(root: np.ndarray, coef: np.ndarray, n: int) -> np.ndarray:
     """Clustered influence-function standard errors of the estimates ``base @ coef``, from
-    the base's clustered Gram matrix S'S."""
-    return np.sqrt(np.maximum(np.sum(coef * (gram @ coef), axis=0), 0.0)) / n
+    a square root F of the base's clustered Gram matrix (F'F = S'S): ||F coef|| / n, a sum
+    of squares, so a variance that is zero comes out zero to rounding, not to its square
+    root as a quadratic form would."""
+    return np.sqrt(np.sum((root @ coef) ** 2, axis=0)) / n
 
 
 def _two_points(n: int, draws: int, kind: str, rng: np.random.Generator
@@ -58,21 +60,23 @@ class BootDraws:
 
     @cached_property
     def _se(self) -> np.ndarray:
-        q75, q25 = np.quantile(self.draws, [0.75, 0.25], axis=0)
-        return np.asarray((q75 - q25) / IQR_NORMAL)
+        q75, q25 = np.quantile(self.draws, [0.75, 0.25], axis=0, method="inverted_cdf")
+        return np.asarray((q75 - q25) / IQR_NORMAL)  # R's quantile(type = 1)
 
     def se(self) -> np.ndarray:
         """Interquartile-range standard errors of the estimates (computed once)."""
         return self._se
 
-    def critical_value(self, columns: np.ndarray, level: float) -> float:
-        """Uniform-band critical value over ``columns`` (indices into the estimates)."""
+    def critical_value(self, columns: np.ndarray, level: float, floor: float = 0.0) -> float:
+        """Uniform-band critical value over ``columns`` (indices into the estimates), leaving
+        out estimates whose bootstrap SE is at most ``floor`` (rounding noise: dividing by
+        it made the critical value ~1e15; R ``did`` drops such degenerate columns too)."""
         se = self.se()[columns]
-        ok = se > 0
+        ok = se > floor
         if not ok.any():
             return math.nan
         t = np.max(np.abs(self.draws[:, columns][:, ok]) / se[ok], axis=1)
-        return float(np.quantile(t, level))
+        return float(np.quantile(t, level, method="inverted_cdf"))
 
 
 def multiplier_bootstrap(wide: Wide, base: Base, coef: np.ndarray, *, draws: int,

@@ -73,11 +73,11 @@ def _table(aggs: dict[str, Aggregation], gt: GroupTime, base: Base) -> Table:
         names.append((kind, None))
         values.append(agg.overall)
         cols.append(agg.overall_coef)
-    for j in range(len(gt.att)):  # the ATT(g,t) are the first base columns
-        names.append(("gt", j))
-        values.append(float(gt.att[j]))
-        cols.append(np.eye(base.p)[j])
-    return Table(names, np.array(values), base, np.column_stack(cols))
+    cells = len(gt.att)
+    names += [("gt", j) for j in range(cells)]  # the ATT(g,t) are the first base columns
+    values += [float(v) for v in gt.att]
+    coef = np.hstack([np.column_stack(cols), np.eye(base.p)[:, :cells]])
+    return Table(names, np.array(values), base, coef)
 
 
 def _statistic(control: str, base_period: str, estimation: str, pre: np.ndarray
@@ -117,8 +117,8 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     table = _table(aggs, gt, influence_base(wide, gt))
     choice = sinf.choose(spec.inference, wide)
     level, z = spec.ci_level, _z(spec.ci_level)
-    gram = table.base.gram(wide)  # clustered S'S of the base: every analytic (co)variance
-    se = analytic_se(gram, table.coef, wide.n)
+    root = table.base.root(wide)  # F'F = S'S, the clustered Gram: every analytic (co)variance
+    se = analytic_se(root, table.coef, wide.n)
     scale = _scale(wide)
     details: dict[str, Any] = {"clusters": int(wide.clusters.max()) + 1,
                                "treated_clusters": sinf.treated_clusters(wide)}
@@ -132,7 +132,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
         boot = multiplier_bootstrap(wide, table.base, table.coef, draws=spec.draws,
                                     seed=spec.seed, kind=kind)
         se = boot.se()
-        crit = boot.critical_value(np.array(dyn), level)
+        crit = boot.critical_value(np.array(dyn), level, floor=inf.ZERO_SE * scale)
         band = {"kind": "uniform (simultaneous over event times)", "critical_value": crit}
         details.update({"draws": spec.draws, "weights": kind, "seed": spec.seed})
     elif choice.method == "randomization":
@@ -159,7 +159,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
             warnings.append("fewer than 20 possible assignments: the randomization p-value "
                             "cannot fall below 0.05")
     if pretest is None and len(pre):
-        pretest = _wald(gt.att[pre], gram[np.ix_(pre, pre)] / wide.n**2)
+        pretest = _wald(gt.att[pre], root[:, pre].T @ root[:, pre] / wide.n**2)
     if choice.method == "cluster" and details["treated_clusters"] < sinf.FEW_TREATED:
         warnings.append(f"only {details['treated_clusters']} treated areas: influence-function "
                         "standard errors are likely too small; consider --inference "
@@ -177,7 +177,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
     inf.record_pretrend(diag, warnings, pretest)
     if choice_note:
         diag["design_choice"] = choice_note
-    _sensitivity(wide, table, gram, aggs["dynamic"].keys, dyn, spec, diag, warnings)
+    _sensitivity(wide, table, root, aggs["dynamic"].keys, dyn, spec, diag, warnings)
     starts = [wide.labels[int(g)] for g in wide.groups]
     is_treated = wide.cohort < wide.n_periods
     treated = tuple(map(panel.units.__getitem__, wide.units[is_treated].tolist()))
@@ -194,7 +194,7 @@ def _estimate(panel: Panel, spec: DidSpec, choice_note: dict[str, Any] | None) -
         diagnostics=diag, warnings=tuple(dict.fromkeys(warnings))))
 
 
-def _sensitivity(wide: Wide, table: Table, gram: np.ndarray, keys: Any, dyn: list[int],
+def _sensitivity(wide: Wide, table: Table, root: np.ndarray, keys: Any, dyn: list[int],
                  spec: DidSpec, diag: dict[str, Any], warnings: list[str]) -> None:
     """HonestDiD on the dynamic aggregation with its clustered influence-function
     covariance; as R HonestDiD's ``honest_did`` for ``aggte``, only with a universal base
@@ -206,8 +206,8 @@ def _sensitivity(wide: Wide, table: Table, gram: np.ndarray, keys: Any, dyn: lis
             warnings.append("sensitivity analysis skipped: Callaway-Sant'Anna needs "
                             "--base-period universal for it (as R HonestDiD)")
         return
-    coef = table.coef[:, dyn]
-    vcov = coef.T @ gram @ coef / wide.n**2
+    scores = root @ table.coef[:, dyn]
+    vcov = scores.T @ scores / wide.n**2
     rows, notes = honest.analyse([int(e) for e in keys], table.att[dyn], vcov, request,
                                  int(np.sum(wide.cohort < wide.n_periods)))
     if rows:
