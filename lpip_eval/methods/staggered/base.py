@@ -12,8 +12,8 @@ and a column of ones (p columns). Two forms:
   influence function of ATT(g,t) on cohort g is ``n / n_g (Z_g[:, t] - Z_g[:, base])``,
   and on a comparison cohort c ``-n / n_comparison`` times the same of c plus the gap
   between c's mean change and the whole comparison group's (R ``did``'s
-  ``compute.att_gt``). Gram matrices and bootstrap draws then cost areas x (periods + 1)
-  per draw, not areas x p, and no n x p matrix is built.
+  ``compute.att_gt``). Variances (through a QR of each Z_c) and each bootstrap draw then
+  cost areas x (periods + 1), not areas x p, and no n x p matrix is built.
 """
 
 from __future__ import annotations
