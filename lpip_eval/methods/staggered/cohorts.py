@@ -91,10 +91,14 @@ def wide_panel(panel: Panel, warnings: list[str]) -> Wide:
     if not len(units):
         raise DesignError("no area has data in every period",
                           hint="the staggered designs need a balanced panel")
-    position = np.full(n_units, -1)
-    position[units] = np.arange(len(units))
-    row_keep = keep[panel.unit_idx]
-    r_unit, r_time = position[panel.unit_idx[row_keep]], panel.time_idx[row_keep]
+    if len(units) == n_units:  # every area kept: its rows as they are
+        row_keep = slice(None)
+        r_unit, r_time = panel.unit_idx, panel.time_idx
+    else:
+        position = np.full(n_units, -1)
+        position[units] = np.arange(len(units))
+        row_keep = keep[panel.unit_idx]
+        r_unit, r_time = position[panel.unit_idx[row_keep]], panel.time_idx[row_keep]
     y = np.empty((len(units), n_t))
     y[r_unit, r_time] = panel.y[row_keep]
     x = None

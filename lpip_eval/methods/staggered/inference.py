@@ -22,7 +22,10 @@ FEW_CLUSTERS = inf.FEW_CLUSTERS
 
 
 def treated_clusters(wide: Wide) -> int:
-    return len(np.unique(wide.clusters[wide.cohort < wide.n_periods]))
+    treated = wide.cohort < wide.n_periods
+    if int(wide.clusters.max()) + 1 == wide.n:  # each area its own cluster
+        return int(treated.sum())
+    return len(np.unique(wide.clusters[treated]))
 
 
 def choose(requested: str, wide: Wide) -> inf.InferenceChoice:
