@@ -113,15 +113,10 @@ def print_result(result: EffectResult, unit_names: Mapping[str, str]) -> None:
         out.print(f"Treated: {n_treated} unit{'s' if n_treated != 1 else ''} ({names}); "
                   f"matched with {len(result.comparison_units)} untreated units.")
     else:
-        from lpip_eval.report.cohorts import cohort_rows
-        from lpip_eval.results.evidence import is_staggered
+        from lpip_eval.report.cohorts import waves_span
 
-        start = f"from {result.treatment_start}"
-        if is_staggered(result.diagnostics):
-            waves = cohort_rows({"diagnostics": result.diagnostics})
-            if len(waves) > 1:
-                start = (f"starting between {waves[0]['start']} and {waves[-1]['start']} in "
-                         f"{len(waves)} waves")
+        span = waves_span({"diagnostics": result.diagnostics})
+        start = f"starting {span}" if span else f"from {result.treatment_start}"
         out.print(f"Treated: {n_treated} area{'s' if n_treated != 1 else ''} ({names}) "
                   f"{start}; compared with {len(result.comparison_units)} "
                   f"area{'s' if len(result.comparison_units) != 1 else ''}.")

@@ -139,8 +139,7 @@ def distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     codes = np.asarray(codes, dtype=np.int64)
     texts = area_strings(pd.Series(uniques)).to_numpy(dtype=object)
-    if len(texts) > 1000 and not (codes < 0).any() and \
-            (texts == np.asarray(uniques, dtype=object)).all():
+    if not (codes < 0).any() and (texts == np.asarray(uniques, dtype=object)).all():
         return codes, texts  # normalising changed no value, so the texts stay distinct
     if (codes < 0).any():
         codes = np.where(codes < 0, len(texts), codes)

@@ -412,9 +412,9 @@ def _panel_from_frame(
 def boundary_findings(panel: Panel) -> list[str]:
     """One sentence per merged district whose former codes are in the panel, naming them
     with the periods each code has data for (``data.boundaries.findings``)."""
-    if boundary_codes().isdisjoint(panel.units):  # only those codes can have findings
+    known = boundary_codes().intersection(panel.units)  # only those codes can have findings
+    if not known:
         return []
-    known = boundary_codes().intersection(panel.units)
     labels = panel.period_labels
     spans = {}
     for i, u in enumerate(panel.units):

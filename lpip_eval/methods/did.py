@@ -36,7 +36,7 @@ from lpip_eval.methods.linear.design import (
     rows_of_areas,
     treated_cluster_count,
 )
-from lpip_eval.methods.linear.unit_order import canonical_unit_order
+from lpip_eval.methods.linear.unit_order import panel_unit_order
 from lpip_eval.methods.registry import option_setting, with_evidence
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.methods.specs import DidSpec
@@ -222,8 +222,7 @@ def panel_design(panel: Panel, build: Any, contrast: np.ndarray,
         y=panel.y, build=build, observed=panel.first_treated, absorber=absorber,
         weights=panel.weights, clusters=clusters, contrast=contrast,
         n_nested=_nested(panel, panel.unit_idx, clusters, panel.n_units),
-        unit_order=lambda: canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
-                                                    panel.first_treated, panel.time_idx),
+        unit_order=lambda: panel_unit_order(panel),
         time_factor=time_factor, build_at=build_at,
     )
 
@@ -269,8 +268,7 @@ def two_by_two_design(panel: Panel, warnings: list[str]
         absorber=Absorber(None, None, weights), weights=weights,
         clusters=cluster_of_unit[unit], contrast=np.array([1.0]), n_nested=0,
         nuisance_varies=True,
-        unit_order=lambda: canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
-                                                    panel.first_treated, panel.time_idx),
+        unit_order=lambda: panel_unit_order(panel),
     )
     return design, {"collapsed_rows": len(unit)}
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from lpip_eval.data.panel import Panel
 from lpip_eval.methods.linear import inference as inf
-from lpip_eval.methods.linear.unit_order import canonical_unit_order
+from lpip_eval.methods.linear.unit_order import panel_unit_order
 from lpip_eval.methods.sensitivity import honest
 from lpip_eval.results.result import Estimate, InferenceInfo, PeriodEffect
 
@@ -120,8 +120,7 @@ def run(panel: Panel, fit: EventFit, reestimate: Reestimate, choice: inf.Inferen
 
 def _randomization(panel: Panel, fit: EventFit, reestimate: Reestimate, level: float,
                    draws: int, seed: int) -> tuple[list[inf.Interval], dict[str, Any]]:
-    order = canonical_unit_order(panel.unit_idx, panel.y, panel.n_units,
-                                     panel.first_treated, panel.time_idx)
+    order = panel_unit_order(panel)
     plan = inf.assignments(panel.first_treated, draws, seed, order)
     outcomes = np.column_stack([panel.y, panel.treated_now])
     stats = np.stack([reestimate(row, outcomes) for row in plan.iter_rows()])  # (draws, 2, k)

@@ -40,15 +40,21 @@ def cohort_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (order.get(r["start"], len(order)), r["start"]))
 
 
-def start_text(result: dict[str, Any]) -> str | None:
-    """"pilots started between 2006 and 2010 in 5 waves" for staggered starts, else None."""
+def waves_span(result: dict[str, Any]) -> str | None:
+    """"between 2006 and 2010 in 5 waves" for staggered starts, else None."""
     if not is_staggered(result.get("diagnostics", {})):
         return None
     rows = cohort_rows(result)
     if len(rows) < 2:
         return None
-    return (f"The pilots started between {rows[0]['start']} and {rows[-1]['start']} in "
-            f"{len(rows)} waves.")
+    return f"between {rows[0]['start']} and {rows[-1]['start']} in {len(rows)} waves"
+
+
+def start_text(result: dict[str, Any]) -> str | None:
+    """"The pilots started between 2006 and 2010 in 5 waves." for staggered starts, else
+    None."""
+    span = waves_span(result)
+    return f"The pilots started {span}." if span else None
 
 
 def untested_reason(result: dict[str, Any]) -> str:

@@ -7,7 +7,12 @@ rescaling it draws the same assignments and weights (tests/methods/test_invarian
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from lpip_eval.data.panel import Panel
 
 
 def _negative_first(dev: np.ndarray, companion: np.ndarray | None) -> bool:
@@ -105,3 +110,10 @@ def canonical_unit_order(unit_idx: np.ndarray, y: np.ndarray, n_units: int,
     if group is not None:
         keys.append(np.asarray(group, dtype=float))
     return lexsort_by_leading_keys(keys, leading=len(keys) - width + 1)
+
+
+def panel_unit_order(panel: Panel) -> np.ndarray:
+    """:func:`canonical_unit_order` of a panel's areas, grouped by their start (the DiD
+    designs' randomization draws)."""
+    return canonical_unit_order(panel.unit_idx, panel.y, panel.n_units, panel.first_treated,
+                                panel.time_idx)
