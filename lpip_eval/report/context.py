@@ -24,7 +24,7 @@ from typing import Any
 from lpip_eval.methods.registry import rate_evidence
 from lpip_eval.numbers import fmt_number, fmt_p
 from lpip_eval.report.checks import assumption_checks, is_cross_section
-from lpip_eval.report.cohorts import bacon_block, cohort_rows, start_text
+from lpip_eval.report.cohorts import bacon_block, cohort_rows, start_text, waves_span
 from lpip_eval.report.sensitivity import sensitivity_charts
 from lpip_eval.report.words import (
     METHOD_NAMES,
@@ -183,7 +183,7 @@ def _result_section(result: dict[str, Any]) -> dict[str, Any]:
         {"item": nouns["comparison"].capitalize() + "s",
          "value": str(len(result["comparison_units"]))},
         *([] if cross_section else
-          [{"item": "Start", "value": str(result.get("treatment_start"))}]),
+          [{"item": "Start", "value": _start_value(result)}]),
     ]
     return {
         "method": result["method"],
@@ -267,6 +267,13 @@ def _periods(diag: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _start_value(result: dict[str, Any]) -> str:
+    """The start for the details table: the period, or for staggered starts the waves
+    ("between 2014 and 2019 in 5 waves"), not just the first wave's period."""
+    span = waves_span(result)
+    return sentence_case(span) if span else str(result.get("treatment_start"))
+
+
 def _caveats(result: dict[str, Any]) -> list[str]:
     diag = result.get("diagnostics", {})
     caveats = []
@@ -300,8 +307,10 @@ def _charts(result: dict[str, Any]) -> list[dict[str, Any]]:
             "title": f"{sentence_case(label)}: pilot areas and comparison areas",
             "ylabel": sentence_case(label) + (f" ({unit})" if unit else ""),
             "alt": (f"Line chart of the average {label} by period from {means[0]['period']} to "
-                    f"{means[-1]['period']} for the pilot areas and the comparison areas; the "
-                    f"pilot starts at {result.get('treatment_start')}."),
+                    f"{means[-1]['period']} for the pilot areas and the comparison areas; "
+                    + (f"the pilots start {span}, the line marking the first."
+                       if (span := waves_span(result)) else
+                       f"the pilot starts at {result.get('treatment_start')}.")),
             "columns": ["Period", "Pilot areas", "Comparison areas"],
             "rows": [[m["period"], fmt_number(m["treated"], d), fmt_number(m["comparison"], d)]
                      for m in means],

@@ -72,6 +72,20 @@ def test_rendered_reports_show_the_waves() -> None:
     assert "| 2007 | 13 | 7 | 4 |" in markdown
     text = render.render_text(context)
     assert "2007: 13 areas, 7 periods before, 4 from the start on" in text
+    assert "2010: 1 area, 10 periods before" in text  # not "1 areas"
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_details_and_chart_text_give_every_wave_not_the_first(design: str) -> None:
+    """Castle doctrine starts 2006-2010: the details table said "Start: 2006" and the paths
+    chart's alt text "the pilot starts at 2006", as if every pilot had."""
+    main = _context(design)["main"]
+    details = {row["item"]: row["value"] for row in main["table"]}
+    assert details["Start"] == "Between 2006 and 2010 in 5 waves"
+    if design == "callaway-santanna":  # the design whose result carries the group means
+        paths = next(c for c in main["charts"] if c["id"] == "paths")
+        assert "the pilots start between 2006 and 2010 in 5 waves" in paths["alt"]
+        assert "the pilot starts at" not in paths["alt"]
 
 
 def test_common_start_keeps_its_sentence() -> None:
